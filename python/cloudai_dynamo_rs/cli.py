@@ -1,0 +1,95 @@
+"""The ``cloudaix`` command line (also ``python cloudaix.py``).
+
+Verbs and flags follow CloudAI's CLI (``run``, ``dry-run``, ``generate-report``,
+``verify-configs``) so that a CloudAI user's commands work unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import _core
+
+
+def _toml_files(paths: Sequence[Path]) -> list[Path]:
+    """Expand directories into their ``*.toml`` files (recursively), in a stable order."""
+    files: list[Path] = []
+    for p in paths:
+        files.extend(sorted(p.rglob("*.toml")) if p.is_dir() else [p])
+    return files
+
+
+def format_error(e: dict) -> str:
+    where = e["file"] + (f":{e['line']}:{e['column']}" if e["line"] else "")
+    return f"{where}: {e['path']}: {e['message']}" if e["path"] else f"{where}: {e['message']}"
+
+
+def report_config_error(err: _core.ConfigError) -> int:
+    n = len(err.errors)
+    print(f"error: {n} configuration error{'s' if n != 1 else ''}", file=sys.stderr)
+    for e in err.errors:
+        print(f"  {format_error(e)}", file=sys.stderr)
+    return 1
+
+
+def cmd_verify_configs(args: argparse.Namespace) -> int:
+    paths = list(args.configs)
+    if args.tests_dir:
+        paths.append(args.tests_dir)
+    files = _toml_files(paths)
+    if not files:
+        print("error: no .toml files found in " + ", ".join(map(str, paths)), file=sys.stderr)
+        return 1
+    errors, kinds = _core.verify_files(files, check_host_paths=not args.skip_host_checks)
+    for path, kind in kinds:
+        print(f"{kind or 'unknown':9} {path}")
+    if errors:
+        print(f"error: {len(errors)} problem(s) in {len(files)} file(s)", file=sys.stderr)
+        for e in errors:
+            print(f"  {format_error(e)}", file=sys.stderr)
+        return 1
+    print(f"ok: {len(files)} file(s) valid")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cloudaix",
+        description="AI Dynamo benchmarks on Slurm (CloudAI-compatible CLI, Rust core).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_core.__version__}")
+    sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
+
+    verify = sub.add_parser("verify-configs", help="Validate system, test and scenario files.")
+    verify.add_argument("configs", nargs="+", type=Path, help="Files or directories of TOMLs.")
+    verify.add_argument("--tests-dir", type=Path, help="Also check the tests in this directory.")
+    verify.add_argument(
+        "--strict",
+        action="store_true",
+        help="Accepted for CloudAI compatibility: checks are always strict here.",
+    )
+    verify.add_argument(
+        "--skip-host-checks",
+        action="store_true",
+        help="Do not check that paths such as HF_HOME exist on this host.",
+    )
+    verify.set_defaults(func=cmd_verify_configs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except _core.ConfigError as err:
+        return report_config_error(err)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

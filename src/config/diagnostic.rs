@@ -1,0 +1,110 @@
+//! Validation errors with their position, collected rather than returned one by one, so that a
+//! user sees every problem of every file in one go.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::source::{Sources, Span};
+
+/// One problem in a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Path of the file as it was given.
+    pub file: String,
+    /// 1-based line; 0 when the problem is not tied to a position (e.g. unreadable file).
+    pub line: usize,
+    /// 1-based column in characters.
+    pub column: usize,
+    /// Dotted field path (`cmd_args.dynamo.prefill_worker.num_nodes`), empty for the document.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if self.path.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": {}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every problem found in a set of files.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        write!(
+            f,
+            "{n} configuration error{}",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for d in &self.diagnostics {
+            write!(f, "\n  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The validation context: where errors go and how spans become positions.
+pub struct Cx<'s> {
+    pub sources: &'s Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'s> Cx<'s> {
+    pub fn new(sources: &'s Sources) -> Self {
+        Self {
+            sources,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, span: Span, path: &str, message: impl Into<String>) {
+        let file = self.sources.file(span.file);
+        let (line, column) = file.position(span.start);
+        self.diagnostics.push(Diagnostic {
+            file: file.path.display().to_string(),
+            line,
+            column,
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.diagnostics.is_empty()
+    }
+
+    /// Turn the collected diagnostics into a result: `Ok(value)` only when nothing was reported.
+    pub fn finish<T>(mut self, value: Option<T>) -> Result<T, ConfigError> {
+        // Reads happen in schema order; users read errors in file order.
+        self.diagnostics
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        match value {
+            Some(v) if self.diagnostics.is_empty() => Ok(v),
+            _ => Err(ConfigError {
+                diagnostics: self.diagnostics,
+            }),
+        }
+    }
+}
+
+/// Join a dotted path.
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}

@@ -1,0 +1,131 @@
+//! Reading and validating the three files a CloudAI user writes: the Slurm system, the
+//! `AIDynamo` test definitions and the test scenario.
+//!
+//! Every loader collects *all* problems of *all* files before failing, each with file, line,
+//! column, dotted field path, what was expected and what was found ([`Diagnostic`]).
+
+mod diagnostic;
+mod node;
+mod parse;
+mod reader;
+mod scenario;
+mod shell_words;
+mod source;
+mod sweep;
+mod system;
+mod test_def;
+mod workspace;
+
+pub use diagnostic::{ConfigError, Diagnostic};
+pub use scenario::{Dependency, Scenario, ScenarioTest};
+pub use shell_words::split_words;
+pub use sweep::{Axis, Sweep, SweepValue};
+pub use system::{ContainerRuntime, DataRepository, Group, Partition, SystemConfig};
+pub use test_def::{
+    ArgValue, CmdArgs, DecodeOnly, DynamoArgs, Frontend, GitRepo, LoadArgs, LoadGenerator,
+    Processor, Router, ServiceArgs, TEMPLATE_NAME, TestDefinition, Worker,
+};
+pub use workspace::{Checks, FileKind, TestRun, Workspace, load_workspace, verify_files};
+
+use std::path::Path;
+
+use diagnostic::Cx;
+use node::Node;
+use source::{FileId, Sources};
+
+/// Parse one file's text, reporting a syntax error as a diagnostic.
+fn parse_file(cx: &mut Cx, file: FileId) -> Option<Node> {
+    match node::parse_document(&cx.sources.file(file).text, file) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            cx.error(e.span, "", format!("invalid TOML: {}", e.message));
+            None
+        }
+    }
+}
+
+/// Read a file into `sources`; an unreadable or non-UTF-8 file becomes a diagnostic.
+fn read_source(sources: &mut Sources, errors: &mut Vec<Diagnostic>, path: &Path) -> Option<FileId> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(sources.add(path, text)),
+            Err(e) => {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let text = String::from_utf8_lossy(valid).into_owned();
+                let probe = source::SourceFile::new(path, text);
+                let (line, column) = probe.position(valid.len());
+                errors.push(Diagnostic {
+                    file: path.display().to_string(),
+                    line,
+                    column,
+                    path: String::new(),
+                    message: "expected UTF-8 text, found an invalid byte sequence".into(),
+                });
+                None
+            }
+        },
+        Err(e) => {
+            errors.push(Diagnostic {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                path: String::new(),
+                message: format!("cannot read file: {e}"),
+            });
+            None
+        }
+    }
+}
+
+fn load_one<T>(
+    text: &str,
+    name: &str,
+    read: impl FnOnce(&Node, &mut Cx) -> Option<T>,
+) -> Result<T, ConfigError> {
+    let mut sources = Sources::default();
+    let file = sources.add(name, text.to_string());
+    let mut cx = Cx::new(&sources);
+    let value = parse_file(&mut cx, file).and_then(|n| read(&n, &mut cx));
+    cx.finish(value)
+}
+
+fn load_path<T>(
+    path: &Path,
+    read: impl FnOnce(&str, &str) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    let mut sources = Sources::default();
+    let mut errors = Vec::new();
+    let Some(id) = read_source(&mut sources, &mut errors, path) else {
+        return Err(ConfigError {
+            diagnostics: errors,
+        });
+    };
+    read(&sources.file(id).text, &path.display().to_string())
+}
+
+/// Validate a system TOML given as text; `name` is used as the file name in errors.
+pub fn load_system_str(text: &str, name: &str) -> Result<SystemConfig, ConfigError> {
+    load_one(text, name, system::read_system)
+}
+
+/// Validate an `AIDynamo` test TOML given as text (schema only: see [`Checks`] for HF_HOME).
+pub fn load_test_str(text: &str, name: &str) -> Result<TestDefinition, ConfigError> {
+    load_one(text, name, test_def::read_test)
+}
+
+/// Validate a test scenario TOML given as text.
+pub fn load_scenario_str(text: &str, name: &str) -> Result<Scenario, ConfigError> {
+    load_one(text, name, scenario::read_scenario)
+}
+
+pub fn load_system(path: &Path) -> Result<SystemConfig, ConfigError> {
+    load_path(path, load_system_str)
+}
+
+pub fn load_test(path: &Path) -> Result<TestDefinition, ConfigError> {
+    load_path(path, load_test_str)
+}
+
+pub fn load_scenario(path: &Path) -> Result<Scenario, ConfigError> {
+    load_path(path, load_scenario_str)
+}

@@ -1,0 +1,248 @@
+//! Leaf parsers: each checks one TOML value against what a field expects and reports
+//! "expected …, found …" at the value's position.
+
+use std::fmt::Display;
+
+use super::diagnostic::Cx;
+use super::node::{Node, Value};
+
+fn mismatch(node: &Node, cx: &mut Cx, path: &str, expected: &str) {
+    let found = node.value.describe();
+    let hint = if matches!(node.value, Value::Array(_)) {
+        " (this field cannot be swept)"
+    } else {
+        ""
+    };
+    cx.error(
+        node.span,
+        path,
+        format!("expected {expected}, found {found}{hint}"),
+    );
+}
+
+pub fn string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+    match &node.value {
+        Value::String(s) => Some(s.clone()),
+        _ => {
+            mismatch(node, cx, path, "a string");
+            None
+        }
+    }
+}
+
+pub fn non_empty_string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+    let s = string(node, cx, path)?;
+    if s.trim().is_empty() {
+        cx.error(
+            node.span,
+            path,
+            "expected a non-empty string, found an empty string",
+        );
+        return None;
+    }
+    Some(s)
+}
+
+pub fn boolean(node: &Node, cx: &mut Cx, path: &str) -> Option<bool> {
+    match node.value {
+        Value::Boolean(b) => Some(b),
+        _ => {
+            mismatch(node, cx, path, "a boolean (true or false)");
+            None
+        }
+    }
+}
+
+/// An integer in `min..=max`, converted to the field's type.
+pub fn int_in<T>(min: i64, max: i64) -> impl Fn(&Node, &mut Cx, &str) -> Option<T>
+where
+    T: TryFrom<i64>,
+{
+    move |node, cx, path| match node.value {
+        Value::Integer(i) if (min..=max).contains(&i) => T::try_from(i).ok(),
+        Value::Integer(i) => {
+            cx.error(
+                node.span,
+                path,
+                format!("expected {}, found {i}", describe_int_range(min, max)),
+            );
+            None
+        }
+        _ => {
+            mismatch(node, cx, path, &describe_int_range(min, max));
+            None
+        }
+    }
+}
+
+fn describe_int_range(min: i64, max: i64) -> String {
+    match (min, max) {
+        (0, i64::MAX) | (0, 4_294_967_295) => "a non-negative integer".to_string(),
+        (1, i64::MAX) | (1, 4_294_967_295) => "a positive integer".to_string(),
+        (lo, hi) if hi >= 4_294_967_295 => format!("an integer ≥ {lo}"),
+        (lo, hi) => format!("an integer between {lo} and {hi}"),
+    }
+}
+
+/// A non-negative integer that fits in u32.
+pub fn count(node: &Node, cx: &mut Cx, path: &str) -> Option<u32> {
+    int_in(0, u32::MAX.into())(node, cx, path)
+}
+
+/// A positive integer that fits in u32.
+pub fn positive(node: &Node, cx: &mut Cx, path: &str) -> Option<u32> {
+    int_in(1, u32::MAX.into())(node, cx, path)
+}
+
+pub fn port(node: &Node, cx: &mut Cx, path: &str) -> Option<u16> {
+    int_in(1, 65_535)(node, cx, path)
+}
+
+/// A finite float in the half-open range `(low, high]`; integers are accepted as floats.
+pub fn float_in(low: f64, high: f64) -> impl Fn(&Node, &mut Cx, &str) -> Option<f64> {
+    move |node, cx, path| {
+        let expected = if high.is_infinite() {
+            format!("a number > {low}")
+        } else {
+            format!("a number > {low} and ≤ {high}")
+        };
+        let x = match node.value {
+            Value::Float(f) => f,
+            #[allow(clippy::cast_precision_loss)]
+            Value::Integer(i) => i as f64,
+            _ => {
+                mismatch(node, cx, path, &expected);
+                return None;
+            }
+        };
+        if x.is_finite() && x > low && x <= high {
+            Some(x)
+        } else {
+            cx.error(node.span, path, format!("expected {expected}, found {x}"));
+            None
+        }
+    }
+}
+
+pub fn string_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+    let Value::Array(items) = &node.value else {
+        mismatch(node, cx, path, "a list of strings");
+        return None;
+    };
+    let parsed: Vec<Option<String>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| string(item, cx, &format!("{path}[{i}]")))
+        .collect();
+    parsed.into_iter().collect()
+}
+
+/// A string chosen from a fixed set.
+pub fn one_of(choices: &'static [&'static str]) -> impl Fn(&Node, &mut Cx, &str) -> Option<String> {
+    move |node, cx, path| {
+        let expected = format!("one of {}", quoted_list(choices));
+        let Value::String(s) = &node.value else {
+            mismatch(node, cx, path, &expected);
+            return None;
+        };
+        if choices.contains(&s.as_str()) {
+            Some(s.clone())
+        } else {
+            cx.error(node.span, path, format!("expected {expected}, found {s:?}"));
+            None
+        }
+    }
+}
+
+pub fn quoted_list<T: Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An environment variable value: a string, or a number/boolean written unquoted (environment
+/// values are text anyway; booleans become lower-case `true`/`false`).
+pub fn env_scalar(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+    match &node.value {
+        Value::String(s) => Some(s.clone()),
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Boolean(b) => Some(b.to_string()),
+        _ => {
+            mismatch(node, cx, path, "a string");
+            None
+        }
+    }
+}
+
+/// Slurm's `--time` formats: `M`, `M:S`, `H:M:S`, `D-H`, `D-H:M`, `D-H:M:S`, or
+/// `UNLIMITED`/`INFINITE`.
+pub fn slurm_time(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+    let raw = match &node.value {
+        Value::String(s) => s.trim().to_string(),
+        Value::Integer(i) if *i > 0 => i.to_string(),
+        _ => {
+            mismatch(
+                node,
+                cx,
+                path,
+                "a Slurm time limit string such as \"00:30:00\"",
+            );
+            return None;
+        }
+    };
+    if is_slurm_time(&raw) {
+        Some(raw)
+    } else {
+        cx.error(
+            node.span,
+            path,
+            format!(
+                "expected a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS), found {raw:?}"
+            ),
+        );
+        None
+    }
+}
+
+fn is_slurm_time(s: &str) -> bool {
+    if matches!(s.to_ascii_uppercase().as_str(), "UNLIMITED" | "INFINITE") {
+        return true;
+    }
+    let digits = |p: &str| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit());
+    let (days, rest) = match s.split_once('-') {
+        Some((d, r)) => (Some(d), r),
+        None => (None, s),
+    };
+    if days.is_some_and(|d| !digits(d)) {
+        return false;
+    }
+    let parts: Vec<&str> = rest.split(':').collect();
+    let max_parts = 3;
+    parts.len() <= max_parts && parts.iter().all(|p| digits(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slurm_time_formats() {
+        for ok in [
+            "30",
+            "30:00",
+            "01:00:00",
+            "1-0",
+            "1-02:03",
+            "2-00:00:00",
+            "UNLIMITED",
+        ] {
+            assert!(is_slurm_time(ok), "{ok}");
+        }
+        for bad in ["", "1h", "1:2:3:4", "-1", "a-01:00", "1--2"] {
+            assert!(!is_slurm_time(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Typed reading of spanned TOML tables: each read records the field as known, so that
+//! [`TableReader::finish`] can report unknown keys with a "did you mean" suggestion.
+
+use super::diagnostic::{Cx, join};
+use super::node::{Key, Node, Value, canonical_key};
+use super::source::Span;
+
+/// Reads the fields of one table.
+pub struct TableReader<'a> {
+    entries: &'a [(Key, Node)],
+    span: Span,
+    path: String,
+    known: Vec<&'static str>,
+}
+
+impl<'a> TableReader<'a> {
+    /// A reader over `node`, or an error (and `None`) if it is not a table.
+    pub fn new(node: &'a Node, path: &str, cx: &mut Cx) -> Option<Self> {
+        match &node.value {
+            Value::Table(entries) => Some(Self {
+                entries,
+                span: node.span,
+                path: path.to_string(),
+                known: Vec::new(),
+            }),
+            other => {
+                cx.error(
+                    node.span,
+                    path,
+                    format!("expected a table, found {}", other.describe()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
+    pub fn field_path(&self, name: &str) -> String {
+        join(&self.path, name)
+    }
+
+    /// The node stored under `name` in any spelling. Marks the name as known.
+    pub fn get(&mut self, name: &'static str) -> Option<&'a Node> {
+        self.known.push(name);
+        self.entries
+            .iter()
+            .find(|(k, _)| canonical_key(&k.name) == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The node stored under the first present of several names that mean the same field
+    /// (e.g. `vllm_worker` and `decode_worker`); giving more than one is an error.
+    pub fn get_any(
+        &mut self,
+        cx: &mut Cx,
+        names: &[&'static str],
+    ) -> Option<(&'static str, &'a Node)> {
+        let mut found: Option<(&'static str, &'a Node)> = None;
+        for &name in names {
+            if let Some(node) = self.get(name) {
+                if let Some((first, _)) = found {
+                    cx.error(
+                        node.span,
+                        &self.field_path(name),
+                        format!("`{name}` and `{first}` name the same section; give only one"),
+                    );
+                } else {
+                    found = Some((name, node));
+                }
+            }
+        }
+        found
+    }
+
+    /// A required field: a missing one is reported at the table.
+    pub fn required<T>(
+        &mut self,
+        cx: &mut Cx,
+        name: &'static str,
+        parse: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+    ) -> Option<T> {
+        match self.get(name) {
+            Some(node) => parse(node, cx, &self.field_path(name)),
+            None => {
+                cx.error(self.span, &self.field_path(name), "missing required field");
+                None
+            }
+        }
+    }
+
+    /// An optional field: `None` when absent or invalid (invalid values are reported).
+    pub fn optional<T>(
+        &mut self,
+        cx: &mut Cx,
+        name: &'static str,
+        parse: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+    ) -> Option<T> {
+        let node = self.get(name)?;
+        parse(node, cx, &self.field_path(name))
+    }
+
+    /// A field with a default: the default also stands in for an invalid value, whose error
+    /// has already been reported, so that validation can continue.
+    pub fn or<T>(
+        &mut self,
+        cx: &mut Cx,
+        name: &'static str,
+        default: T,
+        parse: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+    ) -> T {
+        self.optional(cx, name, parse).unwrap_or(default)
+    }
+
+    /// Report keys that no read asked for, and fields given in two spellings.
+    pub fn finish(self, cx: &mut Cx) {
+        let mut seen: Vec<String> = Vec::with_capacity(self.entries.len());
+        for (key, _) in self.entries {
+            let canonical = canonical_key(&key.name);
+            let path = self.field_path(&key.name);
+            if seen.contains(&canonical) {
+                cx.error(
+                    key.span,
+                    &path,
+                    "field given twice (dashed and underscored spellings name the same field)",
+                );
+                continue;
+            }
+            seen.push(canonical.clone());
+            if self.known.iter().any(|k| *k == canonical) {
+                continue;
+            }
+            let hint = suggest(&canonical, &self.known)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            let mut names: Vec<&str> = self.known.clone();
+            names.sort_unstable();
+            names.dedup();
+            cx.error(
+                key.span,
+                &path,
+                format!(
+                    "unknown field{hint} (expected one of: {})",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// The closest known name, if close enough to be a plausible typo.
+pub fn suggest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(name, k), *k))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_typos_only() {
+        let known = ["sleep_seconds", "served_model_name", "docker_image_url"];
+        assert_eq!(suggest("sleep_secondz", &known), Some("sleep_seconds"));
+        assert_eq!(suggest("served_model", &known), Some("served_model_name"));
+        assert_eq!(suggest("zzz", &known), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! The Slurm system TOML (CloudAI's `SlurmSystem` fields), plus `container_runtime` for
+//! bare-metal clusters without pyxis.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::diagnostic::Cx;
+use super::node::{Node, Value};
+use super::parse::{
+    boolean, count, env_scalar, non_empty_string, one_of, positive, string, string_list,
+};
+use super::reader::TableReader;
+use super::shell_words::split_words;
+use super::test_def::read_map;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SystemConfig {
+    pub name: String,
+    pub scheduler: String,
+    pub install_path: String,
+    pub output_path: String,
+    pub default_partition: String,
+    pub partitions: Vec<Partition>,
+    pub account: Option<String>,
+    pub distribution: Option<String>,
+    pub mpi: String,
+    pub gpus_per_node: Option<u32>,
+    pub ntasks_per_node: Option<u32>,
+    pub cache_docker_images_locally: bool,
+    pub global_env_vars: IndexMap<String, String>,
+    /// Seconds between two polls of the job state.
+    pub monitor_interval: u32,
+    /// `extra_srun_args` split into words (each is quoted on its own in scripts).
+    pub extra_srun_args: Vec<String>,
+    pub extra_sbatch_args: Vec<String>,
+    pub container_mount_home: bool,
+    /// `pyxis` (srun `--container-*` flags) or `none` (bare metal: host paths used directly).
+    pub container_runtime: ContainerRuntime,
+    pub data_repository: Option<DataRepository>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerRuntime {
+    Pyxis,
+    None,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Partition {
+    pub name: String,
+    pub groups: Vec<Group>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub nodes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DataRepository {
+    pub endpoint: String,
+    pub verify_certs: bool,
+}
+
+pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
+    let mut r = TableReader::new(node, "", cx)?;
+    let name = r.required(cx, "name", non_empty_string);
+    let scheduler = r.required(cx, "scheduler", one_of(&["slurm"]));
+    let install_path = r.required(cx, "install_path", non_empty_string);
+    let output_path = r.required(cx, "output_path", non_empty_string);
+    let default_partition = r.required(cx, "default_partition", non_empty_string);
+    let partitions = r.or(cx, "partitions", Vec::new(), read_partitions);
+    if let (Some(dp), false) = (&default_partition, partitions.is_empty()) {
+        if !partitions.iter().any(|p| &p.name == dp) {
+            let span = r.get("default_partition").map_or(r.span(), |n| n.span);
+            let names: Vec<&str> = partitions.iter().map(|p| p.name.as_str()).collect();
+            cx.error(
+                span,
+                "default_partition",
+                format!(
+                    "expected the name of a partition listed in `partitions` ({}), found {dp:?}",
+                    super::parse::quoted_list(&names)
+                ),
+            );
+        }
+    }
+    let account = r.optional(cx, "account", non_empty_string);
+    let distribution = r.optional(cx, "distribution", non_empty_string);
+    let mpi = r.or(cx, "mpi", "pmix".to_string(), non_empty_string);
+    let gpus_per_node = r.optional(cx, "gpus_per_node", count).filter(|g| *g > 0);
+    let ntasks_per_node = r.optional(cx, "ntasks_per_node", positive);
+    let cache_docker_images_locally = r.or(cx, "cache_docker_images_locally", false, boolean);
+    let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), |n, cx, p| {
+        read_map(n, cx, p, env_scalar)
+    });
+    let monitor_interval = r.or(cx, "monitor_interval", 60, positive);
+    let extra_srun_args = r.or(cx, "extra_srun_args", Vec::new(), srun_words);
+    let extra_sbatch_args = r.or(cx, "extra_sbatch_args", Vec::new(), sbatch_lines);
+    let container_mount_home = r.or(cx, "container_mount_home", false, boolean);
+    let container_runtime = r.or(
+        cx,
+        "container_runtime",
+        "pyxis".to_string(),
+        one_of(&["pyxis", "none"]),
+    );
+    let data_repository = r.optional(cx, "data_repository", read_data_repository);
+    // Accepted for compatibility with CloudAI system files; reports are configured by this tool.
+    let _ = r.get("reports");
+    r.finish(cx);
+    Some(SystemConfig {
+        name: name?,
+        scheduler: scheduler?,
+        install_path: install_path?,
+        output_path: output_path?,
+        default_partition: default_partition?,
+        partitions,
+        account,
+        distribution,
+        mpi,
+        gpus_per_node,
+        ntasks_per_node,
+        cache_docker_images_locally,
+        global_env_vars,
+        monitor_interval,
+        extra_srun_args,
+        extra_sbatch_args,
+        container_mount_home,
+        container_runtime: if container_runtime == "none" {
+            ContainerRuntime::None
+        } else {
+            ContainerRuntime::Pyxis
+        },
+        data_repository,
+    })
+}
+
+fn read_partitions(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Partition>> {
+    list_of_tables(node, cx, path, |r, cx| {
+        let name = r.required(cx, "name", non_empty_string)?;
+        let groups = r.or(cx, "groups", Vec::new(), |n, cx, p| {
+            list_of_tables(n, cx, p, |g, cx| {
+                let name = g.required(cx, "name", non_empty_string)?;
+                let nodes = g.or(cx, "nodes", Vec::new(), string_list);
+                Some(Group { name, nodes })
+            })
+        });
+        Some(Partition { name, groups })
+    })
+}
+
+fn read_data_repository(node: &Node, cx: &mut Cx, path: &str) -> Option<DataRepository> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let endpoint = r.required(cx, "endpoint", non_empty_string);
+    let verify_certs = r.or(cx, "verify_certs", true, boolean);
+    r.finish(cx);
+    Some(DataRepository {
+        endpoint: endpoint?,
+        verify_certs,
+    })
+}
+
+/// `[[x]]` arrays of tables, each read by `item` (which must not call `finish`).
+pub fn list_of_tables<T>(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+    item: impl Fn(&mut TableReader, &mut Cx) -> Option<T>,
+) -> Option<Vec<T>> {
+    let Value::Array(items) = &node.value else {
+        cx.error(
+            node.span,
+            path,
+            format!("expected a list of tables, found {}", node.value.describe()),
+        );
+        return None;
+    };
+    let parsed: Vec<Option<T>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut r = TableReader::new(n, &format!("{path}[{i}]"), cx)?;
+            let v = item(&mut r, cx);
+            r.finish(cx);
+            v
+        })
+        .collect();
+    parsed.into_iter().collect()
+}
+
+fn srun_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+    let raw = match &node.value {
+        Value::Array(_) => return string_list(node, cx, path),
+        _ => string(node, cx, path)?,
+    };
+    match split_words(&raw) {
+        Ok(words) => Some(words),
+        Err(e) => {
+            cx.error(node.span, path, format!("expected shell words, {e}"));
+            None
+        }
+    }
+}
+
+/// Each entry becomes one `#SBATCH` line, so a line break would smuggle a script line in.
+fn sbatch_lines(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+    let lines = string_list(node, cx, path)?;
+    let mut ok = true;
+    for (i, l) in lines.iter().enumerate() {
+        if l.contains(['\n', '\r']) || l.trim().is_empty() {
+            cx.error(
+                node.span,
+                &format!("{path}[{i}]"),
+                "expected a single-line, non-empty sbatch option",
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(lines)
+}

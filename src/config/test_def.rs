@@ -1,0 +1,711 @@
+//! The `AIDynamo` test definition: CloudAI's July-2025 schema (commit 13816b1a), with its
+//! defaults, plus the extensions this project needs (command overrides, aiperf, tokenizer).
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::diagnostic::Cx;
+use super::node::{Node, Value};
+use super::parse::{
+    boolean, count, env_scalar, float_in, int_in, non_empty_string, port, positive, string,
+    string_list,
+};
+use super::reader::TableReader;
+use super::sweep::{Slot, Sweep, sweep};
+
+pub const TEMPLATE_NAME: &str = "AIDynamo";
+
+/// One test TOML.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestDefinition {
+    pub name: String,
+    pub description: String,
+    pub test_template_name: String,
+    pub cmd_args: CmdArgs,
+    /// Exported in the sbatch and the launch script; a list value is a sweep axis.
+    pub extra_env_vars: IndexMap<String, Sweep<String>>,
+    pub extra_cmd_args: IndexMap<String, String>,
+    pub extra_container_mounts: Vec<String>,
+    pub git_repos: Vec<GitRepo>,
+    pub agent: String,
+    pub agent_steps: u32,
+    pub agent_metrics: Vec<String>,
+    pub agent_reward_function: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GitRepo {
+    pub url: String,
+    pub commit: String,
+    pub mount_as: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CmdArgs {
+    pub docker_image_url: String,
+    pub served_model_name: String,
+    /// Upper bound, in seconds, of the wait for the frontend to serve the model.
+    pub sleep_seconds: u32,
+    pub dynamo: DynamoArgs,
+    #[serde(flatten)]
+    pub load_generator: LoadGenerator,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DynamoArgs {
+    pub frontend: Frontend,
+    pub processor: Processor,
+    pub router: Router,
+    pub prefill_worker: Worker,
+    /// `vllm_worker` in the seed schema, `decode_worker` in later CloudAI: the decode role.
+    pub decode_worker: Worker,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Frontend {
+    pub endpoint: String,
+    pub port: u16,
+    pub port_etcd: u16,
+    pub port_nats: u16,
+    /// Command that starts the HTTP frontend (default: the seed-era `dynamo serve`).
+    pub cmd: Option<String>,
+    pub etcd_cmd: Option<String>,
+    pub nats_cmd: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Processor {
+    pub block_size: u32,
+    pub max_model_len: u32,
+    pub router: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Router {
+    pub min_workers: u32,
+}
+
+/// Prefill or decode worker settings. Decode-only fields are `None` for prefill.
+#[derive(Clone, Debug, Serialize)]
+pub struct Worker {
+    pub num_nodes: Sweep<u32>,
+    pub kv_transfer_config: String,
+    pub block_size: u32,
+    pub max_model_len: u32,
+    pub max_num_seqs: u32,
+    pub gpu_memory_utilization: f64,
+    pub tensor_parallel_size: Sweep<u32>,
+    pub pipeline_parallel_size: Sweep<u32>,
+    pub quantization: Option<String>,
+    pub service_args: ServiceArgs,
+    pub decode: Option<DecodeOnly>,
+    /// Command that starts this role's worker (default: the seed-era `dynamo serve`).
+    pub cmd: Option<String>,
+    /// Free-form engine arguments, written into this role's section of dynamo_config.yaml.
+    pub extra_args: IndexMap<String, ArgValue>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DecodeOnly {
+    pub remote_prefill: bool,
+    pub conditional_disagg: bool,
+    pub max_local_prefill_length: u32,
+    pub max_prefill_queue_size: u32,
+    pub router: String,
+    pub enable_prefix_caching: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceArgs {
+    pub workers: u32,
+    pub resources: IndexMap<String, String>,
+}
+
+/// A scalar engine argument.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ArgValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// Which load generator runs on the frontend node, and its settings.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadGenerator {
+    GenaiPerf(LoadArgs),
+    Aiperf(LoadArgs),
+}
+
+impl LoadGenerator {
+    pub fn args(&self) -> &LoadArgs {
+        match self {
+            LoadGenerator::GenaiPerf(a) | LoadGenerator::Aiperf(a) => a,
+        }
+    }
+
+    pub fn args_mut(&mut self) -> &mut LoadArgs {
+        match self {
+            LoadGenerator::GenaiPerf(a) | LoadGenerator::Aiperf(a) => a,
+        }
+    }
+
+    /// The TOML section name (`genai_perf` or `aiperf`).
+    pub fn section(&self) -> &'static str {
+        match self {
+            LoadGenerator::GenaiPerf(_) => "genai_perf",
+            LoadGenerator::Aiperf(_) => "aiperf",
+        }
+    }
+}
+
+/// genai-perf and aiperf share their profiling flags. Every `Option` is a flag that is passed
+/// only when the user set it: the tools' own defaults apply otherwise (CloudAI instead forced
+/// `--osl -1 --isl 550`, which silently overrode the user's means).
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadArgs {
+    pub cmd: Option<String>,
+    /// Port of the frontend the load goes to; defaults to `dynamo.frontend.port`.
+    pub port: Option<u16>,
+    pub endpoint: Option<String>,
+    pub endpoint_type: Option<String>,
+    pub streaming: bool,
+    /// Each value is passed as one `--extra-inputs VALUE`.
+    pub extra_inputs: Vec<String>,
+    pub input_file: Option<String>,
+    pub tokenizer: Option<String>,
+    pub output_tokens_mean: Option<u32>,
+    pub output_tokens_stddev: Option<u32>,
+    pub random_seed: Option<u32>,
+    pub request_count: Option<u32>,
+    pub synthetic_input_tokens_mean: Option<u32>,
+    pub synthetic_input_tokens_stddev: Option<u32>,
+    pub warmup_request_count: Option<u32>,
+    pub concurrency: Option<Sweep<u32>>,
+    pub request_rate: Option<Sweep<f64>>,
+    /// Extra command-line words, each passed as one argument.
+    pub extra_args: Vec<String>,
+}
+
+impl TestDefinition {
+    /// Every sweepable field, in the documented axis order (see [`super::sweep`]).
+    pub fn sweep_slots(&mut self) -> Vec<(String, &mut dyn Slot)> {
+        let lg = self.cmd_args.load_generator.section();
+        let dynamo = &mut self.cmd_args.dynamo;
+        let mut slots: Vec<(String, &mut dyn Slot)> = Vec::new();
+        for (role, w) in [
+            ("prefill_worker", &mut dynamo.prefill_worker),
+            ("decode_worker", &mut dynamo.decode_worker),
+        ] {
+            slots.push((format!("dynamo.{role}.num_nodes"), &mut w.num_nodes));
+            slots.push((
+                format!("dynamo.{role}.tensor_parallel_size"),
+                &mut w.tensor_parallel_size,
+            ));
+            slots.push((
+                format!("dynamo.{role}.pipeline_parallel_size"),
+                &mut w.pipeline_parallel_size,
+            ));
+        }
+        let load = self.cmd_args.load_generator.args_mut();
+        slots.push((format!("{lg}.concurrency"), &mut load.concurrency));
+        slots.push((format!("{lg}.request_rate"), &mut load.request_rate));
+        for (k, v) in &mut self.extra_env_vars {
+            slots.push((format!("extra_env_vars.{k}"), v));
+        }
+        slots
+    }
+
+    pub fn hf_home(&self) -> Option<&str> {
+        self.extra_env_vars
+            .get("HF_HOME")
+            .map(|v| v.value().as_str())
+    }
+}
+
+/// Read a test definition from its (possibly override-merged) document node.
+pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
+    let mut r = TableReader::new(node, "", cx)?;
+    let name = r.required(cx, "name", non_empty_string);
+    let description = r.or(cx, "description", String::new(), string);
+    let template = r.required(cx, "test_template_name", string);
+    if let (Some(t), Some(node)) = (&template, r.get("test_template_name")) {
+        if t != TEMPLATE_NAME {
+            cx.error(
+                node.span,
+                "test_template_name",
+                format!("expected \"{TEMPLATE_NAME}\" (the only template cloudai-dynamo-rs runs), found {t:?}"),
+            );
+        }
+    }
+    let cmd_args = r.required(cx, "cmd_args", read_cmd_args);
+    let extra_env_vars = r.or(cx, "extra_env_vars", IndexMap::new(), read_env_sweeps);
+    if let Some(hf) = r.get("extra_env_vars").and_then(|n| find_key(n, "HF_HOME")) {
+        if matches!(&hf.value, Value::String(s) if s.trim().is_empty()) {
+            cx.error(
+                hf.span,
+                "extra_env_vars.HF_HOME",
+                "expected the path of the Hugging Face cache directory, found an empty string",
+            );
+        }
+    }
+    let extra_cmd_args = r.or(cx, "extra_cmd_args", IndexMap::new(), read_string_map);
+    let extra_container_mounts = r.or(cx, "extra_container_mounts", Vec::new(), string_list);
+    let git_repos = r.or(cx, "git_repos", Vec::new(), read_git_repos);
+    let agent = r.or(cx, "agent", "grid_search".to_string(), non_empty_string);
+    let agent_steps = r.or(cx, "agent_steps", 1, positive);
+    let agent_metrics = r.or(
+        cx,
+        "agent_metrics",
+        vec!["default".to_string()],
+        string_list,
+    );
+    let agent_reward_function = r.or(
+        cx,
+        "agent_reward_function",
+        "inverse".to_string(),
+        non_empty_string,
+    );
+    r.finish(cx);
+    Some(TestDefinition {
+        name: name?,
+        description,
+        test_template_name: template?,
+        cmd_args: cmd_args?,
+        extra_env_vars,
+        extra_cmd_args,
+        extra_container_mounts,
+        git_repos,
+        agent,
+        agent_steps,
+        agent_metrics,
+        agent_reward_function,
+    })
+}
+
+fn find_key<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    match &node.value {
+        Value::Table(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let docker_image_url = r.required(cx, "docker_image_url", non_empty_string);
+    let served_model_name = r.required(cx, "served_model_name", non_empty_string);
+    let sleep_seconds = r.or(cx, "sleep_seconds", 660, count);
+    let dynamo = r.required(cx, "dynamo", read_dynamo);
+    let genai = r.optional(cx, "genai_perf", read_load_args);
+    let aiperf = r.optional(cx, "aiperf", read_load_args);
+    let load_generator = match (genai, aiperf, r.get("genai_perf"), r.get("aiperf")) {
+        (_, _, Some(_), Some(aiperf_node)) => {
+            cx.error(
+                aiperf_node.span,
+                &r.field_path("aiperf"),
+                "give either [cmd_args.genai_perf] or [cmd_args.aiperf], not both",
+            );
+            None
+        }
+        (Some(g), _, _, _) => Some(LoadGenerator::GenaiPerf(g)),
+        (_, Some(a), _, _) => Some(LoadGenerator::Aiperf(a)),
+        (None, None, None, None) => {
+            cx.error(
+                r.span(),
+                &r.field_path("genai_perf"),
+                "missing required field (or give [cmd_args.aiperf] instead)",
+            );
+            None
+        }
+        _ => None,
+    };
+    r.finish(cx);
+    Some(CmdArgs {
+        docker_image_url: docker_image_url?,
+        served_model_name: served_model_name?,
+        sleep_seconds,
+        dynamo: dynamo?,
+        load_generator: load_generator?,
+    })
+}
+
+fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<DynamoArgs> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let frontend = r.optional(cx, "frontend", read_frontend);
+    let frontend = frontend.or_else(|| r.get("frontend").is_none().then(default_frontend));
+    let processor = match r.get("processor") {
+        Some(n) => read_processor(n, cx, &r.field_path("processor")),
+        None => Some(Processor {
+            block_size: 64,
+            max_model_len: 8192,
+            router: "kv".into(),
+        }),
+    };
+    let router = match r.get("router") {
+        Some(n) => read_router(n, cx, &r.field_path("router")),
+        None => Some(Router { min_workers: 1 }),
+    };
+    let prefill = r.required(cx, "prefill_worker", |n, cx, p| {
+        read_worker(n, cx, p, false)
+    });
+    let decode = match r.get_any(cx, &["vllm_worker", "decode_worker"]) {
+        Some((name, n)) => read_worker(n, cx, &r.field_path(name), true),
+        None => {
+            cx.error(
+                r.span(),
+                &r.field_path("vllm_worker"),
+                "missing required field (the decode role; `decode_worker` is accepted too)",
+            );
+            None
+        }
+    };
+    r.finish(cx);
+    Some(DynamoArgs {
+        frontend: frontend?,
+        processor: processor?,
+        router: router?,
+        prefill_worker: prefill?,
+        decode_worker: decode?,
+    })
+}
+
+fn default_frontend() -> Frontend {
+    Frontend {
+        endpoint: "dynamo.Processor.chat/completions".into(),
+        port: 8000,
+        port_etcd: 2379,
+        port_nats: 4222,
+        cmd: None,
+        etcd_cmd: None,
+        nats_cmd: None,
+    }
+}
+
+fn read_frontend(node: &Node, cx: &mut Cx, path: &str) -> Option<Frontend> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let d = default_frontend();
+    let f = Frontend {
+        endpoint: r.or(cx, "endpoint", d.endpoint, non_empty_string),
+        port: r.or(cx, "port", d.port, port),
+        port_etcd: r.or(cx, "port_etcd", d.port_etcd, port),
+        port_nats: r.or(cx, "port_nats", d.port_nats, port),
+        cmd: r.optional(cx, "cmd", non_empty_string),
+        etcd_cmd: r.optional(cx, "etcd_cmd", non_empty_string),
+        nats_cmd: r.optional(cx, "nats_cmd", non_empty_string),
+    };
+    let ports = [
+        ("port", f.port),
+        ("port_etcd", f.port_etcd),
+        ("port_nats", f.port_nats),
+    ];
+    for (i, (name, p)) in ports.iter().enumerate() {
+        if let Some((other, _)) = ports[..i].iter().find(|(_, q)| q == p) {
+            let span = r.get(name).map_or(r.span(), |n| n.span);
+            cx.error(
+                span,
+                &r.field_path(name),
+                format!("port {p} is already used by `{other}` on the frontend node"),
+            );
+        }
+    }
+    r.finish(cx);
+    Some(f)
+}
+
+fn read_processor(node: &Node, cx: &mut Cx, path: &str) -> Option<Processor> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let p = Processor {
+        block_size: r.or(cx, "block_size", 64, positive),
+        max_model_len: r.or(cx, "max_model_len", 8192, positive),
+        router: r.or(cx, "router", "kv".into(), non_empty_string),
+    };
+    r.finish(cx);
+    Some(p)
+}
+
+fn read_router(node: &Node, cx: &mut Cx, path: &str) -> Option<Router> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let router = Router {
+        min_workers: r.or(cx, "min_workers", 1, positive),
+    };
+    r.finish(cx);
+    Some(router)
+}
+
+fn read_worker(node: &Node, cx: &mut Cx, path: &str, decode: bool) -> Option<Worker> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let num_nodes = r.required(cx, "num_nodes", sweep(count));
+    let valid = num_nodes.is_some();
+    let w = Worker {
+        num_nodes: num_nodes.unwrap_or(Sweep::One(0)),
+        kv_transfer_config: r.or(
+            cx,
+            "kv_transfer_config",
+            r#"{"kv_connector":"DynamoNixlConnector"}"#.into(),
+            non_empty_string,
+        ),
+        block_size: r.or(cx, "block_size", 64, positive),
+        max_model_len: r.or(cx, "max_model_len", 8192, positive),
+        max_num_seqs: r.or(cx, "max_num_seqs", 16, positive),
+        gpu_memory_utilization: r.or(cx, "gpu_memory_utilization", 0.95, float_in(0.0, 1.0)),
+        tensor_parallel_size: r.or(cx, "tensor_parallel_size", Sweep::One(8), sweep(positive)),
+        pipeline_parallel_size: r.or(cx, "pipeline_parallel_size", Sweep::One(1), sweep(positive)),
+        quantization: r.optional(cx, "quantization", non_empty_string),
+        service_args: r.or(
+            cx,
+            "service_args",
+            default_service_args(),
+            read_service_args,
+        ),
+        decode: decode.then(|| DecodeOnly {
+            remote_prefill: r.or(cx, "remote_prefill", true, boolean),
+            conditional_disagg: r.or(cx, "conditional_disagg", true, boolean),
+            max_local_prefill_length: r.or(cx, "max_local_prefill_length", 10, count),
+            max_prefill_queue_size: r.or(cx, "max_prefill_queue_size", 2, count),
+            router: r.or(cx, "router", "kv".into(), non_empty_string),
+            enable_prefix_caching: r.or(cx, "enable_prefix_caching", true, boolean),
+        }),
+        cmd: r.optional(cx, "cmd", non_empty_string),
+        extra_args: r.or(cx, "extra_args", IndexMap::new(), read_arg_map),
+    };
+    r.finish(cx);
+    valid.then_some(w)
+}
+
+fn default_service_args() -> ServiceArgs {
+    ServiceArgs {
+        workers: 1,
+        resources: IndexMap::from([("gpu".to_string(), "8".to_string())]),
+    }
+}
+
+fn read_service_args(node: &Node, cx: &mut Cx, path: &str) -> Option<ServiceArgs> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let workers = r.or(cx, "workers", 1, positive);
+    let resources = r.or(
+        cx,
+        "resources",
+        default_service_args().resources,
+        read_string_map_lenient,
+    );
+    r.finish(cx);
+    Some(ServiceArgs { workers, resources })
+}
+
+fn read_load_args(node: &Node, cx: &mut Cx, path: &str) -> Option<LoadArgs> {
+    let mut r = TableReader::new(node, path, cx)?;
+    let output_tokens_mean = aliased_mean(&mut r, cx, "output_tokens_mean", "osl");
+    let synthetic_input_tokens_mean =
+        aliased_mean(&mut r, cx, "synthetic_input_tokens_mean", "isl");
+    let args = LoadArgs {
+        cmd: r.optional(cx, "cmd", non_empty_string),
+        port: r.optional(cx, "port", port),
+        endpoint: r.optional(cx, "endpoint", non_empty_string),
+        endpoint_type: r.optional(cx, "endpoint_type", non_empty_string),
+        streaming: r.or(cx, "streaming", false, boolean),
+        extra_inputs: r.or(cx, "extra_inputs", Vec::new(), read_extra_inputs),
+        input_file: r.optional(cx, "input_file", non_empty_string),
+        tokenizer: r.optional(cx, "tokenizer", non_empty_string),
+        output_tokens_mean,
+        output_tokens_stddev: r.optional(cx, "output_tokens_stddev", count),
+        random_seed: r.optional(cx, "random_seed", count),
+        request_count: r.optional(cx, "request_count", positive),
+        synthetic_input_tokens_mean,
+        synthetic_input_tokens_stddev: r.optional(cx, "synthetic_input_tokens_stddev", count),
+        warmup_request_count: r.optional(cx, "warmup_request_count", count),
+        concurrency: r.optional(cx, "concurrency", sweep(positive)),
+        request_rate: r.optional(cx, "request_rate", sweep(float_in(0.0, f64::INFINITY))),
+        extra_args: r.or(cx, "extra_args", Vec::new(), string_list),
+    };
+    r.finish(cx);
+    Some(args)
+}
+
+/// genai-perf's `--osl`/`--isl` are aliases of the means; CloudAI's `osl`/`isl` fields default
+/// to -1/550 and, passed after the means, overrode them. Here they are plain aliases: giving
+/// both spellings is an error, and -1 means "not set".
+fn aliased_mean(
+    r: &mut TableReader,
+    cx: &mut Cx,
+    name: &'static str,
+    alias: &'static str,
+) -> Option<u32> {
+    let main = r.optional(cx, name, positive);
+    let alias_value = r.optional(cx, alias, int_in::<i64>(-1, u32::MAX.into()));
+    if let (Some(_), Some(node)) = (main, r.get(alias)) {
+        if alias_value.is_some_and(|v| v != -1) {
+            cx.error(
+                node.span,
+                &r.field_path(alias),
+                format!("`{alias}` is an alias of `{name}`; set only one of them"),
+            );
+        }
+        return main;
+    }
+    main.or_else(|| {
+        alias_value
+            .filter(|v| *v > 0)
+            .and_then(|v| u32::try_from(v).ok())
+    })
+}
+
+/// `extra_inputs`: a table (`{max_tokens = 256}`), a list of `key:value` strings, one such
+/// string, or CloudAI's verbatim `--extra-inputs a:1 --extra-inputs b:2`.
+fn read_extra_inputs(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+    match &node.value {
+        Value::Table(entries) => entries
+            .iter()
+            .map(|(k, v)| {
+                arg_value(v, cx, &format!("{path}.{}", k.name))
+                    .map(|v| format!("{}:{}", k.name, v.render()))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect(),
+        Value::Array(_) => string_list(node, cx, path),
+        Value::String(s) if s.trim_start().starts_with('-') => {
+            let words: Vec<&str> = s.split_whitespace().collect();
+            let pairs_ok =
+                words.len() % 2 == 0 && words.chunks(2).all(|c| c[0] == "--extra-inputs");
+            if pairs_ok {
+                Some(words.chunks(2).map(|c| c[1].to_string()).collect())
+            } else {
+                cx.error(
+                    node.span,
+                    path,
+                    format!(
+                        "expected `--extra-inputs VALUE` pairs or a single `key:value`, found {s:?}"
+                    ),
+                );
+                None
+            }
+        }
+        Value::String(s) if s.trim().is_empty() => Some(Vec::new()),
+        Value::String(s) => Some(vec![s.trim().to_string()]),
+        other => {
+            cx.error(
+                node.span,
+                path,
+                format!(
+                    "expected a table, a list of strings or a string, found {}",
+                    other.describe()
+                ),
+            );
+            None
+        }
+    }
+}
+
+impl ArgValue {
+    /// Text form for command lines and `key:value` pairs (booleans lower-case, as tools expect).
+    pub fn render(&self) -> String {
+        match self {
+            ArgValue::Bool(b) => b.to_string(),
+            ArgValue::Int(i) => i.to_string(),
+            ArgValue::Float(f) => f.to_string(),
+            ArgValue::Str(s) => s.clone(),
+        }
+    }
+}
+
+fn arg_value(node: &Node, cx: &mut Cx, path: &str) -> Option<ArgValue> {
+    match &node.value {
+        Value::Boolean(b) => Some(ArgValue::Bool(*b)),
+        Value::Integer(i) => Some(ArgValue::Int(*i)),
+        Value::Float(f) => Some(ArgValue::Float(*f)),
+        Value::String(s) => Some(ArgValue::Str(s.clone())),
+        other => {
+            cx.error(
+                node.span,
+                path,
+                format!(
+                    "expected a string, number or boolean, found {}",
+                    other.describe()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn read_arg_map(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, ArgValue>> {
+    read_map(node, cx, path, arg_value)
+}
+
+fn read_string_map(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, String>> {
+    read_map(node, cx, path, string)
+}
+
+fn read_string_map_lenient(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+) -> Option<IndexMap<String, String>> {
+    read_map(node, cx, path, env_scalar)
+}
+
+pub fn read_env_sweeps(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+) -> Option<IndexMap<String, Sweep<String>>> {
+    read_map(node, cx, path, sweep(env_scalar))
+}
+
+/// A table with free keys (environment variables, engine flags), in file order.
+pub fn read_map<T>(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+    value: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+) -> Option<IndexMap<String, T>> {
+    let Value::Table(entries) = &node.value else {
+        cx.error(
+            node.span,
+            path,
+            format!("expected a table, found {}", node.value.describe()),
+        );
+        return None;
+    };
+    let mut out = IndexMap::with_capacity(entries.len());
+    let mut ok = true;
+    for (k, v) in entries {
+        match value(v, cx, &format!("{path}.{}", k.name)) {
+            Some(x) => {
+                out.insert(k.name.clone(), x);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_git_repos(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<GitRepo>> {
+    let Value::Array(items) = &node.value else {
+        cx.error(
+            node.span,
+            path,
+            format!("expected a list of tables, found {}", node.value.describe()),
+        );
+        return None;
+    };
+    let repos: Vec<Option<GitRepo>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut r = TableReader::new(item, &format!("{path}[{i}]"), cx)?;
+            let repo = GitRepo {
+                url: r.required(cx, "url", non_empty_string).unwrap_or_default(),
+                commit: r
+                    .required(cx, "commit", non_empty_string)
+                    .unwrap_or_default(),
+                mount_as: r.optional(cx, "mount_as", non_empty_string),
+            };
+            r.finish(cx);
+            Some(repo)
+        })
+        .collect();
+    repos.into_iter().collect()
+}

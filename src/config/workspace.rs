@@ -1,0 +1,389 @@
+//! A whole set of files — system, tests, scenario — validated together and expanded into the
+//! test runs that will be written and submitted.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::diagnostic::{ConfigError, Cx, Diagnostic};
+use super::node::{Node, Value, merge};
+use super::scenario::{Dependency, Scenario, read_scenario};
+use super::source::{Sources, Span};
+use super::sweep::{SweepValue, product};
+use super::system::{SystemConfig, read_system};
+use super::test_def::{TEMPLATE_NAME, TestDefinition, read_test};
+use super::{parse_file, read_source};
+use crate::topology::{self, Topology};
+
+/// Checks that look at the submit host, beyond the schema.
+#[derive(Clone, Copy, Debug)]
+pub struct Checks {
+    /// `extra_env_vars.HF_HOME` must be set and name an existing directory.
+    pub host_paths: bool,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Self { host_paths: true }
+    }
+}
+
+/// Validated files and every test run they describe.
+#[derive(Debug, Serialize)]
+pub struct Workspace {
+    pub system: SystemConfig,
+    pub scenario: Scenario,
+    pub runs: Vec<TestRun>,
+    /// Non-fatal findings (e.g. more nodes requested than used), with their position.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// One job: a scenario entry, at one iteration and (for sweeps) one case.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestRun {
+    pub id: String,
+    pub test_name: String,
+    pub iteration: u32,
+    /// 1-based sweep case, `None` when the test has no sweep.
+    pub step: Option<usize>,
+    /// The swept fields and their values in this case, in axis order.
+    pub params: IndexMap<String, SweepValue>,
+    pub test: TestDefinition,
+    pub time_limit: Option<String>,
+    pub dependencies: Vec<Dependency>,
+    pub topology: Topology,
+}
+
+impl TestRun {
+    /// Run directory relative to the scenario's results directory.
+    pub fn relative_dir(&self) -> PathBuf {
+        let mut p = PathBuf::from(&self.id).join(self.iteration.to_string());
+        if let Some(step) = self.step {
+            p.push(step.to_string());
+        }
+        p
+    }
+}
+
+struct LoadedTest {
+    node: Node,
+    def: Option<TestDefinition>,
+}
+
+/// Validate the system, every test file and the scenario together, then expand the scenario
+/// into test runs. All problems of all files are reported at once.
+pub fn load_workspace(
+    system_path: &Path,
+    test_paths: &[PathBuf],
+    scenario_path: &Path,
+    checks: Checks,
+) -> Result<Workspace, ConfigError> {
+    let mut sources = Sources::default();
+    let mut io_errors = Vec::new();
+    let system_id = read_source(&mut sources, &mut io_errors, system_path);
+    let test_ids: Vec<_> = test_paths
+        .iter()
+        .filter_map(|p| read_source(&mut sources, &mut io_errors, p))
+        .collect();
+    let scenario_id = read_source(&mut sources, &mut io_errors, scenario_path);
+
+    let mut cx = Cx::new(&sources);
+    cx.diagnostics = io_errors;
+    let system = system_id
+        .and_then(|id| parse_file(&mut cx, id))
+        .and_then(|n| read_system(&n, &mut cx));
+    let mut tests: Vec<LoadedTest> = Vec::new();
+    for id in test_ids {
+        let Some(node) = parse_file(&mut cx, id) else {
+            continue;
+        };
+        // A tests directory may hold other CloudAI workloads: only AIDynamo files are ours.
+        if template_name(&node).is_some_and(|t| t != TEMPLATE_NAME) {
+            continue;
+        }
+        let def = read_test(&node, &mut cx);
+        tests.push(LoadedTest { node, def });
+    }
+    let scenario = scenario_id
+        .and_then(|id| parse_file(&mut cx, id))
+        .and_then(|n| read_scenario(&n, &mut cx));
+
+    let mut runs = Vec::new();
+    let mut warnings = Vec::new();
+    if let (Some(system), Some(scenario)) = (&system, &scenario) {
+        for (index, entry) in scenario.tests.iter().enumerate() {
+            let Some(test) = tests
+                .iter()
+                .find(|t| t.def.as_ref().is_some_and(|d| d.name == entry.test_name))
+            else {
+                if !tests.iter().any(|t| t.def.is_none()) {
+                    let names: Vec<&str> = tests
+                        .iter()
+                        .filter_map(|t| t.def.as_ref().map(|d| d.name.as_str()))
+                        .collect();
+                    cx.error(entry.span, &format!("Tests[{index}].test_name"), format!("expected the name of an AIDynamo test in the tests directory ({}), found {:?}", super::parse::quoted_list(&names), entry.test_name));
+                }
+                continue;
+            };
+            let mut node = test.node.clone();
+            if let Some(overrides) = &entry.overrides {
+                merge(&mut node, overrides);
+            }
+            let Some(def) = read_test(&node, &mut cx) else {
+                continue;
+            };
+            if checks.host_paths {
+                check_hf_home(&def, &node, &mut cx);
+            }
+            expand(system, entry, index, def, &mut cx, &mut runs, &mut warnings);
+        }
+    }
+    let workspace = match (system, scenario) {
+        (Some(system), Some(scenario)) if !cx.has_errors() => Some(Workspace {
+            system,
+            scenario,
+            runs,
+            warnings,
+        }),
+        _ => None,
+    };
+    cx.finish(workspace)
+}
+
+fn template_name(node: &Node) -> Option<&str> {
+    let Value::Table(entries) = &node.value else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|(k, _)| k.name == "test_template_name")
+        .and_then(|(_, v)| match &v.value {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+}
+
+fn find<'n>(node: &'n Node, path: &[&str]) -> Option<&'n Node> {
+    let mut cur = node;
+    for name in path {
+        let Value::Table(entries) = &cur.value else {
+            return None;
+        };
+        cur = &entries.iter().find(|(k, _)| k.name == *name)?.1;
+    }
+    Some(cur)
+}
+
+/// HF_HOME is mounted into every node and holds the weights: check it before anything is
+/// written (CloudAI found a bad one only while generating the sbatch, as a traceback).
+fn check_hf_home(def: &TestDefinition, node: &Node, cx: &mut Cx) {
+    let path = "extra_env_vars.HF_HOME";
+    match def.extra_env_vars.get("HF_HOME") {
+        None => {
+            let span = find(node, &["extra_env_vars"]).map_or(node.span, |n| n.span);
+            cx.error(span, path, "missing required field: set HF_HOME to the Hugging Face cache directory that holds the model weights");
+        }
+        Some(value) => {
+            let span = find(node, &["extra_env_vars", "HF_HOME"]).map_or(node.span, |n| n.span);
+            for dir in value.values() {
+                if dir.trim().is_empty() {
+                    cx.error(
+                        span,
+                        path,
+                        "expected a directory path, found an empty string",
+                    );
+                } else if !Path::new(&dir).is_dir() {
+                    cx.error(span, path, format!("expected an existing directory on this host, found {dir:?}, which does not exist or is not a directory"));
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn expand(
+    system: &SystemConfig,
+    entry: &super::scenario::ScenarioTest,
+    index: usize,
+    mut def: TestDefinition,
+    cx: &mut Cx,
+    runs: &mut Vec<TestRun>,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let node_counts = entry.num_nodes.as_ref().map(|s| s.values());
+    let mut lens: Vec<usize> = def.sweep_slots().iter().map(|(_, s)| s.len()).collect();
+    let node_axis = entry.num_nodes.as_ref().is_some_and(|s| s.is_sweep());
+    if node_axis {
+        lens.push(node_counts.as_ref().map_or(1, Vec::len));
+    }
+    // A one-element list still declares an axis: the user asked for a sweep.
+    let is_sweep = node_axis || def.sweep_slots().iter().any(|(_, s)| s.is_list());
+    let entry_path = format!("Tests[{index}]");
+    let mut reported = std::collections::HashSet::new();
+    for (case, idx) in product(&lens).enumerate() {
+        let mut pinned = def.clone();
+        let mut params = IndexMap::new();
+        for ((name, slot), &i) in pinned.sweep_slots().into_iter().zip(&idx) {
+            if slot.is_list() {
+                params.insert(name, slot.value_at(i));
+            }
+            slot.pin(i);
+        }
+        let requested = node_counts
+            .as_ref()
+            .map(|v| v[if node_axis { idx[idx.len() - 1] } else { 0 }]);
+        if node_axis {
+            params.insert(
+                "NUM_NODES".to_string(),
+                SweepValue::Int(i64::from(requested.unwrap_or(0))),
+            );
+        }
+        let topo = match topology::plan(system, &pinned, requested, &entry.nodes) {
+            Ok(t) => t,
+            Err(message) => {
+                // One message per distinct problem, not one per sweep case.
+                if reported.insert(message.clone()) {
+                    cx.error(
+                        entry.span,
+                        &entry_path,
+                        format!("{message}{}", case_suffix(is_sweep, &params)),
+                    );
+                }
+                continue;
+            }
+        };
+        if let Some(w) = &topo.warning {
+            if reported.insert(w.clone()) {
+                warnings.push(warning_at(cx, entry.span, &entry_path, w));
+            }
+        }
+        for iteration in 0..entry.iterations {
+            runs.push(TestRun {
+                id: entry.id.clone(),
+                test_name: entry.test_name.clone(),
+                iteration,
+                step: is_sweep.then_some(case + 1),
+                params: params.clone(),
+                test: pinned.clone(),
+                time_limit: entry.time_limit.clone(),
+                dependencies: entry.dependencies.clone(),
+                topology: topo.clone(),
+            });
+        }
+    }
+}
+
+fn case_suffix(is_sweep: bool, params: &IndexMap<String, SweepValue>) -> String {
+    if !is_sweep || params.is_empty() {
+        return String::new();
+    }
+    let p: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!(" (sweep case {})", p.join(", "))
+}
+
+fn warning_at(cx: &Cx, span: Span, path: &str, message: &str) -> Diagnostic {
+    let file = cx.sources.file(span.file);
+    let (line, column) = file.position(span.start);
+    Diagnostic {
+        file: file.path.display().to_string(),
+        line,
+        column,
+        path: path.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// What a configuration file is, judged by its top-level keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    System,
+    Test,
+    Scenario,
+}
+
+fn kind_of(node: &Node) -> Option<FileKind> {
+    let Value::Table(entries) = &node.value else {
+        return None;
+    };
+    let has = |k: &str| entries.iter().any(|(key, _)| key.name == k);
+    if has("test_template_name") {
+        Some(FileKind::Test)
+    } else if has("Tests") {
+        Some(FileKind::Scenario)
+    } else if has("scheduler") {
+        Some(FileKind::System)
+    } else {
+        None
+    }
+}
+
+/// Check a set of files of any kind (CloudAI's `verify-configs`). When exactly one system and
+/// one scenario are among them, the scenario is also expanded against the tests, so node-count
+/// problems and override errors are found too. Returns every problem, sorted by position, and
+/// the kind found for each readable file.
+pub fn verify_files(
+    paths: &[PathBuf],
+    checks: Checks,
+) -> (Vec<Diagnostic>, Vec<(PathBuf, Option<FileKind>)>) {
+    let mut sources = Sources::default();
+    let mut io_errors = Vec::new();
+    let ids: Vec<_> = paths
+        .iter()
+        .filter_map(|p| read_source(&mut sources, &mut io_errors, p).map(|id| (p.clone(), id)))
+        .collect();
+    let mut cx = Cx::new(&sources);
+    cx.diagnostics = io_errors;
+    let mut kinds = Vec::new();
+    let (mut systems, mut tests, mut scenarios) = (Vec::new(), Vec::new(), Vec::new());
+    for (path, id) in ids {
+        let Some(node) = parse_file(&mut cx, id) else {
+            kinds.push((path, None));
+            continue;
+        };
+        let kind = kind_of(&node);
+        match kind {
+            Some(FileKind::System) => {
+                read_system(&node, &mut cx);
+                systems.push(path.clone());
+            }
+            Some(FileKind::Test) => {
+                if template_name(&node) == Some(TEMPLATE_NAME) {
+                    if let Some(def) = read_test(&node, &mut cx) {
+                        if checks.host_paths {
+                            check_hf_home(&def, &node, &mut cx);
+                        }
+                    }
+                }
+                tests.push(path.clone());
+            }
+            Some(FileKind::Scenario) => {
+                read_scenario(&node, &mut cx);
+                scenarios.push(path.clone());
+            }
+            None => cx.error(
+                node.span,
+                "",
+                "cannot tell what this file is: expected `scheduler` (a system), `test_template_name` (a test) or `Tests` (a test scenario)",
+            ),
+        }
+        kinds.push((path, kind));
+    }
+    let mut diagnostics = cx.diagnostics;
+    if let ([system], [scenario]) = (&systems[..], &scenarios[..]) {
+        // Per-file errors are already listed; add only what the combination reveals.
+        let combined = match load_workspace(system, &tests, scenario, Checks { host_paths: false })
+        {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics,
+        };
+        for d in combined {
+            if !diagnostics.contains(&d) {
+                diagnostics.push(d);
+            }
+        }
+    }
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    (diagnostics, kinds)
+}

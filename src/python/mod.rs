@@ -1,0 +1,23 @@
+//! The pyo3 layer: thin wrappers that convert arguments, call the core, and map its errors to
+//! the Python exception classes. No logic lives here.
+
+mod config;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// `__version__` in PEP 440 form (Cargo's `-alpha.N`/`-beta.N` become `aN`/`bN`).
+fn python_version() -> String {
+    crate::VERSION
+        .replace("-alpha.", "a")
+        .replace("-beta.", "b")
+        .replace("-rc.", "rc")
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", python_version())?;
+    errors::register(m)?;
+    config::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Parsing of genai-perf and aiperf result files.
