@@ -8,6 +8,7 @@ renders the Slurm scripts and parses benchmark results; this package adds the CL
 from ._core import (
     ConfigError,
     InternalError,
+    RenderError,
     __version__,
     load_scenario,
     load_scenario_str,
@@ -16,12 +17,14 @@ from ._core import (
     load_test,
     load_test_str,
     load_workspace,
+    prepare,
     verify_files,
 )
 
 __all__ = [
     "ConfigError",
     "InternalError",
+    "RenderError",
     "__version__",
     "load_scenario",
     "load_scenario_str",
@@ -30,5 +33,6 @@ __all__ = [
     "load_test",
     "load_test_str",
     "load_workspace",
+    "prepare",
     "verify_files",
 ]

@@ -19,6 +19,9 @@ class ConfigError(ValueError):
 
     errors: list[ErrorEntry]
 
+class RenderError(ValueError):
+    """A valid configuration that cannot be written into a Slurm script."""
+
 class InternalError(RuntimeError):
     """A bug in cloudai-dynamo-rs: a Rust panic stopped at the Python boundary."""
 
@@ -46,3 +49,18 @@ def load_workspace(
 def verify_files(
     paths: list[StrPath], *, check_host_paths: bool = True
 ) -> tuple[list[ErrorEntry], list[tuple[str, FileKind | None]]]: ...
+def prepare(
+    system: StrPath,
+    tests: list[StrPath],
+    scenario: StrPath,
+    *,
+    timestamp: str,
+    output_root: StrPath | None = None,
+    check_host_paths: bool = True,
+) -> dict[str, Any]:
+    """Validate and write ``<output_root>/<scenario>_<timestamp>/<id>/<iteration>[/<step>]/``.
+
+    Returns ``{"results_dir", "runs", "warnings"}``; ``runs`` lists each run's directory, sbatch
+    script, sweep parameters, dependencies and node counts. The tree appears atomically and an
+    existing one is never overwritten (RenderError).
+    """

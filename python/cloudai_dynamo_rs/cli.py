@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,6 +56,37 @@ def cmd_verify_configs(args: argparse.Namespace) -> int:
     return 0
 
 
+def prepare(args: argparse.Namespace) -> dict:
+    """Validate the three inputs and write the results tree; print warnings and the summary."""
+    tests = _toml_files([args.tests_dir]) if args.tests_dir else []
+    prepared = _core.prepare(
+        args.system_config,
+        tests,
+        args.test_scenario,
+        timestamp=time.strftime("%Y-%m-%d_%H-%M-%S"),
+        output_root=args.output_dir,
+    )
+    for w in prepared["warnings"]:
+        print(f"warning: {format_error(w)}", file=sys.stderr)
+    runs = prepared["runs"]
+    print(f"{len(runs)} test run(s) written to {prepared['results_dir']}")
+    return prepared
+
+
+def cmd_dry_run(args: argparse.Namespace) -> int:
+    prepared = prepare(args)
+    for run in prepared["runs"]:
+        params = ", ".join(f"{k}={v}" for k, v in run["params"].items())
+        print(f"  {run['sbatch']}" + (f"  [{params}]" if params else ""))
+    return 0
+
+
+def add_scenario_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--system-config", type=Path, required=True, help="System TOML.")
+    p.add_argument("--tests-dir", type=Path, required=True, help="Directory of test TOMLs.")
+    p.add_argument("--test-scenario", type=Path, required=True, help="Test scenario TOML.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudaix",
@@ -77,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Do not check that paths such as HF_HOME exist on this host.",
     )
     verify.set_defaults(func=cmd_verify_configs)
+
+    dry = sub.add_parser("dry-run", help="Write every script of the scenario; submit nothing.")
+    add_scenario_args(dry)
+    dry.add_argument("--output-dir", type=Path, help="Results root (default: system output_path).")
+    dry.set_defaults(func=cmd_dry_run)
     return parser
 
 
@@ -86,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except _core.ConfigError as err:
         return report_config_error(err)
+    except (_core.RenderError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

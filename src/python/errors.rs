@@ -17,6 +17,12 @@ create_exception!(
 );
 create_exception!(
     cloudai_dynamo_rs._core,
+    RenderError,
+    PyValueError,
+    "A valid configuration that cannot be written into a Slurm script (e.g. a comma in a mount)."
+);
+create_exception!(
+    cloudai_dynamo_rs._core,
     InternalError,
     PyRuntimeError,
     "A bug in cloudai-dynamo-rs (a Rust panic caught at the Python boundary)."
@@ -25,6 +31,7 @@ create_exception!(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("RenderError", py.get_type::<RenderError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod config;
 mod errors;
+mod render;
 
 use pyo3::prelude::*;
 
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", python_version())?;
     errors::register(m)?;
     config::register(m)?;
+    render::register(m)?;
     Ok(())
 }

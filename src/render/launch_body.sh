@@ -1,0 +1,162 @@
+# ---- static part: no user data below this line, only the variables set above ----
+set -uo pipefail
+
+NODE_ID=${SLURM_NODEID:?run me with srun, one task per node}
+HOST=$(hostname)
+FRONTEND_HOST=${SLURM_JOB_MASTER_NODE:-$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)}
+FAILURE_MARKER="$RESULTS_DIR/failure.marker"
+DONE_MARKER="$RESULTS_DIR/done.marker"
+SCRATCH="${TMPDIR:-/tmp}/cloudaix-${SLURM_JOB_ID:-0}-$NODE_ID"
+mkdir -p "$RESULTS_DIR/logs" "$SCRATCH"
+
+if [ "$NODE_ID" -eq 0 ]; then
+  ROLE=frontend
+elif [ "$NODE_ID" -le "$NUM_PREFILL" ]; then
+  ROLE=prefill
+elif [ "$NODE_ID" -le $((NUM_PREFILL + NUM_DECODE)) ]; then
+  ROLE=decode
+else
+  echo "node $NODE_ID ($HOST): no role in a job of 1 + $NUM_PREFILL + $NUM_DECODE nodes" >&2
+  exit 1
+fi
+
+# What commands (defaults and user overrides) can use.
+export CLOUDAIX_RESULTS_DIR="$RESULTS_DIR" CLOUDAIX_CONFIG="$CONFIG" CLOUDAIX_MODEL="$MODEL"
+export CLOUDAIX_FRONTEND_HOST="$FRONTEND_HOST" CLOUDAIX_FRONTEND_PORT="$FRONTEND_PORT"
+export CLOUDAIX_ETCD_PORT="$ETCD_PORT" CLOUDAIX_NATS_PORT="$NATS_PORT"
+export CLOUDAIX_NODE_ID="$NODE_ID" CLOUDAIX_ROLE="$ROLE" CLOUDAIX_SCRATCH="$SCRATCH"
+case $ROLE in
+  frontend) WORKER_INDEX=0 ;;
+  prefill) WORKER_INDEX=$((NODE_ID - 1)) ;;
+  *) WORKER_INDEX=$((NODE_ID - NUM_PREFILL - 1)) ;;
+esac
+export CLOUDAIX_WORKER_INDEX=$WORKER_INDEX
+export ETCD_ENDPOINTS="http://$FRONTEND_HOST:$ETCD_PORT" NATS_SERVER="nats://$FRONTEND_HOST:$NATS_PORT"
+
+log() { echo "[cloudaix $(date +%H:%M:%S) node$NODE_ID $HOST $ROLE] $*"; }
+log "role=$ROLE frontend=$FRONTEND_HOST"
+echo "$NODE_ID $HOST $ROLE" >> "$RESULTS_DIR/node_roles.log"
+
+PIDS=() NAMES=() LOGS=()
+
+# Start a command in its own session, so that stopping it stops everything it started.
+start() {
+  local name=$1 cmd=$2
+  shift 2
+  local logfile="$RESULTS_DIR/logs/${name}_node${NODE_ID}.log"
+  log "start $name"
+  setsid bash -c "$cmd \"\$@\"" "$name" "$@" > "$logfile" 2>&1 < /dev/null &
+  PIDS+=("$!") NAMES+=("$name") LOGS+=("$logfile")
+}
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+  sleep 1
+  for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$SCRATCH"
+}
+trap stop_all EXIT
+trap 'exit 143' TERM INT
+
+# Record the first failure of the job (the first writer wins) and stop this node.
+fail() {
+  local process=$1 code=$2 logfile=${3:-}
+  if mkdir "$RESULTS_DIR/.failure.lock" 2>/dev/null; then
+    {
+      echo "role=$ROLE node=$HOST process=$process exit=$code"
+      [ -n "$logfile" ] && [ -f "$logfile" ] && tail -n 20 "$logfile"
+    } > "$FAILURE_MARKER.tmp" && mv "$FAILURE_MARKER.tmp" "$FAILURE_MARKER"
+  fi
+  log "FAILED: $process exited with code $code"
+  exit 1
+}
+
+# Fail if any started service has ended (the load generator is expected to end).
+check_children() {
+  local i code
+  for i in "${!PIDS[@]}"; do
+    [ "${NAMES[$i]}" = "$LOADGEN" ] && continue
+    if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
+      wait "${PIDS[$i]}"
+      code=$?
+      fail "${NAMES[$i]}" "$code" "${LOGS[$i]}"
+    fi
+  done
+  if [ -e "$FAILURE_MARKER" ]; then
+    log "another node failed: $(head -n 1 "$FAILURE_MARKER")"
+    exit 1
+  fi
+}
+
+http_get() {
+  if command -v curl > /dev/null; then
+    curl -fsS --max-time 5 "$1" 2> /dev/null
+  else
+    python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1" 2> /dev/null
+  fi
+}
+
+port_open() { (exec 3<> "/dev/tcp/$1/$2") 2> /dev/null; }
+
+# Ready when the model is listed and, where /health lists instances, every worker is there.
+frontend_ready() {
+  local models health
+  models=$(http_get "http://$FRONTEND_HOST:$FRONTEND_PORT/v1/models") || return 1
+  grep -qF -- "$MODEL" <<< "$models" || return 1
+  health=$(http_get "http://$FRONTEND_HOST:$FRONTEND_PORT/health") || return 0
+  grep -q '"instances"' <<< "$health" || return 0
+  [ "$(grep -o '"endpoint":"generate"' <<< "$health" | wc -l)" -ge $((NUM_PREFILL + NUM_DECODE)) ]
+}
+
+wait_until() {
+  local what=$1 check=$2 deadline=$((SECONDS + READY_TIMEOUT))
+  until $check; do
+    check_children
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      fail "$what" "timeout" ""
+    fi
+    sleep 1
+  done
+  log "$what ready after ${SECONDS}s"
+}
+
+etcd_up() { port_open "$FRONTEND_HOST" "$ETCD_PORT"; }
+nats_up() { port_open "$FRONTEND_HOST" "$NATS_PORT"; }
+
+if [ "$ROLE" = frontend ]; then
+  cd "$WORKDIR" 2> /dev/null || cd "$RESULTS_DIR" || exit 1
+  start etcd "$ETCD_CMD"
+  start nats "$NATS_CMD"
+  wait_until etcd etcd_up
+  wait_until nats nats_up
+  start frontend "$FRONTEND_CMD"
+  wait_until "frontend serving $MODEL" frontend_ready
+  set_loadgen_args
+  start "$LOADGEN" "$LOADGEN_CMD" "${LOADGEN_ARGS[@]}"
+  loadgen_pid=${PIDS[-1]}
+  while kill -0 "$loadgen_pid" 2> /dev/null; do
+    check_children
+    sleep 1
+  done
+  wait "$loadgen_pid"
+  code=$?
+  [ "$code" -eq 0 ] || fail "$LOADGEN" "$code" "${LOGS[-1]}"
+  log "$LOADGEN done"
+  touch "$DONE_MARKER"
+  exit 0
+fi
+
+cd "$WORKDIR" 2> /dev/null || cd "$RESULTS_DIR" || exit 1
+if [ "$ROLE" = prefill ]; then
+  start prefill "$PREFILL_CMD"
+else
+  start decode "$DECODE_CMD"
+fi
+until [ -e "$DONE_MARKER" ]; do
+  check_children
+  sleep 1
+done
+log "frontend done, stopping"
+exit 0

@@ -1,0 +1,245 @@
+//! Everything Slurm needs for each test run: the sbatch script, the per-node launch script,
+//! the Dynamo configuration, the planned role map and a record of the resolved run — and the
+//! atomic writing of a scenario's whole results tree (dry-run).
+
+mod dynamo_yaml;
+mod launch;
+mod loadgen;
+pub mod quote;
+mod sbatch;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{TestRun, Workspace};
+pub use sbatch::{environment, job_name};
+
+/// File names in a run directory.
+pub const SBATCH_FILE: &str = "cloudai_sbatch_script.sh";
+pub const LAUNCH_FILE: &str = "run.sh";
+pub const CONFIG_FILE: &str = "dynamo_config.yaml";
+pub const ROLES_FILE: &str = "node_roles.txt";
+pub const RECORD_FILE: &str = "test-run.json";
+
+/// The generated files of one run.
+pub struct RunFiles {
+    pub sbatch: String,
+    pub launch: String,
+    pub dynamo_config: String,
+    pub roles: String,
+    pub record: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{run}: {message}")]
+    Invalid { run: String, message: String },
+    #[error("results directory {0} already exists; it is never overwritten")]
+    Exists(PathBuf),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
+    move |source| RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Render the files of one run whose directory will be `run_dir` (absolute).
+pub fn render_run(
+    ws: &Workspace,
+    run: &TestRun,
+    run_dir: &Path,
+    install_dir: &Path,
+) -> Result<RunFiles, RenderError> {
+    let invalid = |message: String| RenderError::Invalid {
+        run: run.relative_dir().display().to_string(),
+        message,
+    };
+    let text = |p: &Path| -> Result<String, RenderError> {
+        let s = p
+            .to_str()
+            .ok_or_else(|| invalid(format!("path {} is not UTF-8", p.display())))?;
+        if s.contains(['\n', '\r']) {
+            return Err(invalid(format!("path {s:?} contains a line break")));
+        }
+        Ok(s.to_string())
+    };
+    let dir = text(run_dir)?;
+    let launch_path = format!("{dir}/{LAUNCH_FILE}");
+    let config_path = format!("{dir}/{CONFIG_FILE}");
+    let paths = sbatch::Paths {
+        run_dir: &dir,
+        install_dir: &text(install_dir)?,
+        launch_script: &launch_path,
+    };
+    let sbatch = sbatch::render(&ws.system, run, &paths).map_err(invalid)?;
+    let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.to_string()))? + "\n";
+    Ok(RunFiles {
+        sbatch,
+        launch: launch::render(&run.test, &run.topology, &dir, &config_path),
+        dynamo_config: dynamo_yaml::render(&run.test),
+        roles: role_map(run),
+        record,
+    })
+}
+
+/// Planned roles by Slurm node id (hostnames are known only at run time, unless listed).
+fn role_map(run: &TestRun) -> String {
+    let mut out = String::from("# SLURM_NODEID role [host]\n");
+    for (i, role) in run.topology.roles().iter().enumerate() {
+        let host = run.topology.nodelist.get(i).map_or("", String::as_str);
+        let line = format!("{i} {} {host}", role.as_str());
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// What was written for one run (also what the runner submits).
+#[derive(Clone, Debug, Serialize)]
+pub struct WrittenRun {
+    pub id: String,
+    pub test_name: String,
+    pub iteration: u32,
+    pub step: Option<usize>,
+    pub run_dir: PathBuf,
+    pub sbatch: PathBuf,
+    pub params: indexmap::IndexMap<String, crate::config::SweepValue>,
+    pub dependencies: Vec<crate::config::Dependency>,
+    pub num_nodes: u32,
+    pub prefill: u32,
+    pub decode: u32,
+}
+
+/// Write the results tree of a whole scenario under `output_root/<scenario>_<timestamp>/`.
+/// The tree is built in a hidden sibling directory and renamed into place, so a failure
+/// leaves no half-written results directory; an existing one is never overwritten.
+pub fn write_scenario(
+    ws: &Workspace,
+    output_root: &Path,
+    timestamp: &str,
+    install_dir: &Path,
+) -> Result<(PathBuf, Vec<WrittenRun>), RenderError> {
+    let name = format!("{}_{timestamp}", ws.scenario.name.replace(['/', '\\'], "_"));
+    let final_dir = output_root.join(&name);
+    if final_dir.exists() {
+        return Err(RenderError::Exists(final_dir));
+    }
+    fs::create_dir_all(output_root).map_err(io(output_root))?;
+    let staging = output_root.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = write_all(ws, &staging, &final_dir, install_dir);
+    match result {
+        Ok(runs) => {
+            fs::rename(&staging, &final_dir).map_err(io(&final_dir))?;
+            Ok((final_dir, runs))
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            Err(e)
+        }
+    }
+}
+
+fn write_all(
+    ws: &Workspace,
+    staging: &Path,
+    final_dir: &Path,
+    install_dir: &Path,
+) -> Result<Vec<WrittenRun>, RenderError> {
+    let mut written = Vec::with_capacity(ws.runs.len());
+    for run in &ws.runs {
+        let rel = run.relative_dir();
+        let run_dir = final_dir.join(&rel);
+        let files = render_run(ws, run, &run_dir, install_dir)?;
+        let dir = staging.join(&rel);
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        for (file, text, exec) in [
+            (SBATCH_FILE, &files.sbatch, false),
+            (LAUNCH_FILE, &files.launch, true),
+            (CONFIG_FILE, &files.dynamo_config, false),
+            (ROLES_FILE, &files.roles, false),
+            (RECORD_FILE, &files.record, false),
+        ] {
+            let p = dir.join(file);
+            fs::write(&p, text).map_err(io(&p))?;
+            if exec {
+                set_executable(&p)?;
+            }
+        }
+        written.push(WrittenRun {
+            id: run.id.clone(),
+            test_name: run.test_name.clone(),
+            iteration: run.iteration,
+            step: run.step,
+            sbatch: run_dir.join(SBATCH_FILE),
+            run_dir,
+            params: run.params.clone(),
+            dependencies: run.dependencies.clone(),
+            num_nodes: run.topology.num_nodes,
+            prefill: run.topology.prefill,
+            decode: run.topology.decode,
+        });
+    }
+    let index = serde_json::to_string_pretty(&written).unwrap_or_default() + "\n";
+    let p = staging.join("runs.json");
+    fs::write(&p, index).map_err(io(&p))?;
+    Ok(written)
+}
+
+#[cfg(unix)]
+fn set_executable(p: &Path) -> Result<(), RenderError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(0o755)).map_err(io(p))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_: &Path) -> Result<(), RenderError> {
+    Ok(())
+}
+
+/// A scenario written to disk: where, which runs, and the validation warnings.
+#[derive(Debug, Serialize)]
+pub struct Prepared {
+    pub results_dir: PathBuf,
+    pub runs: Vec<WrittenRun>,
+    pub warnings: Vec<crate::config::Diagnostic>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Validate the three inputs and write the scenario's results tree (what `dry-run` does and
+/// what `run` submits). `output_root` defaults to the system's `output_path`; relative paths
+/// are taken from the current directory, as CloudAI does.
+pub fn prepare(
+    system: &Path,
+    tests: &[PathBuf],
+    scenario: &Path,
+    output_root: Option<&Path>,
+    timestamp: &str,
+    checks: crate::config::Checks,
+) -> Result<Prepared, PrepareError> {
+    let ws = crate::config::load_workspace(system, tests, scenario, checks)?;
+    let absolute = |p: &Path| std::path::absolute(p).map_err(io(p));
+    let root = absolute(output_root.unwrap_or_else(|| Path::new(&ws.system.output_path)))?;
+    let install = absolute(Path::new(&ws.system.install_path))?;
+    let (results_dir, runs) = write_scenario(&ws, &root, timestamp, &install)?;
+    Ok(Prepared {
+        results_dir,
+        runs,
+        warnings: ws.warnings,
+    })
+}

@@ -1,0 +1,168 @@
+//! Generated scripts against golden files (seed scenario and a 2-prefill/2-decode case, in
+//! container and bare-metal modes), checked with `bash -n` and shellcheck.
+//! Regenerate the golden files with `UPDATE_GOLDEN=1 cargo test --test render`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cloudai_dynamo_rs::config::{Checks, Workspace, load_workspace};
+use cloudai_dynamo_rs::render::{RunFiles, render_run};
+
+fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/render")
+        .join(p)
+}
+
+fn workspace(system: &str) -> Workspace {
+    let tests = [data("seed_test.toml"), data("test_2p2d.toml")];
+    load_workspace(
+        &data(system),
+        &tests,
+        &data("scenario.toml"),
+        Checks { host_paths: false },
+    )
+    .expect("valid")
+}
+
+fn files(ws: &Workspace, id: &str) -> RunFiles {
+    let run = ws.runs.iter().find(|r| r.id == id).expect("run");
+    let dir = Path::new("/results/golden_2026-01-01_00-00-00").join(run.relative_dir());
+    render_run(ws, run, &dir, Path::new("/opt/cloudai/install")).expect("renders")
+}
+
+fn check_golden(case: &str, f: &RunFiles) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/golden")
+        .join(case);
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for (name, text) in [
+        ("cloudai_sbatch_script.sh", &f.sbatch),
+        ("run.sh", &f.launch),
+        ("dynamo_config.yaml", &f.dynamo_config),
+        ("node_roles.txt", &f.roles),
+    ] {
+        let path = dir.join(name);
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, text).unwrap();
+        }
+        let expected =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            text, &expected,
+            "{case}/{name} differs from its golden file"
+        );
+    }
+    for script in [&f.sbatch, &f.launch] {
+        shell_check(script);
+    }
+}
+
+/// `bash -n` and shellcheck (Debian's package; .ci/run installs it).
+fn shell_check(script: &str) {
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), script).unwrap();
+    let out = Command::new("bash")
+        .arg("-n")
+        .arg(tmp.path())
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("shellcheck")
+        .args(["--shell=bash", "--severity=warning"])
+        .arg(tmp.path())
+        .output()
+        .expect("shellcheck must be installed (apt-get install shellcheck)");
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}\n{script}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn seed_scenario_in_container_mode() {
+    check_golden(
+        "seed-pyxis",
+        &files(&workspace("system_pyxis.toml"), "seed"),
+    );
+}
+
+#[test]
+fn seed_scenario_on_bare_metal() {
+    check_golden(
+        "seed-baremetal",
+        &files(&workspace("system_baremetal.toml"), "seed"),
+    );
+}
+
+#[test]
+fn two_prefill_two_decode_in_container_mode() {
+    check_golden(
+        "2p2d-pyxis",
+        &files(&workspace("system_pyxis.toml"), "disagg"),
+    );
+}
+
+#[test]
+fn two_prefill_two_decode_on_bare_metal() {
+    check_golden(
+        "2p2d-baremetal",
+        &files(&workspace("system_baremetal.toml"), "disagg"),
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let a = files(&workspace("system_pyxis.toml"), "disagg");
+    let b = files(&workspace("system_pyxis.toml"), "disagg");
+    assert_eq!(
+        (a.sbatch, a.launch, a.dynamo_config),
+        (b.sbatch, b.launch, b.dynamo_config)
+    );
+}
+
+#[test]
+fn container_flags_only_in_container_mode() {
+    let pyxis = files(&workspace("system_pyxis.toml"), "disagg").sbatch;
+    assert!(pyxis.contains("--container-image=nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.6.1"));
+    assert!(pyxis.contains("/lustre/hf_home:/lustre/hf_home"));
+    assert!(pyxis.contains("--no-container-mount-home"));
+    assert!(pyxis.contains("#SBATCH --reservation=dynamo"));
+    assert!(pyxis.contains("#SBATCH --gres=gpu:8"));
+    let bare = files(&workspace("system_baremetal.toml"), "disagg").sbatch;
+    assert!(!bare.contains("--container"));
+    assert!(!bare.contains("gpu"));
+    assert!(bare.contains("#SBATCH --nodes=5"));
+    // The test's HF_HOME wins over the system's, and is exported once.
+    assert_eq!(pyxis.matches("export HF_HOME=").count(), 1);
+    assert!(pyxis.contains("export HF_HOME=/lustre/hf_home"));
+}
+
+#[test]
+fn load_generator_gets_only_the_flags_the_user_set() {
+    let seed = files(&workspace("system_pyxis.toml"), "seed").launch;
+    for absent in [
+        "--osl",
+        "--isl",
+        "--request-count",
+        "--concurrency",
+        "--random-seed",
+    ] {
+        assert!(!seed.contains(absent), "{absent}");
+    }
+    let disagg = files(&workspace("system_pyxis.toml"), "disagg").launch;
+    for present in [
+        "--concurrency\n    16",
+        "--request-count\n    200",
+        "--extra-inputs\n    ignore_eos:true",
+        "--extra-inputs\n    max_tokens:150",
+    ] {
+        assert!(disagg.contains(present), "{present}");
+    }
+}
