@@ -18,6 +18,7 @@ from ._core import (
     load_test_str,
     load_workspace,
     prepare,
+    render_one,
     verify_files,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "load_test_str",
     "load_workspace",
     "prepare",
+    "render_one",
     "verify_files",
 ]

@@ -64,3 +64,22 @@ def prepare(
     script, sweep parameters, dependencies and node counts. The tree appears atomically and an
     existing one is never overwritten (RenderError).
     """
+
+def render_one(
+    system_toml: str,
+    test_toml: str,
+    *,
+    run_dir: StrPath,
+    install_dir: StrPath,
+    id: str,
+    iteration: int = 0,
+    step: int | None = None,
+    num_nodes: int | None = None,
+    nodes: list[str] = ...,
+    time_limit: str | None = None,
+) -> dict[str, Any]:
+    """Render one run from TOML texts; writes nothing.
+
+    Returns the texts keyed by file name (``cloudai_sbatch_script.sh``, ``run.sh``,
+    ``dynamo_config.yaml``, ``node_roles.txt``, ``test-run.json``) and ``topology``.
+    """

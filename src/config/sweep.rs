@@ -81,7 +81,7 @@ impl From<&String> for SweepValue {
 
 /// Type-erased access to one sweepable field, used by expansion.
 pub trait Slot {
-    fn len(&self) -> usize;
+    fn value_count(&self) -> usize;
     /// Written as a list (an axis, even with one value).
     fn is_list(&self) -> bool;
     fn value_at(&self, i: usize) -> SweepValue;
@@ -93,7 +93,7 @@ impl<T: Clone> Slot for Sweep<T>
 where
     for<'a> SweepValue: From<&'a T>,
 {
-    fn len(&self) -> usize {
+    fn value_count(&self) -> usize {
         match self {
             Sweep::One(_) => 1,
             Sweep::Many(v) => v.len(),
@@ -122,8 +122,8 @@ impl<T: Clone> Slot for Option<Sweep<T>>
 where
     for<'a> SweepValue: From<&'a T>,
 {
-    fn len(&self) -> usize {
-        self.as_ref().map_or(1, Slot::len)
+    fn value_count(&self) -> usize {
+        self.as_ref().map_or(1, Slot::value_count)
     }
 
     fn is_list(&self) -> bool {
@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn pinning_a_sweep_keeps_one_value() {
         let mut s = Sweep::Many(vec![1u32, 2, 4]);
-        assert_eq!(Slot::len(&s), 3);
+        assert_eq!(s.value_count(), 3);
         s.pin(2);
         assert_eq!(s, Sweep::One(4));
     }

@@ -212,7 +212,11 @@ fn expand(
     warnings: &mut Vec<Diagnostic>,
 ) {
     let node_counts = entry.num_nodes.as_ref().map(|s| s.values());
-    let mut lens: Vec<usize> = def.sweep_slots().iter().map(|(_, s)| s.len()).collect();
+    let mut lens: Vec<usize> = def
+        .sweep_slots()
+        .iter()
+        .map(|(_, s)| s.value_count())
+        .collect();
     let node_axis = entry.num_nodes.as_ref().is_some_and(|s| s.is_sweep());
     if node_axis {
         lens.push(node_counts.as_ref().map_or(1, Vec::len));

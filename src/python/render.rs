@@ -48,7 +48,63 @@ fn prepare<'py>(
     })
 }
 
+fn prepare_error(py: Python<'_>, e: PrepareError) -> PyErr {
+    match e {
+        PrepareError::Config(e) => config_error(py, &e),
+        PrepareError::Render(render::RenderError::Io { path, source }) => {
+            pyo3::exceptions::PyOSError::new_err(format!(
+                "cannot write {}: {source}",
+                path.display()
+            ))
+        }
+        PrepareError::Render(e) => RenderError::new_err(e.to_string()),
+    }
+}
+
+/// Render one run from TOML texts (for host frameworks such as CloudAI that build their own
+/// test runs). Returns the file texts and the node plan; writes nothing.
+#[pyfunction]
+#[pyo3(signature = (system_toml, test_toml, *, run_dir, install_dir, id, iteration = 0, step = None, num_nodes = None, nodes = Vec::new(), time_limit = None))]
+#[allow(clippy::too_many_arguments)]
+fn render_one<'py>(
+    py: Python<'py>,
+    system_toml: &str,
+    test_toml: &str,
+    run_dir: PathBuf,
+    install_dir: PathBuf,
+    id: &str,
+    iteration: u32,
+    step: Option<usize>,
+    num_nodes: Option<u32>,
+    nodes: Vec<String>,
+    time_limit: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let single = render::SingleRun {
+            system_toml,
+            test_toml,
+            id,
+            iteration,
+            step,
+            num_nodes,
+            nodes: &nodes,
+            time_limit,
+        };
+        let (run, files) = render::render_single(&single, &run_dir, &install_dir)
+            .map_err(|e| prepare_error(py, e))?;
+        let dict = pyo3::types::PyDict::new(py);
+        dict.set_item(render::SBATCH_FILE, files.sbatch)?;
+        dict.set_item(render::LAUNCH_FILE, files.launch)?;
+        dict.set_item(render::CONFIG_FILE, files.dynamo_config)?;
+        dict.set_item(render::ROLES_FILE, files.roles)?;
+        dict.set_item(render::RECORD_FILE, files.record)?;
+        dict.set_item("topology", pythonize(py, &run.topology)?)?;
+        Ok(dict.into_any())
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
+    m.add_function(wrap_pyfunction!(render_one, m)?)?;
     Ok(())
 }

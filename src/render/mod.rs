@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{TestRun, Workspace};
+use crate::config::{SystemConfig, TestRun, Workspace};
 pub use sbatch::{environment, job_name};
 
 /// File names in a run directory.
@@ -55,7 +55,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
 
 /// Render the files of one run whose directory will be `run_dir` (absolute).
 pub fn render_run(
-    ws: &Workspace,
+    system: &SystemConfig,
     run: &TestRun,
     run_dir: &Path,
     install_dir: &Path,
@@ -81,7 +81,7 @@ pub fn render_run(
         install_dir: &text(install_dir)?,
         launch_script: &launch_path,
     };
-    let sbatch = sbatch::render(&ws.system, run, &paths).map_err(invalid)?;
+    let sbatch = sbatch::render(system, run, &paths).map_err(invalid)?;
     let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.to_string()))? + "\n";
     Ok(RunFiles {
         sbatch,
@@ -158,7 +158,7 @@ fn write_all(
     for run in &ws.runs {
         let rel = run.relative_dir();
         let run_dir = final_dir.join(&rel);
-        let files = render_run(ws, run, &run_dir, install_dir)?;
+        let files = render_run(&ws.system, run, &run_dir, install_dir)?;
         let dir = staging.join(&rel);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         for (file, text, exec) in [
@@ -242,4 +242,53 @@ pub fn prepare(
         runs,
         warnings: ws.warnings,
     })
+}
+
+/// One run described by its parts rather than by a scenario: what a host framework that
+/// builds its own test runs (CloudAI) hands over. Sweeps must already be pinned.
+pub struct SingleRun<'a> {
+    pub system_toml: &'a str,
+    pub test_toml: &'a str,
+    pub id: &'a str,
+    pub iteration: u32,
+    pub step: Option<usize>,
+    pub num_nodes: Option<u32>,
+    pub nodes: &'a [String],
+    pub time_limit: Option<&'a str>,
+}
+
+/// Validate and render one run (no files written).
+pub fn render_single(
+    single: &SingleRun,
+    run_dir: &Path,
+    install_dir: &Path,
+) -> Result<(TestRun, RunFiles), PrepareError> {
+    let system = crate::config::load_system_str(single.system_toml, "system")?;
+    let test = crate::config::load_test_str(single.test_toml, "test")?;
+    let invalid = |message: String| RenderError::Invalid {
+        run: single.id.to_string(),
+        message,
+    };
+    let mut probe = test.clone();
+    if let Some((name, _)) = probe.sweep_slots().into_iter().find(|(_, s)| s.is_list()) {
+        return Err(invalid(format!(
+            "{name} is still a list: expand sweeps before rendering one run"
+        ))
+        .into());
+    }
+    let topology =
+        crate::topology::plan(&system, &test, single.num_nodes, single.nodes).map_err(invalid)?;
+    let run = TestRun {
+        id: single.id.to_string(),
+        test_name: test.name.clone(),
+        iteration: single.iteration,
+        step: single.step,
+        params: indexmap::IndexMap::new(),
+        test,
+        time_limit: single.time_limit.map(str::to_string),
+        dependencies: Vec::new(),
+        topology,
+    };
+    let files = render_run(&system, &run, run_dir, install_dir)?;
+    Ok((run, files))
 }
