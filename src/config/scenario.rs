@@ -132,6 +132,10 @@ fn collect_overrides(r: &mut TableReader) -> Option<Node> {
 
 fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
     for (i, t) in tests.iter().enumerate() {
+        // The id names the run's directory.
+        if t.id.contains(['/', '\\', '\n', '\r', '\0']) || t.id == "." || t.id == ".." {
+            cx.error(t.span, &format!("Tests[{i}].id"), format!("expected a test id usable as a directory name (no '/', line break, '.' or '..'), found {:?}", t.id));
+        }
         if tests[..i].iter().any(|o| o.id == t.id) {
             cx.error(
                 t.span,

@@ -1,0 +1,226 @@
+"""No user string can inject a command into the generated scripts.
+
+Every string field gets a payload using each shell metacharacter (``$(…)``, backticks, ``;``,
+quotes, line breaks). The scripts must pass ``bash -n``, and *executing* them (with stand-ins
+for srun, etcd, the frontend and genai-perf on PATH) must pass each value through as one
+literal argument and never run a payload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import cloudai_dynamo_rs as cdr
+
+
+def payload(tag: str, quotes: bool = True) -> str:
+    """A value that runs `touch pwn_<tag>_<n>` if any part of it is ever evaluated."""
+    parts = [f"$(touch pwn_{tag}_1)", f"`touch pwn_{tag}_2`", f";touch pwn_{tag}_3;"]
+    if quotes:
+        parts += [f"'\"; touch pwn_{tag}_4; \"'", f"\ntouch pwn_{tag}_5\n"]
+    return "x" + "".join(parts)
+
+
+def toml_str(s: str) -> str:
+    return json.dumps(s)  # a JSON string is a valid TOML basic string
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stub(bin_dir: Path, name: str, body: str) -> None:
+    p = bin_dir / name
+    p.write_text("#!/bin/bash\n" + body + "\n")
+    p.chmod(p.stat().st_mode | stat.S_IXUSR)
+
+
+LISTEN = (
+    'exec python3 -c "import socket,sys,time; s=socket.socket(); '
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(120)\" "
+)
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> dict:
+    hf = tmp_path / "hf home $(touch pwn_hf)"
+    hf.mkdir()
+    ports = {"etcd": free_port(), "nats": free_port()}
+    p = payload
+    test = f"""
+name = "quoting"
+test_template_name = "AIDynamo"
+[cmd_args]
+docker_image_url = {toml_str(p("image"))}
+served_model_name = {toml_str(p("model"))}
+sleep_seconds = 20
+  [cmd_args.dynamo.frontend]
+  endpoint = {toml_str(p("endpoint"))}
+  port_etcd = {ports["etcd"]}
+  port_nats = {ports["nats"]}
+  [cmd_args.dynamo.processor]
+  router = {toml_str(p("router"))}
+  [cmd_args.dynamo.prefill_worker]
+  num_nodes = 1
+  kv_transfer_config = {toml_str(p("kv"))}
+  quantization = {toml_str(p("quant"))}
+  [cmd_args.dynamo.prefill_worker.extra_args]
+  flag = {toml_str(p("engine"))}
+  [cmd_args.dynamo.vllm_worker]
+  num_nodes = 0
+  [cmd_args.genai_perf]
+  endpoint = {toml_str(p("gp_endpoint"))}
+  endpoint_type = {toml_str(p("gp_type"))}
+  tokenizer = {toml_str(p("tokenizer"))}
+  input_file = {toml_str(p("input"))}
+  extra_inputs = [{toml_str(p("inputs"))}]
+  extra_args = [{toml_str(p("args"))}]
+  streaming = true
+[extra_env_vars]
+HF_HOME = {toml_str(str(hf))}
+PAYLOAD_ENV = {toml_str(p("env"))}
+"""
+    plain = payload("sys", quotes=False)
+    system = f"""
+name = "s"
+scheduler = "slurm"
+install_path = {toml_str(str(tmp_path / "install"))}
+output_path = {toml_str(str(tmp_path / "results"))}
+default_partition = {toml_str(plain + "part")}
+account = {toml_str(plain + "acct")}
+mpi = {toml_str(p("mpi"))}
+extra_srun_args = {toml_str("--comment " + repr(p("srun", quotes=False)))}
+extra_sbatch_args = [{toml_str("--comment=" + plain)}]
+[global_env_vars]
+GLOBAL_PAYLOAD = {toml_str(p("global"))}
+"""
+    scenario = f"""
+name = "q"
+[[Tests]]
+id = {toml_str("id" + plain)}
+test_name = "quoting"
+"""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "t.toml").write_text(test)
+    (tmp_path / "system.toml").write_text(system)
+    (tmp_path / "scenario.toml").write_text(scenario)
+    prepared = cdr.prepare(
+        tmp_path / "system.toml",
+        [tmp_path / "tests" / "t.toml"],
+        tmp_path / "scenario.toml",
+        timestamp="t",
+    )
+    return {"tmp": tmp_path, "run": prepared["runs"][0], "ports": ports}
+
+
+def pwned(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("pwn_*"))
+
+
+def test_scripts_parse(job: dict) -> None:
+    run_dir = Path(job["run"]["run_dir"])
+    for script in ("cloudai_sbatch_script.sh", "run.sh"):
+        subprocess.run(["bash", "-n", str(run_dir / script)], check=True)
+
+
+def test_sbatch_script_passes_values_literally(job: dict) -> None:
+    tmp, run_dir = job["tmp"], Path(job["run"]["run_dir"])
+    work, bin_dir = tmp / "work", tmp / "bin"
+    work.mkdir()
+    bin_dir.mkdir()
+    # srun records its arguments (NUL-separated) and the environment it was given.
+    stub(bin_dir, "srun", 'printf "%s\\0" "$@" > srun.args; env -0 > srun.env')
+    stub(bin_dir, "scontrol", "echo node1")
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SLURM_JOB_NODELIST": "n1",
+        "SLURM_JOB_ID": "1",
+    }
+    subprocess.run(
+        ["bash", str(run_dir / "cloudai_sbatch_script.sh")], cwd=work, env=env, check=True
+    )
+    args = (work / "srun.args").read_text().split("\0")[:-1]
+    assert f"--mpi={payload('mpi')}" in args
+    assert f"--container-image={payload('image')}" in args
+    i = args.index("--comment")
+    assert args[i + 1] == payload("srun", quotes=False)
+    job_env = dict(
+        kv.split("=", 1) for kv in (work / "srun.env").read_text().split("\0") if "=" in kv
+    )
+    assert job_env["PAYLOAD_ENV"] == payload("env")
+    assert job_env["GLOBAL_PAYLOAD"] == payload("global")
+    assert pwned(tmp) == []
+
+
+def test_launch_script_runs_without_executing_payloads(job: dict) -> None:
+    tmp, run_dir = job["tmp"], Path(job["run"]["run_dir"])
+    work, bin_dir = tmp / "work", tmp / "bin"
+    work.mkdir()
+    bin_dir.mkdir()
+    stub(bin_dir, "etcd", LISTEN + '"$CLOUDAIX_ETCD_PORT"')
+    stub(bin_dir, "nats-server", LISTEN + '"$CLOUDAIX_NATS_PORT"')
+    stub(bin_dir, "dynamo", "exec sleep 120")
+    # The frontend lists the (payload) model; /health is absent, as on seed-era Dynamo.
+    stub(
+        bin_dir,
+        "curl",
+        'case "$*" in *v1/models*) printf \'{"data":[{"id":"%s"}]}\' "$CLOUDAIX_MODEL";; '
+        "*) exit 22;; esac",
+    )
+    stub(bin_dir, "genai-perf", 'printf "%s\\0" "$@" > "$CLOUDAIX_RESULTS_DIR/genai.args"')
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SLURM_NODEID": "0",
+        "SLURM_JOB_ID": "1",
+        "SLURM_JOB_MASTER_NODE": "127.0.0.1",
+        "TMPDIR": str(tmp),
+    }
+    proc = subprocess.run(
+        ["bash", str(run_dir / "run.sh")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (run_dir / "done.marker").exists()
+    args = (run_dir / "genai.args").read_text().split("\0")[:-1]
+    assert args[:2] == ["profile", "-m"]
+    assert args[2] == payload("model")
+    for flag, tag in [
+        ("--endpoint-type", "gp_type"),
+        ("--endpoint", "gp_endpoint"),
+        ("--tokenizer", "tokenizer"),
+        ("--input-file", "input"),
+        ("--extra-inputs", "inputs"),
+    ]:
+        assert args[args.index(flag) + 1] == payload(tag), flag
+    assert args[-1] == payload("args")
+    # A worker node sees the done marker and leaves cleanly.
+    worker = subprocess.run(
+        ["bash", str(run_dir / "run.sh")],
+        cwd=work,
+        env={**env, "SLURM_NODEID": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    assert pwned(tmp) == []
+    config = (run_dir / "dynamo_config.yaml").read_text()
+    assert json.dumps(payload("kv")) in config
