@@ -1,1 +1,308 @@
 //! Parsing of genai-perf and aiperf result files.
+//!
+//! [`read`] (or [`parse_csv`]/[`parse_json`] on bytes) turns one export into [`Results`]:
+//! tables of [`Metric`]s, each with a unit and every statistic the file holds. Lookups go by
+//! exact label ([`Results::metric`]), by unit-free name ([`Results::find`]) or by CloudAI's
+//! metric keys ([`MetricKey`], [`Results::lookup`]). [`find_result_files`] locates the
+//! exports in a run directory.
+
+mod csv;
+mod discover;
+mod error;
+mod json;
+mod metric;
+mod number;
+mod position;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use discover::{ResultFile, best_result_csv, find_result_files};
+pub use error::{LookupError, ResultsError};
+pub use metric::{Attributes, Columns, Metric, MetricKey, Stats, split_unit};
+
+/// The benchmark tool that wrote a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tool {
+    /// NVIDIA genai-perf (`*_genai_perf.csv/json`).
+    GenaiPerf,
+    /// ai-dynamo aiperf (`profile_export_aiperf.csv/json`).
+    Aiperf,
+    /// Neither the file name nor the content tells.
+    Unknown,
+}
+
+/// File format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Multi-table CSV.
+    Csv,
+    /// JSON object keyed by metric tag.
+    Json,
+}
+
+/// What a table holds, recognised from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableKind {
+    /// Per-request distributions: `Metric,avg,min,max,p99,...`.
+    Request,
+    /// Run-level scalars: `Metric,Value`.
+    System,
+    /// Per-GPU rows: `Metric,GPU,...` (genai-perf) or `Endpoint,GPU_Index,...,Metric,...` (aiperf).
+    GpuTelemetry,
+    /// `genai-perf analyze` sweep: one row per run configuration, `Config Name,...`.
+    Sweep,
+    /// Any other table with a `Metric` column (server metrics, timeslices, ...).
+    Other,
+}
+
+/// One table of an export.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    /// What the table holds.
+    pub kind: TableKind,
+    /// 1-based line of the header row (0 for JSON).
+    pub line: usize,
+    /// Header cells as written (empty for JSON).
+    pub columns: Vec<String>,
+    /// Rows in file order.
+    pub metrics: Vec<Metric>,
+}
+
+/// A parsed export.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Results {
+    /// The file it came from (or the name given to [`parse_csv`]/[`parse_json`]).
+    pub source: PathBuf,
+    /// Which tool wrote it.
+    pub tool: Tool,
+    /// CSV or JSON.
+    pub format: Format,
+    /// Tool version, when the file records it (aiperf JSON `aiperf_version`).
+    pub version: Option<String>,
+    /// Tables in file order; JSON metrics are grouped as request, system and GPU tables.
+    pub tables: Vec<Table>,
+}
+
+/// Reads and parses `path`, as JSON if its extension is `.json`, otherwise as CSV.
+pub fn read(path: impl AsRef<Path>) -> Result<Results, ResultsError> {
+    let path = path.as_ref();
+    let data = std::fs::read(path).map_err(|source| ResultsError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        parse_json(&data, path)
+    } else {
+        parse_csv(&data, path)
+    }
+}
+
+/// Parses a CSV export held in memory; `path` names it in errors and hints the tool.
+pub fn parse_csv(data: &[u8], path: impl AsRef<Path>) -> Result<Results, ResultsError> {
+    let path = path.as_ref();
+    let text = decode(data, path)?;
+    let tables = csv::parse_tables(text, path)?;
+    let mut results = Results {
+        source: path.to_owned(),
+        tool: Tool::Unknown,
+        format: Format::Csv,
+        version: None,
+        tables,
+    };
+    require_metrics(&results)?;
+    results.tool = tool_from_name(path).unwrap_or_else(|| sniff_csv_tool(&results));
+    Ok(results)
+}
+
+/// Parses a JSON export held in memory; `path` names it in errors and hints the tool.
+pub fn parse_json(data: &[u8], path: impl AsRef<Path>) -> Result<Results, ResultsError> {
+    let path = path.as_ref();
+    let text = decode(data, path)?;
+    let parsed = json::parse(text, path)?;
+    let tool = tool_from_name(path).unwrap_or(match (parsed.aiperf_like, parsed.genai_perf_like) {
+        (true, _) => Tool::Aiperf,
+        (false, true) => Tool::GenaiPerf,
+        (false, false) => Tool::Unknown,
+    });
+    let results = Results {
+        source: path.to_owned(),
+        tool,
+        format: Format::Json,
+        version: parsed.version,
+        tables: parsed.tables,
+    };
+    require_metrics(&results)?;
+    Ok(results)
+}
+
+/// Strips a BOM (Excel re-saves add one) and checks UTF-8 and non-emptiness.
+fn decode<'a>(data: &'a [u8], path: &Path) -> Result<&'a str, ResultsError> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    let text = std::str::from_utf8(data).map_err(|e| {
+        let offset = e.valid_up_to();
+        let (line, col) = position::line_col(data, offset);
+        ResultsError::NotUtf8 {
+            path: path.to_owned(),
+            line,
+            col,
+            byte: data[offset],
+        }
+    })?;
+    if text.trim().is_empty() {
+        return Err(ResultsError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    Ok(text)
+}
+
+fn require_metrics(results: &Results) -> Result<(), ResultsError> {
+    if results.metrics().next().is_none() {
+        return Err(ResultsError::NoMetricTable {
+            path: results.source.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn tool_from_name(path: &Path) -> Option<Tool> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    if name.contains("genai_perf") {
+        Some(Tool::GenaiPerf)
+    } else if name.contains("aiperf") {
+        Some(Tool::Aiperf)
+    } else {
+        None
+    }
+}
+
+/// Tells the tools apart by spellings only one of them uses (see result-formats.md).
+fn sniff_csv_tool(results: &Results) -> Tool {
+    let aiperf = results.tables.iter().any(|t| {
+        t.columns.iter().any(|c| c == "sum" || c == "Endpoint")
+            || t.metrics.iter().any(|m| {
+                m.label.starts_with("Time to ") || m.unit.as_deref() == Some("requests/sec")
+            })
+    });
+    let genai = results.metrics().any(|m| {
+        m.label.starts_with("Time To ")
+            || m.unit.as_deref() == Some("per sec")
+            || m.label.starts_with("Num ")
+    });
+    match (aiperf, genai) {
+        (true, false) => Tool::Aiperf,
+        (false, true) => Tool::GenaiPerf,
+        _ => Tool::Unknown,
+    }
+}
+
+impl Results {
+    /// Every metric of every table, in file order.
+    pub fn metrics(&self) -> impl Iterator<Item = &Metric> {
+        self.tables.iter().flat_map(|t| t.metrics.iter())
+    }
+
+    /// The first table of `kind`.
+    pub fn table(&self, kind: TableKind) -> Option<&Table> {
+        self.tables.iter().find(|t| t.kind == kind)
+    }
+
+    /// The first metric whose label is exactly `label`, e.g. `Time To First Token (ms)`.
+    pub fn metric(&self, label: &str) -> Option<&Metric> {
+        self.metrics().find(|m| m.label == label)
+    }
+
+    /// The first metric named `name`, ignoring case, unit and `_`/`-`/space differences
+    /// (`Time to First Token` finds `Time To First Token (ms)`).
+    pub fn find(&self, name: &str) -> Option<&Metric> {
+        self.metrics().find(|m| m.matches_name(name))
+    }
+
+    /// The metric behind a CloudAI key, under any of its historical names.
+    pub fn find_key(&self, key: MetricKey) -> Option<&Metric> {
+        key.names().iter().find_map(|n| self.find(n))
+    }
+
+    /// Value of `stat` (default: `avg`, or `Value` in single-value tables) of `metric`.
+    ///
+    /// `metric` is a CloudAI key (`default`, `time-to-first-token`, ...; see
+    /// [`Results::key_value`]), else an exact label, else a unit-free name.
+    pub fn lookup(&self, metric: &str, stat: Option<&str>) -> Result<f64, LookupError> {
+        if let Ok(key) = metric.parse::<MetricKey>() {
+            return self.key_value(key, stat);
+        }
+        let found = self
+            .metric(metric)
+            .or_else(|| self.find(metric))
+            .ok_or_else(|| self.not_found(metric))?;
+        stat_value(found, stat)
+    }
+
+    /// Value of `stat` of the metric behind `key`; durations are converted to milliseconds
+    /// so that genai-perf 0.0.2dev's nanosecond columns compare with later versions.
+    pub fn key_value(&self, key: MetricKey, stat: Option<&str>) -> Result<f64, LookupError> {
+        let found = self
+            .find_key(key)
+            .ok_or_else(|| self.not_found(key.as_str()))?;
+        let value = stat_value(found, stat)?;
+        let factor = key
+            .is_duration()
+            .then(|| found.unit.as_deref().and_then(metric::to_millis))
+            .flatten()
+            .unwrap_or(1.0);
+        Ok(value * factor)
+    }
+
+    fn not_found(&self, metric: &str) -> LookupError {
+        LookupError::MetricNotFound {
+            metric: metric.to_owned(),
+            file: self.source.display().to_string(),
+        }
+    }
+}
+
+fn stat_value(m: &Metric, stat: Option<&str>) -> Result<f64, LookupError> {
+    // With neither `avg` nor `Value`, report the absence of `avg`, the CloudAI default.
+    let stat = stat.or_else(|| m.default_stat()).unwrap_or("avg");
+    match m.stats.get(stat) {
+        Some(Some(v)) => Ok(*v),
+        Some(None) => Err(LookupError::MissingValue {
+            metric: m.label.clone(),
+            stat: stat.to_owned(),
+        }),
+        None => Err(LookupError::StatNotFound {
+            metric: m.label.clone(),
+            stat: stat.to_owned(),
+            available: m.stats.names().collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// Output token throughput per GPU: the run's output token throughput divided by
+/// `nodes × gpus_per_node`.
+///
+/// `None` when the throughput is missing or not finite, or the GPU count is zero.
+pub fn output_throughput_per_gpu(results: &Results, nodes: u32, gpus_per_node: u32) -> Option<f64> {
+    let total = results
+        .key_value(MetricKey::OutputTokenThroughput, None)
+        .ok()?;
+    per_gpu(total, nodes, gpus_per_node)
+}
+
+/// `total / (nodes × gpus_per_node)`; `None` for zero GPUs or a non-finite result.
+pub fn per_gpu(total: f64, nodes: u32, gpus_per_node: u32) -> Option<f64> {
+    let gpus = u64::from(nodes) * u64::from(gpus_per_node);
+    if gpus == 0 {
+        return None;
+    }
+    let v = total / gpus as f64;
+    v.is_finite().then_some(v)
+}

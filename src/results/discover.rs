@@ -1,0 +1,134 @@
+//! Locating result exports in a run directory.
+//!
+//! Only file names are looked at: the exports sit next to multi-GB `profile_export.jsonl`
+//! and `inputs.json` files that must not be read.
+
+use std::cmp::Reverse;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Format, ResultsError, Tool};
+
+/// Deep enough for `<run>/<iteration>/<step>/artifacts/<model-...-concurrencyN>/phases/<phase>/`.
+const MAX_DEPTH: usize = 12;
+
+/// A result export found under a run directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResultFile {
+    /// Path of the file (under the directory searched).
+    pub path: PathBuf,
+    /// Tool that writes files of this name.
+    pub tool: Tool,
+    /// CSV or JSON.
+    pub format: Format,
+}
+
+/// Finds genai-perf (`*_genai_perf.csv/json`) and aiperf (`*_aiperf.csv/json`) summary
+/// exports anywhere under `run_dir`, best first.
+///
+/// Preference order: anything outside a `warmup` directory before warmup copies, then
+/// shallower paths first (so aiperf's top-level export beats `phases/profiling/`), then
+/// genai-perf's `profile*` names, CSV before JSON, then path order. `analyze_export_*`
+/// sweeps and crashed aiperf `.partial` files are not summary exports and are skipped.
+pub fn find_result_files(run_dir: impl AsRef<Path>) -> Result<Vec<ResultFile>, ResultsError> {
+    let root = run_dir.as_ref();
+    let mut found = Vec::new();
+    walk(root, 0, &mut found).map_err(|source| ResultsError::Io {
+        path: root.to_owned(),
+        source,
+    })?;
+    found.sort_by_cached_key(|f: &ResultFile| {
+        let rel = f.path.strip_prefix(root).unwrap_or(&f.path);
+        let warmup = rel.components().any(|c| c.as_os_str() == "warmup");
+        let depth = rel.components().count();
+        let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let profile_name = name.starts_with("profile");
+        (
+            warmup,
+            depth,
+            Reverse(profile_name),
+            f.format == Format::Json,
+            f.path.clone(),
+        )
+    });
+    Ok(found)
+}
+
+/// The preferred CSV export under `run_dir` (see [`find_result_files`]), if any.
+pub fn best_result_csv(run_dir: impl AsRef<Path>) -> Result<Option<PathBuf>, ResultsError> {
+    Ok(find_result_files(run_dir)?
+        .into_iter()
+        .find(|f| f.format == Format::Csv)
+        .map(|f| f.path))
+}
+
+fn walk(dir: &Path, depth: usize, found: &mut Vec<ResultFile>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            // Unreadable subdirectories (permissions, races with a running job) are skipped
+            // rather than failing the whole search.
+            if depth < MAX_DEPTH {
+                let _ = walk(&path, depth + 1, found);
+            }
+            continue;
+        }
+        // Symlinked directories are not followed (no cycles); symlinked files are fine.
+        let is_file = file_type.is_file() || (file_type.is_symlink() && path.is_file());
+        if let (true, Some(name)) = (is_file, entry.file_name().to_str()) {
+            if let Some((tool, format)) = classify(name) {
+                found.push(ResultFile { path, tool, format });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which export a file name denotes, if any.
+fn classify(name: &str) -> Option<(Tool, Format)> {
+    let (stem, format) = if let Some(s) = name.strip_suffix(".csv") {
+        (s, Format::Csv)
+    } else if let Some(s) = name.strip_suffix(".json") {
+        (s, Format::Json)
+    } else {
+        return None;
+    };
+    if stem.ends_with("_genai_perf") && !stem.starts_with("analyze_export") {
+        Some((Tool::GenaiPerf, format))
+    } else if stem.ends_with("_aiperf") {
+        Some((Tool::Aiperf, format))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify;
+    use crate::results::{Format, Tool};
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            classify("profile_genai_perf.csv"),
+            Some((Tool::GenaiPerf, Format::Csv))
+        );
+        assert_eq!(
+            classify("x_c10_genai_perf.json"),
+            Some((Tool::GenaiPerf, Format::Json))
+        );
+        assert_eq!(
+            classify("profile_export_aiperf.csv"),
+            Some((Tool::Aiperf, Format::Csv))
+        );
+        assert_eq!(classify("analyze_export_genai_perf.csv"), None);
+        assert_eq!(classify("profile_export_aiperf.csv.partial"), None);
+        assert_eq!(classify("profile_export_aiperf_timeslices.csv"), None);
+        assert_eq!(classify("profile_export.json"), None);
+        assert_eq!(classify("genai_perf_report.csv"), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! Errors of the results parser and of metric lookups.
+
+use std::path::PathBuf;
+
+/// A result file could not be read or is malformed.
+///
+/// Every variant names the file; positional variants also give a 1-based line and column
+/// (columns count characters, a leading UTF-8 BOM excluded), so the `Display` form is the
+/// familiar `path:line:col: message` that editors can jump to.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResultsError {
+    /// The file (or directory) could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        /// File or directory that failed.
+        path: PathBuf,
+        /// Underlying OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file has no content apart from blank lines.
+    #[error(
+        "{}:1:1: file is empty; expected a genai-perf/aiperf results table starting with a `Metric,...` header",
+        path.display()
+    )]
+    Empty {
+        /// The empty file.
+        path: PathBuf,
+    },
+    /// A byte sequence is not valid UTF-8.
+    #[error("{}:{line}:{col}: invalid UTF-8 (byte 0x{byte:02X}); expected UTF-8 text", path.display())]
+    NotUtf8 {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// First offending byte.
+        byte: u8,
+    },
+    /// A statistic cell holds something that is not a number.
+    #[error(
+        "{}:{line}:{col}: `{metric}` column `{column}`: `{cell}` is not a number; expected a decimal such as 1146.31 or \"1,146.31\", N/A or an empty cell",
+        path.display()
+    )]
+    BadNumber {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column of the cell.
+        col: usize,
+        /// Row label (metric).
+        metric: String,
+        /// Header of the column.
+        column: String,
+        /// The offending cell text.
+        cell: String,
+    },
+    /// A data row has a different number of cells than its table header.
+    #[error(
+        "{}:{line}:{col}: row has {found} cells but the header on line {header_line} has {expected}; the file may be truncated or hand-edited",
+        path.display()
+    )]
+    RaggedRow {
+        /// File.
+        path: PathBuf,
+        /// 1-based line of the row.
+        line: usize,
+        /// 1-based column where the row diverges (its end, or its first extra cell).
+        col: usize,
+        /// Cells in the row.
+        found: usize,
+        /// Cells in the header.
+        expected: usize,
+        /// Line of the table header.
+        header_line: usize,
+    },
+    /// A quoted cell is never closed.
+    #[error(
+        "{}:{line}:{col}: quoted cell is never closed; expected a closing `\"` (the file is probably truncated)",
+        path.display()
+    )]
+    UnclosedQuote {
+        /// File.
+        path: PathBuf,
+        /// 1-based line of the opening quote.
+        line: usize,
+        /// 1-based column of the opening quote.
+        col: usize,
+    },
+    /// Text follows the closing quote of a cell.
+    #[error(
+        "{}:{line}:{col}: unexpected `{found}` after a closing quote; expected `,` or the end of the line",
+        path.display()
+    )]
+    AfterQuote {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column of the unexpected character.
+        col: usize,
+        /// The unexpected character.
+        found: char,
+    },
+    /// A table starts with a header this parser does not recognise.
+    #[error(
+        "{}:{line}:{col}: unrecognised table header `{header}`; expected a header row with a `Metric` (or `Config Name`) column",
+        path.display()
+    )]
+    UnknownHeader {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Always 1: the header as a whole is wrong.
+        col: usize,
+        /// The header row as written (possibly shortened).
+        header: String,
+    },
+    /// A data row has an empty metric name.
+    #[error("{}:{line}:{col}: empty metric name; expected a label such as `Request Latency (ms)`", path.display())]
+    EmptyLabel {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column of the label cell.
+        col: usize,
+    },
+    /// The file parsed but contains no table with at least one metric.
+    #[error(
+        "{}: no metrics found; expected a `Metric,...` table (or JSON metric objects with a `unit`) with at least one row",
+        path.display()
+    )]
+    NoMetricTable {
+        /// File.
+        path: PathBuf,
+    },
+    /// The JSON text is not valid JSON.
+    #[error("{}:{line}:{col}: invalid JSON: {message}", path.display())]
+    Json {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// serde_json's description.
+        message: String,
+    },
+    /// The JSON is valid but its top level is not an object.
+    #[error("{}:1:1: expected a JSON object keyed by metric name at the top level, found {found}", path.display())]
+    JsonShape {
+        /// File.
+        path: PathBuf,
+        /// What was found instead (`array`, `string`, ...).
+        found: &'static str,
+    },
+}
+
+/// A metric or statistic asked for is not in the parsed results.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// No metric matches the key, label or name.
+    #[error("metric `{metric}` not found in {file}")]
+    MetricNotFound {
+        /// What was asked for.
+        metric: String,
+        /// The results file searched.
+        file: String,
+    },
+    /// The metric exists but has no such statistic column.
+    #[error("metric `{metric}` has no statistic `{stat}`; available: {available}")]
+    StatNotFound {
+        /// Label of the metric found.
+        metric: String,
+        /// Statistic asked for.
+        stat: String,
+        /// Comma-separated statistics the metric has.
+        available: String,
+    },
+    /// The statistic column exists but the cell is missing (`N/A`, empty, `null`, NaN).
+    #[error("metric `{metric}`: statistic `{stat}` has no value (N/A or empty)")]
+    MissingValue {
+        /// Label of the metric found.
+        metric: String,
+        /// Statistic asked for.
+        stat: String,
+    },
+}

@@ -1,0 +1,320 @@
+//! One metric row: label, unit and statistics, plus name matching and CloudAI metric keys.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// Ordered `name → value` pairs whose names are shared by all rows of a table.
+///
+/// Sharing the names (one `Arc` per table) keeps a parsed row at one `Vec` of values, which
+/// matters for the large synthetic tables of the benchmark more than for real files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns<V> {
+    names: Arc<[String]>,
+    values: Vec<V>,
+}
+
+/// Statistics of a metric: `avg`, `p99`, `Value`, ... in file order; `None` when missing.
+pub type Stats = Columns<Option<f64>>;
+
+/// Text identity columns of a row, e.g. `GPU`, `Endpoint`, `GPU_UUID`.
+pub type Attributes = Columns<String>;
+
+impl<V> Columns<V> {
+    /// Pairs `names` with `values`; both must have the same length.
+    pub(crate) fn new(names: Arc<[String]>, values: Vec<V>) -> Self {
+        debug_assert_eq!(names.len(), values.len());
+        Self { names, values }
+    }
+
+    /// No columns.
+    pub(crate) fn empty() -> Self {
+        Self {
+            names: Arc::from(Vec::new()),
+            values: Vec::new(),
+        }
+    }
+
+    /// Value of the column named exactly `name`, or, failing that, matched ignoring ASCII case.
+    pub fn get(&self, name: &str) -> Option<&V> {
+        self.position(name).map(|i| &self.values[i])
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .or_else(|| self.names.iter().position(|n| n.eq_ignore_ascii_case(name)))
+    }
+
+    /// Whether a column of that name (ASCII case ignored) exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Column names in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// `(name, value)` pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter())
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+impl<V: Serialize> Serialize for Columns<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// One metric: a CSV row or a JSON metric object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Metric {
+    /// The label exactly as written, e.g. `Time To First Token (ms)` or `time_to_first_token`.
+    pub label: String,
+    /// The label without its unit, e.g. `Time To First Token`.
+    pub name: String,
+    /// The unit: the last parenthesised group of the label, a `Unit` column, or JSON `unit`.
+    pub unit: Option<String>,
+    /// Text identity columns such as `GPU` (empty for plain metric tables).
+    #[serde(skip_serializing_if = "Columns::is_empty")]
+    pub attributes: Attributes,
+    /// Statistics in file order.
+    pub stats: Stats,
+}
+
+impl Metric {
+    /// Value of statistic `stat` (`avg`, `p99`, `Value`, ...; ASCII case ignored).
+    ///
+    /// `None` both when the column does not exist and when the cell is missing; use
+    /// [`Metric::stats`] to tell the two apart.
+    pub fn stat(&self, stat: &str) -> Option<f64> {
+        self.stats.get(stat).copied().flatten()
+    }
+
+    /// The statistic used when none is named: `avg` if the metric has one, else `Value`.
+    pub fn default_stat(&self) -> Option<&str> {
+        ["avg", "Value"]
+            .into_iter()
+            .find(|s| self.stats.contains(s))
+    }
+
+    /// Value of the default statistic (see [`Metric::default_stat`]).
+    pub fn value(&self) -> Option<f64> {
+        self.default_stat().and_then(|s| self.stat(s))
+    }
+
+    /// Whether `query` names this metric, ignoring case, unit, `_`/`-`/space differences.
+    ///
+    /// `Time to First Token`, `time_to_first_token` and `Time To First Token (ms)` all match
+    /// the genai-perf label `Time To First Token (ms)`.
+    pub fn matches_name(&self, query: &str) -> bool {
+        // The query's last group may be part of the name (`HTTP Waiting (TTFB)`) or a unit.
+        let unit_free = split_unit(query).0;
+        [query, unit_free]
+            .into_iter()
+            .any(|q| same_name(&self.name, q) || same_name(&self.label, q))
+    }
+}
+
+/// Splits `label` into name and unit at its last parenthesised group.
+///
+/// The group must close the label; nested parentheses inside it are balanced so that
+/// `HTTP Waiting (TTFB) (ms)` gives (`HTTP Waiting (TTFB)`, `ms`).
+pub fn split_unit(label: &str) -> (&str, Option<&str>) {
+    let trimmed = label.trim_end();
+    let Some(body) = trimmed.strip_suffix(')') else {
+        return (trimmed, None);
+    };
+    let mut depth = 0usize;
+    for (i, c) in body.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' if depth == 0 => {
+                let name = body[..i].trim_end();
+                let unit = body[i + 1..].trim();
+                // `(ms)` alone is a name, not a unit of an empty name.
+                if name.is_empty() {
+                    return (trimmed, None);
+                }
+                return (name, (!unit.is_empty()).then_some(unit));
+            }
+            '(' => depth -= 1,
+            _ => {}
+        }
+    }
+    (trimmed, None)
+}
+
+/// Case-, separator- and spacing-insensitive comparison without allocating.
+fn same_name(a: &str, b: &str) -> bool {
+    fold(a).eq(fold(b))
+}
+
+/// Lower-cases and turns runs of `_`, `-` and whitespace into one space, trimmed.
+fn fold(s: &str) -> impl Iterator<Item = char> + '_ {
+    let mut pending_space = false;
+    let mut started = false;
+    s.chars()
+        .flat_map(move |c| {
+            if c == '_' || c == '-' || c.is_whitespace() {
+                pending_space = started;
+                return [None, None];
+            }
+            let space = std::mem::take(&mut pending_space).then_some(' ');
+            started = true;
+            [space, Some(c.to_ascii_lowercase())]
+        })
+        .flatten()
+}
+
+/// CloudAI's metric keys for the AIDynamo workload (`get_metric`'s argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricKey {
+    /// `default` and `output-token-throughput`: system output token throughput.
+    OutputTokenThroughput,
+    /// `request-throughput`.
+    RequestThroughput,
+    /// `time-to-first-token`.
+    TimeToFirstToken,
+    /// `time-to-second-token`.
+    TimeToSecondToken,
+    /// `request-latency`.
+    RequestLatency,
+    /// `inter-token-latency`.
+    InterTokenLatency,
+}
+
+impl MetricKey {
+    /// Every key, in CloudAI's order.
+    pub const ALL: [MetricKey; 6] = [
+        Self::OutputTokenThroughput,
+        Self::RequestThroughput,
+        Self::TimeToFirstToken,
+        Self::TimeToSecondToken,
+        Self::RequestLatency,
+        Self::InterTokenLatency,
+    ];
+
+    /// The CloudAI spelling (`default` parses to [`MetricKey::OutputTokenThroughput`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutputTokenThroughput => "output-token-throughput",
+            Self::RequestThroughput => "request-throughput",
+            Self::TimeToFirstToken => "time-to-first-token",
+            Self::TimeToSecondToken => "time-to-second-token",
+            Self::RequestLatency => "request-latency",
+            Self::InterTokenLatency => "inter-token-latency",
+        }
+    }
+
+    /// Unit-free names the metric has had across genai-perf/aiperf versions and formats.
+    ///
+    /// `ttft`/`ttst` are aiperf 0.1.x JSON tags. Both throughput labels,
+    /// `(per sec)` and `(tokens/sec)`, reduce to the same name.
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Self::OutputTokenThroughput => &["Output Token Throughput"],
+            Self::RequestThroughput => &["Request Throughput"],
+            Self::TimeToFirstToken => &["Time To First Token", "ttft"],
+            Self::TimeToSecondToken => &["Time To Second Token", "ttst"],
+            Self::RequestLatency => &["Request Latency"],
+            Self::InterTokenLatency => &["Inter Token Latency", "itl"],
+        }
+    }
+
+    /// Whether values are durations, which key lookups report in milliseconds.
+    pub fn is_duration(self) -> bool {
+        !matches!(self, Self::OutputTokenThroughput | Self::RequestThroughput)
+    }
+}
+
+impl FromStr for MetricKey {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        if s == "default" {
+            return Ok(Self::OutputTokenThroughput);
+        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
+    }
+}
+
+/// Factor from `unit` to milliseconds, when `unit` is a duration.
+pub(crate) fn to_millis(unit: &str) -> Option<f64> {
+    match unit {
+        "ns" => Some(1e-6),
+        "us" | "µs" => Some(1e-3),
+        "ms" => Some(1.0),
+        "s" | "sec" => Some(1e3),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_is_last_group() {
+        assert_eq!(
+            split_unit("Time To First Token (ms)"),
+            ("Time To First Token", Some("ms"))
+        );
+        assert_eq!(
+            split_unit("HTTP Waiting (TTFB) (ms)"),
+            ("HTTP Waiting (TTFB)", Some("ms"))
+        );
+        assert_eq!(
+            split_unit("OSL Mismatch Diff % (%)"),
+            ("OSL Mismatch Diff %", Some("%"))
+        );
+        assert_eq!(split_unit("Request Count"), ("Request Count", None));
+        assert_eq!(split_unit("Num Output Token"), ("Num Output Token", None));
+        assert_eq!(split_unit("(ms)"), ("(ms)", None));
+        assert_eq!(split_unit("a (b (c)) (x/y)"), ("a (b (c))", Some("x/y")));
+        assert_eq!(split_unit("unbalanced)"), ("unbalanced)", None));
+        assert_eq!(split_unit("x ()"), ("x", None));
+    }
+
+    #[test]
+    fn names_fold() {
+        assert!(same_name("Time To First Token", "time_to_first_token"));
+        assert!(same_name("  Time  to-First token ", "TIME TO FIRST TOKEN"));
+        assert!(!same_name(
+            "Output Token Throughput",
+            "Output Token Throughput Per User"
+        ));
+        assert!(!same_name("ab", "a b"));
+    }
+
+    #[test]
+    fn keys_parse() {
+        assert_eq!("default".parse(), Ok(MetricKey::OutputTokenThroughput));
+        for k in MetricKey::ALL {
+            assert_eq!(k.as_str().parse(), Ok(k));
+        }
+        assert!("Default".parse::<MetricKey>().is_err());
+    }
+}
