@@ -1,0 +1,34 @@
+"""The Slurm runner of the embedded engine.
+
+``run_jobs`` takes the runs prepared by the dry-run code (one sbatch script per run
+directory), submits them through a :class:`Scheduler` (``SlurmScheduler`` for Slurm), keeps at
+most ``max_parallel`` of them in the queue, honours the scenario's dependencies and returns
+one :class:`RunOutcome` per run, also written to ``<run_dir>/status.json``.
+
+Nothing here needs the native module.
+"""
+
+from __future__ import annotations
+
+from .models import JobInfo, PreparedRun, RunOutcome, Status
+from .runner import ProgressEvent, RunInterrupted, print_progress, run_jobs
+from .scheduler import Scheduler, SchedulerError, SlurmScheduler, SubmitError
+from .status import combine, failure_cause, find_results
+
+__all__ = [
+    "JobInfo",
+    "PreparedRun",
+    "ProgressEvent",
+    "RunInterrupted",
+    "RunOutcome",
+    "Scheduler",
+    "SchedulerError",
+    "SlurmScheduler",
+    "Status",
+    "SubmitError",
+    "combine",
+    "failure_cause",
+    "find_results",
+    "print_progress",
+    "run_jobs",
+]

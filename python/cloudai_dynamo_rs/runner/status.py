@@ -1,0 +1,100 @@
+"""Turn a finished job (Slurm state + the files its script left) into a run status.
+
+The job scripts leave ``failure.marker`` when a Dynamo process dies and ``done.marker`` when
+they reach their normal end; Slurm alone cannot tell those apart because a script that
+cleans up after a dead worker may still exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .models import JobInfo, PreparedRun, RunOutcome, Status
+
+FAILURE_MARKER = "failure.marker"
+DONE_MARKER = "done.marker"
+STATUS_FILE = "status.json"
+
+# genai-perf names its CSV after the profile export (profile_genai_perf.csv or
+# profile_<name>_genai_perf.csv); aiperf always uses one name. Both may sit in sub-dirs.
+RESULT_PATTERNS = ("profile*_genai_perf.csv", "profile_export_aiperf.csv")
+
+_MARKER_HEAD = re.compile(r"(\w+)=(\S*)")
+_WORKER_ROLES = frozenset({"prefill", "decode"})
+_MAX_LOG_LINE = 300
+
+
+def find_results(run_dir: Path) -> list[Path]:
+    """Non-empty results files under ``run_dir`` (an empty CSV is no result)."""
+    found: list[Path] = []
+    for pattern in RESULT_PATTERNS:
+        found.extend(p for p in run_dir.rglob(pattern) if p.is_file() and p.stat().st_size > 0)
+    return sorted(found)
+
+
+def _describe_role(role: str) -> str:
+    name = role.replace("_", " ")
+    return f"{name} worker" if role in _WORKER_ROLES else name
+
+
+def failure_cause(marker_text: str) -> str:
+    """Explain a ``failure.marker``: who died, where, with which code, and its last words."""
+    lines = marker_text.splitlines()
+    head = dict(_MARKER_HEAD.findall(lines[0])) if lines else {}
+    log_lines = [line.strip() for line in lines[1:] if line.strip()]
+    last = log_lines[-1][:_MAX_LOG_LINE] if log_lines else ""
+    if "role" not in head:
+        # Not in the agreed format: show what the script wrote rather than guess.
+        first = lines[0].strip() if lines else ""
+        return f"failure marker: {first or 'empty'}" + (f": {last}" if last else "")
+    who = _describe_role(head["role"])
+    if head.get("node"):
+        who += f" on {head['node']}"
+    if head.get("process"):
+        who += f" (process {head['process']})"
+    what = f"exited with code {head['exit']}" if head.get("exit") else "failed"
+    return f"{who} {what}" + (f": {last}" if last else "")
+
+
+def _slurm_cause(info: JobInfo) -> str:
+    cause = f"Slurm state {info.state}"
+    code = (info.exit_code or "").split(":")
+    if info.state != "TIMEOUT" and len(code) == 2 and code != ["0", "0"]:
+        cause += f" (exit code {code[0]}" + (f", signal {code[1]})" if code[1] != "0" else ")")
+    return cause
+
+
+def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
+    """Status and cause of a job that reached a terminal Slurm state.
+
+    The failure marker wins over everything: a script that caught a dead worker and then
+    exited cleanly is still a failed benchmark.
+    """
+    marker = run_dir / FAILURE_MARKER
+    if marker.is_file():
+        return "failed", failure_cause(marker.read_text(errors="replace"))
+    if info.state == "CANCELLED":
+        return "cancelled", _slurm_cause(info)
+    if info.state == "TIMEOUT":
+        return "timeout", _slurm_cause(info)
+    if info.state != "COMPLETED":
+        return "failed", _slurm_cause(info)
+    if not find_results(run_dir):
+        return "failed", "no results file"
+    if not (run_dir / DONE_MARKER).is_file():
+        return "failed", f"no {DONE_MARKER}: the job script did not reach its normal end"
+    return "completed", ""
+
+
+def write_status(run: PreparedRun, outcome: RunOutcome) -> None:
+    """Write ``status.json`` atomically, so a reader never sees half a file."""
+    data: dict[str, Any] = outcome.to_json()
+    data.update(test_id=run.test_id, iteration=run.iteration, step=run.step, params=run.params)
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run.run_dir / f".{STATUS_FILE}.tmp"
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, run.run_dir / STATUS_FILE)
