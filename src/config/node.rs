@@ -62,6 +62,15 @@ pub fn canonical_key(name: &str) -> String {
     name.replace('-', "_")
 }
 
+/// `canonical_key(key) == canonical`, without allocating (lookups run once per field).
+pub fn same_key(key: &str, canonical: &str) -> bool {
+    key.len() == canonical.len()
+        && key
+            .bytes()
+            .zip(canonical.bytes())
+            .all(|(a, b)| a == b || (a == b'-' && b == b'_'))
+}
+
 /// A TOML syntax error, with its span.
 pub struct SyntaxError {
     pub message: String,
@@ -168,7 +177,7 @@ pub fn merge(base: &mut Node, overlay: &Node) {
         let canonical = canonical_key(&key.name);
         match base_entries
             .iter_mut()
-            .find(|(k, _)| canonical_key(&k.name) == canonical)
+            .find(|(k, _)| same_key(&k.name, &canonical))
         {
             Some((existing_key, existing)) => {
                 *existing_key = key.clone();

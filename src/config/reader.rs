@@ -2,7 +2,7 @@
 //! [`TableReader::finish`] can report unknown keys with a "did you mean" suggestion.
 
 use super::diagnostic::{Cx, join};
-use super::node::{Key, Node, Value, canonical_key};
+use super::node::{Key, Node, Value, canonical_key, same_key};
 use super::source::Span;
 
 /// Reads the fields of one table.
@@ -47,7 +47,7 @@ impl<'a> TableReader<'a> {
         self.known.push(name);
         self.entries
             .iter()
-            .find(|(k, _)| canonical_key(&k.name) == name)
+            .find(|(k, _)| same_key(&k.name, name))
             .map(|(_, v)| v)
     }
 
@@ -116,22 +116,23 @@ impl<'a> TableReader<'a> {
 
     /// Report keys that no read asked for, and fields given in two spellings.
     pub fn finish(self, cx: &mut Cx) {
-        let mut seen: Vec<String> = Vec::with_capacity(self.entries.len());
-        for (key, _) in self.entries {
-            let canonical = canonical_key(&key.name);
-            let path = self.field_path(&key.name);
-            if seen.contains(&canonical) {
+        for (i, (key, _)) in self.entries.iter().enumerate() {
+            let twice = self.entries[..i]
+                .iter()
+                .any(|(k, _)| same_spelling(&k.name, &key.name));
+            if twice {
                 cx.error(
                     key.span,
-                    &path,
+                    &self.field_path(&key.name),
                     "field given twice (dashed and underscored spellings name the same field)",
                 );
                 continue;
             }
-            seen.push(canonical.clone());
-            if self.known.iter().any(|k| *k == canonical) {
+            if self.known.iter().any(|k| same_key(&key.name, k)) {
                 continue;
             }
+            let canonical = canonical_key(&key.name);
+            let path = self.field_path(&key.name);
             let hint = suggest(&canonical, &self.known)
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
@@ -148,6 +149,13 @@ impl<'a> TableReader<'a> {
             );
         }
     }
+}
+
+fn same_spelling(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| x == y || matches!((x, y), (b'-', b'_') | (b'_', b'-')))
 }
 
 /// The closest known name, if close enough to be a plausible typo.
