@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import _core
+from .runner import PreparedRun, RunInterrupted, SlurmScheduler, run_jobs
 
 
 def _toml_files(paths: Sequence[Path]) -> list[Path]:
@@ -81,6 +82,56 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def prepared_runs(prepared: dict) -> list[PreparedRun]:
+    """The runner's view of what dry-run wrote."""
+    return [
+        PreparedRun(
+            key=str(Path(r["run_dir"]).relative_to(prepared["results_dir"])),
+            test_id=r["id"],
+            iteration=r["iteration"],
+            step=r["step"],
+            run_dir=Path(r["run_dir"]),
+            sbatch_script=Path(r["sbatch"]),
+            depends_on=[(d["type"], d["id"]) for d in r["dependencies"]],
+            params=r["params"],
+        )
+        for r in prepared["runs"]
+    ]
+
+
+def write_report(results_dir: Path, gpus_per_node: int | None) -> None:
+    try:
+        from .report import generate_report
+    except ImportError:  # the report package is optional at this stage of the build
+        return
+    paths = generate_report(results_dir, gpus_per_node)
+    print(f"report: {paths}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    system = _core.load_system(args.system_config)
+    prepared = prepare(args)
+    runs = prepared_runs(prepared)
+    results_dir = Path(prepared["results_dir"])
+    poll = args.poll_interval if args.poll_interval else system["monitor_interval"]
+    try:
+        outcomes = run_jobs(
+            runs, SlurmScheduler(), max_parallel=args.max_parallel, poll_interval=poll
+        )
+    except RunInterrupted as stop:
+        failed = [o for o in stop.outcomes if o.status != "completed"]
+        print(f"interrupted: {len(failed)} run(s) cancelled or not run", file=sys.stderr)
+        write_report(results_dir, system["gpus_per_node"])
+        return 130
+    write_report(results_dir, system["gpus_per_node"])
+    failed = [o for o in outcomes if o.status != "completed"]
+    for o in outcomes:
+        line = f"{o.status:13} {o.key}  job {o.job_id or '-'}"
+        print(line + (f"  ({o.cause})" if o.cause else ""))
+    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} run(s) completed in {results_dir}")
+    return 1 if failed else 0
+
+
 def add_scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system-config", type=Path, required=True, help="System TOML.")
     p.add_argument("--tests-dir", type=Path, required=True, help="Directory of test TOMLs.")
@@ -114,6 +165,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_args(dry)
     dry.add_argument("--output-dir", type=Path, help="Results root (default: system output_path).")
     dry.set_defaults(func=cmd_dry_run)
+
+    run = sub.add_parser("run", help="Write the scripts, submit every run to Slurm, follow them.")
+    add_scenario_args(run)
+    run.add_argument("--output-dir", type=Path, help="Results root (default: system output_path).")
+    run.add_argument(
+        "--max-parallel",
+        type=int,
+        default=4,
+        help="Most jobs queued or running at once (default: 4; sweeps are independent jobs).",
+    )
+    run.add_argument(
+        "--poll-interval",
+        type=float,
+        help="Seconds between job-state polls (default: the system's monitor_interval).",
+    )
+    run.set_defaults(func=cmd_run)
     return parser
 
 
