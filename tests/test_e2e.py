@@ -1,0 +1,212 @@
+"""End to end, as a user runs it: `cloudaix run` on the real local Slurm cluster (started by
+.ci/cluster/up) with the real Dynamo 1.6 frontend and mocker engine, etcd, NATS, genai-perf and
+aiperf (installed by .ci/cluster/pystack). Also the failure paths: a worker killed mid-run,
+scancel, an impossible node count, sbatch refusing a job, and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / "conf" / "local"
+CLUSTER_BIN = Path("/run/cloudaix-cluster/bin")
+STACK = Path("/opt/cloudaix-stack/bin")
+
+pytestmark = pytest.mark.skipif(
+    not (CLUSTER_BIN / "sbatch").exists() or not (STACK / "dynamo-python").exists(),
+    reason="local Slurm cluster or Python stack not set up (.ci/cluster/up, .ci/cluster/pystack)",
+)
+
+
+def cloudaix_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cloudai_dynamo_rs.cli", *args]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{CLUSTER_BIN}:{os.environ['PATH']}"}
+
+
+def scenario_args(system: str, scenario: Path, out: Path) -> list[str]:
+    return [
+        "run",
+        "--system-config",
+        str(LOCAL / "system" / system),
+        "--tests-dir",
+        str(LOCAL / "test"),
+        "--test-scenario",
+        str(scenario),
+        "--output-dir",
+        str(out),
+    ]
+
+
+def run(
+    system: str, scenario: Path, out: Path, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cloudaix_cmd(*scenario_args(system, scenario, out)),
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def status(run_dir: Path) -> dict:
+    return json.loads((run_dir / "status.json").read_text())
+
+
+def run_dirs(out: Path) -> list[Path]:
+    return sorted(p.parent for p in out.glob("*/*/*/cloudai_sbatch_script.sh"))
+
+
+def request_count(run_dir: Path) -> float:
+    """Request Count from the load generator's CSV (its Metric,Value table)."""
+    (csv_path,) = [
+        p
+        for p in run_dir.rglob("*.csv")
+        if p.name in ("profile_genai_perf.csv", "profile_export_aiperf.csv")
+        and "phases" not in p.parts
+    ]
+    for row in csv.reader(csv_path.read_text().splitlines()):
+        if row and row[0].startswith("Request Count"):
+            return float(row[1].replace(",", ""))
+    raise AssertionError(f"no Request Count in {csv_path}")
+
+
+def squeue_names() -> str:
+    return subprocess.run(
+        ["squeue", "-h", "-o", "%j %T"], env=env(), capture_output=True, text=True, check=True
+    ).stdout
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def scenario_file(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "scenario.toml"
+    p.write_text(body)
+    return p
+
+
+@pytest.mark.parametrize("system", ["baremetal.toml", "pyxis.toml"])
+def test_genai_perf_and_aiperf_runs_complete(system: str, tmp_path: Path) -> None:
+    proc = run(system, LOCAL / "test_scenario" / "mocker_both.toml", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    dirs = run_dirs(tmp_path)
+    assert [d.relative_to(d.parents[1]).as_posix() for d in dirs] == ["aiperf/0", "genai_perf/0"]
+    for d in dirs:
+        st = status(d)
+        assert (st["status"], st["slurm_state"]) == ("completed", "COMPLETED")
+        assert request_count(d) == 20
+        roles = (d / "node_roles.log").read_text().split("\n")
+        assert sorted(line.split()[2] for line in roles if line) == [
+            "decode",
+            "frontend",
+            "prefill",
+        ]
+    sbatch = (dirs[0] / "cloudai_sbatch_script.sh").read_text()
+    assert ("--container-image=" in sbatch) == (system == "pyxis.toml")
+
+
+LONG_RUN = """
+name = "long"
+[[Tests]]
+id = "long"
+test_name = "mocker_1p1d_genai_perf"
+time_limit = "00:05:00"
+  [Tests.cmd_args.genai_perf]
+  request_count = 100000
+"""
+
+
+def start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    proc = subprocess.Popen(
+        cloudaix_cmd(*scenario_args("baremetal.toml", scenario_file(tmp_path, LONG_RUN), tmp_path)),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(
+        lambda: bool(list(tmp_path.glob("long_*/long/0/logs/genai-perf_node0.log"))), 120, "load"
+    )
+    (run_dir,) = list(tmp_path.glob("long_*/long/0"))
+    return proc, run_dir
+
+
+def test_killed_decode_worker_fails_the_run_and_names_it(tmp_path: Path) -> None:
+    proc, run_dir = start_long_run(tmp_path)
+    pids = subprocess.run(
+        ["pgrep", "-f", "disaggregation-mode decode"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    mine = [
+        p for p in pids if str(run_dir) in Path(f"/proc/{p}/environ").read_text(errors="replace")
+    ]
+    assert mine, "decode worker of this job not found"
+    for pid in mine:
+        os.kill(int(pid), signal.SIGKILL)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out
+    st = status(run_dir)
+    assert st["status"] == "failed"
+    marker = (run_dir / "failure.marker").read_text().splitlines()[0]
+    assert marker.startswith("role=decode node=node3 process=decode exit=")
+    assert "decode" in st["cause"] and "node3" in st["cause"]
+
+
+def test_scancel_is_recorded_as_cancelled(tmp_path: Path) -> None:
+    proc, run_dir = start_long_run(tmp_path)
+    subprocess.run(["scancel", "--name=cloudaix.long.0"], env=env(), check=True)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out
+    assert status(run_dir)["status"] == "cancelled"
+
+
+def test_ctrl_c_cancels_every_job(tmp_path: Path) -> None:
+    proc, run_dir = start_long_run(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "cloudaix.long" not in squeue_names()
+    assert status(run_dir)["status"] == "cancelled"
+
+
+def test_too_few_nodes_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    body = LONG_RUN.replace('time_limit = "00:05:00"', "num_nodes = 2")
+    proc = run("baremetal.toml", scenario_file(tmp_path, body), tmp_path / "out", timeout=60)
+    assert proc.returncode == 1
+    assert (
+        "expected at least 3 nodes (1 frontend + 1 prefill + 1 decode), found num_nodes = 2"
+        in proc.stderr
+    )
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_sbatch_refusal_is_reported_with_slurms_message(tmp_path: Path) -> None:
+    body = LONG_RUN + "  [Tests.cmd_args.dynamo.prefill_worker]\n  num_nodes = 5\n"
+    proc = run("baremetal.toml", scenario_file(tmp_path, body), tmp_path, timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    (run_dir,) = run_dirs(tmp_path)
+    st = status(run_dir)
+    assert st["status"] == "not_submitted"
+    assert "node" in st["cause"].lower()
