@@ -1,0 +1,226 @@
+"""CloudAI classes backed by our core: test definition, Slurm strategy, report strategy.
+
+Importing this module imports CloudAI. Two CloudAI APIs are served:
+
+* current main (Jul 2025 #596/#598 onwards): one command-generation strategy per test run,
+  ``cls(system, test_run)``, hooks without a ``tr`` argument, ``tr.test`` is the definition;
+* the seed's July-2025 API (13816b1a): one strategy per test template, ``cls(system)``, hooks
+  take ``tr``, ``tr.test.test_definition`` is the definition, registered with
+  ``update_strategy``.
+
+Both strategy classes exist on either version (they only override methods); ``register``
+installs the one matching the Registry it finds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cloudai.core import (
+    METRIC_ERROR,
+    CommandGenStrategy,
+    DockerImage,
+    Installable,
+    JobStatusResult,
+    Registry,
+    ReportGenerationStrategy,
+    TestRun,
+)
+from cloudai.models.workload import TestDefinition
+from cloudai.systems.slurm import SlurmCommandGenStrategy, SlurmSystem
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from .. import _core
+from . import convert, results
+
+TEMPLATE_NAME = "AIDynamo"
+
+
+class OpenTable(BaseModel):
+    """A ``cmd_args`` table whose keys and values our core validates, not pydantic.
+
+    Keys are stored as pydantic extras, nested tables as OpenTables, so that CloudAI's DSE can
+    ``getattr``/``setattr`` along ``dynamo.prefill_worker.num_nodes`` (13816b1a) and
+    ``model_dump()`` gives back plain dicts with the sweep lists in place.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data  # pydantic reports "expected a dictionary"
+        return {
+            k: OpenTable.model_validate(v)
+            if isinstance(v, Mapping) and k not in convert.FREE_KEY_TABLES
+            else v
+            for k, v in convert.canonicalize(data).items()
+        }
+
+
+def _format_errors(errors: list[Any]) -> str:
+    # Line/column point into the TOML we generated, not the user's file: leave them out.
+    lines = [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors]
+    return "invalid AIDynamo test (cloudai-dynamo-rs):\n\t" + "\n\t".join(lines)
+
+
+class AIDynamoTestDefinition(TestDefinition):
+    """CloudAI's ``AIDynamo`` test, with the seed's schema as validated by our core."""
+
+    cmd_args: OpenTable
+    _docker_image: DockerImage | None = None
+
+    @model_validator(mode="after")
+    def _validate_with_core(self) -> AIDynamoTestDefinition:
+        dump = self.model_dump()
+        unsupported = convert.unsupported_fields(dump)
+        if unsupported:
+            raise ValueError(
+                f"{', '.join(unsupported)}: not supported by the cloudai-dynamo-rs AIDynamo"
+            )
+        try:
+            _core.load_test_str(convert.test_toml(dump), name=self.name)
+        except _core.ConfigError as err:
+            raise ValueError(_format_errors(err.errors)) from None
+        return self
+
+    @property
+    def docker_image(self) -> DockerImage:
+        # Cached: CloudAI's installer records the installed path on this very object.
+        if self._docker_image is None:
+            self._docker_image = DockerImage(url=self.cmd_args.docker_image_url)
+        return self._docker_image
+
+    @property
+    def installables(self) -> list[Installable]:
+        return [self.docker_image, *self.git_repos]
+
+    def was_run_successful(self, tr: TestRun) -> JobStatusResult:
+        ok, why = results.job_status(tr.output_path)
+        return JobStatusResult(is_successful=ok, error_message=why)
+
+
+# ---- command generation ------------------------------------------------------------------
+
+
+def test_definition(tr: TestRun) -> AIDynamoTestDefinition:
+    """The definition of a test run: ``tr.test`` on main, ``tr.test.test_definition`` before."""
+    return getattr(tr.test, "test_definition", tr.test)
+
+
+def requested_nodes(tr: TestRun) -> int | None:
+    """The scenario's ``num_nodes`` if the user gave one, else None (the core's 1+P+D).
+
+    CloudAI fills an absent ``num_nodes`` with 1; main records whether it was explicit. On
+    13816b1a, 1 is taken as "absent": the core would grow a too-small request anyway.
+    """
+    explicit = getattr(tr, "num_nodes_explicit", tr.num_nodes != 1)
+    return int(tr.num_nodes) if explicit else None
+
+
+def render(system: SlurmSystem, tr: TestRun, nodes: list[str]) -> dict[str, Any]:
+    """Our scripts for one CloudAI test run (nothing written)."""
+    tdef = test_definition(tr)
+    if tr.pre_test or tr.post_test:
+        logging.warning("%s: pre/post-test hooks are not supported by cloudai-dynamo-rs", tr.name)
+    return _core.render_one(
+        convert.system_toml(system.model_dump()),
+        convert.test_toml(tdef.model_dump(), docker_image=str(tdef.docker_image.installed_path)),
+        run_dir=tr.output_path.absolute(),
+        install_dir=Path(system.install_path).absolute(),
+        id=tr.name,
+        iteration=tr.current_iteration,
+        step=tr.step or None,  # CloudAI numbers DSE steps from 1; 0 means "not a sweep"
+        num_nodes=None if nodes else requested_nodes(tr),
+        nodes=nodes,
+        time_limit=tr.time_limit,
+    )
+
+
+class AIDynamoSlurmCommandGenStrategy(SlurmCommandGenStrategy):
+    """Current main: one instance per test run; writes our sbatch, run.sh and config."""
+
+    def _nodes(self) -> list[str]:
+        # CloudAI resolves `partition:group:N` specs against live node states (sinfo).
+        return self.get_cached_nodes_spec()[1] if self.test_run.nodes else []
+
+    def _container_mounts(self) -> list[str]:
+        return []  # the rendered sbatch carries its own mounts
+
+    def gen_exec_command(self) -> str:
+        rendered = render(self.system, self.test_run, self._nodes())
+        return f"sbatch {convert.write_rendered(self.test_run.output_path, rendered)}"
+
+    def gen_srun_command(self) -> str:
+        rendered = render(self.system, self.test_run, self._nodes())
+        return convert.main_srun(rendered[convert.SBATCH_FILE])
+
+    def generate_test_command(self) -> list[str]:
+        return ["bash", str(self.test_run.output_path.absolute() / convert.LAUNCH_FILE)]
+
+
+class AIDynamoSlurmCommandGenStrategyJuly2025(SlurmCommandGenStrategy):
+    """CloudAI 13816b1a: one instance per test template; every hook receives the test run."""
+
+    def _nodes(self, tr: TestRun) -> list[str]:
+        return self.get_cached_nodes_spec(tr)[1] if tr.nodes else []
+
+    def _container_mounts(self, tr: TestRun) -> list[str]:
+        return []
+
+    def gen_exec_command(self, tr: TestRun) -> str:
+        rendered = render(self.system, tr, self._nodes(tr))
+        return f"sbatch {convert.write_rendered(tr.output_path, rendered)}"
+
+    def gen_srun_command(self, tr: TestRun) -> str:
+        rendered = render(self.system, tr, self._nodes(tr))
+        return convert.main_srun(rendered[convert.SBATCH_FILE])
+
+    def generate_test_command(
+        self, env_vars: dict[str, Any], cmd_args: dict[str, Any], tr: TestRun
+    ) -> list[str]:
+        return ["bash", str(tr.output_path.absolute() / convert.LAUNCH_FILE)]
+
+
+# ---- reports -----------------------------------------------------------------------------
+
+
+class AIDynamoReportGenerationStrategy(ReportGenerationStrategy):
+    """Metrics for CloudAI (DSE observations) and ``report.csv`` from genai-perf/aiperf CSVs."""
+
+    metrics: ClassVar[list[str]] = results.MetricKeys(results.METRIC_KEYS)
+
+    def can_handle_directory(self) -> bool:
+        return results.find_results_csv(self.test_run.output_path) is not None
+
+    def get_metric(self, metric: str) -> Any:
+        value = results.metric(self.test_run.output_path, metric)
+        return METRIC_ERROR if value is None else value
+
+    def generate_report(self) -> None:
+        run_dir = self.test_run.output_path
+        gpus_per_node = getattr(self.system, "gpus_per_node", None) or 0
+        workers = results.worker_nodes(run_dir, fallback=max(1, self.test_run.nnodes - 1))
+        gpus = workers * gpus_per_node
+        path = results.write_report(run_dir, gpus or None)
+        logging.info("cloudai-dynamo-rs report: %s", path)
+
+
+def register() -> None:
+    """Replace CloudAI's built-in AIDynamo in its Registry (idempotent)."""
+    registry = Registry()
+    registry.update_test_definition(TEMPLATE_NAME, AIDynamoTestDefinition)
+    if hasattr(registry, "update_command_gen_strategy"):
+        registry.update_command_gen_strategy(
+            SlurmSystem, AIDynamoTestDefinition, AIDynamoSlurmCommandGenStrategy
+        )
+    else:
+        registry.update_strategy(
+            (CommandGenStrategy, SlurmSystem, AIDynamoTestDefinition),
+            AIDynamoSlurmCommandGenStrategyJuly2025,
+        )
+    registry.update_report(AIDynamoTestDefinition, {AIDynamoReportGenerationStrategy})

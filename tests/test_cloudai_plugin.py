@@ -1,0 +1,627 @@
+"""The CloudAI plugin: adapter logic without CloudAI, and the real thing when it is importable.
+
+Unit tests (always run) cover the TOML writer (round trip through the core), CloudAI dump
+conversion, metric keys, the report, the job status from markers and engine selection.
+Integration tests run CloudAI's own CLI through ``cloudai_dynamo_rs.engine`` in a subprocess
+(CloudAI reconfigures logging process-wide) and are skipped, visibly, without CloudAI.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cloudai_dynamo_rs as cdr
+from cloudai_dynamo_rs import engine
+from cloudai_dynamo_rs.cloudai_plugin import convert, results
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib (Python 3.11+) reads the TOML back")
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+SEED_CONF = ROOT / "conf" / "staging" / "ai_dynamo"
+SEED_SYSTEM = SEED_CONF / "system" / "oci.toml"
+TEST_TOMLS = sorted(
+    [
+        *SEED_CONF.glob("test/*.toml"),
+        *(DATA / "render").glob("*test*.toml"),
+        DATA / "config" / "seed_test.toml",
+    ]
+)
+
+# The seed's genai-perf CSV (CloudAI doc; fewer percentile columns): quoted thousands
+# separators, "(per sec)" throughput in a second section.
+SEED_CSV = """\
+Metric,avg,min,max,p99,p50
+Time To First Token (ms),"1,146.31",249.48,"3,485.23","3,457.97",640.07
+Time To Second Token (ms),26.05,0.00,133.51,96.12,33.55
+Request Latency (ms),"6,406.20","5,371.47","9,608.72","9,436.13","5,690.23"
+Inter Token Latency (ms),30.35,27.59,35.60,35.23,30.13
+Output Sequence Length (tokens),174.45,164.00,187.00,186.22,174.00
+
+Metric,Value
+Output Token Throughput (per sec),261.25
+Request Throughput (per sec),1.50
+Request Count (count),40.00
+"""
+
+# aiperf spelling: "Time to First Token", sorted rows, a per-user throughput that must not match.
+AIPERF_CSV = """\
+Metric,avg,min,max,p50,p99
+Inter Token Latency (ms),5.36,4.34,5.86,5.41,5.84
+Output Token Throughput Per User (tokens/sec/user),187.62,170.68,230.67,184.72,226.73
+Request Latency (ms),168.26,161.23,218.50,164.53,207.92
+Time to First Token (ms),81.89,74.76,132.29,78.02,121.05
+
+Metric,Value
+Output Token Throughput (tokens/sec),389.99
+Request Throughput (requests/sec),22.67
+"""
+
+
+def _core_view(toml_text: str) -> dict[str, Any]:
+    return cdr.load_test_str(toml_text)
+
+
+# ---- TOML writer ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", TEST_TOMLS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_writer_round_trips_test_files_through_the_core(path: Path) -> None:
+    text = path.read_text()
+    written = convert.dumps(tomllib.loads(text))
+    assert _core_view(written) == _core_view(text)
+
+
+def test_writer_spells_every_value_kind_back_to_the_same_data() -> None:
+    data = {
+        "s": 'quote " backslash \\ newline \n tab \t unicode é ☃',
+        "t": True,
+        "i": -3,
+        "f": 0.95,
+        "big": 1e20,
+        "lst": [1, 2, 3],
+        "strings": ["a", "b"],
+        "odd key.with dot": "x",
+        "--flag": "dashed bare key",
+        "tbl": {"inner": {"x": 1}, "y": "z"},
+        "empty": {},
+        "aot": [{"url": "u1", "commit": "c1"}, {"url": "u2", "commit": "c2", "nested": {"k": 1}}],
+    }
+    assert tomllib.loads(convert.dumps(data)) == data
+
+
+def test_writer_drops_none_and_keeps_empty_tables_as_headers() -> None:
+    text = convert.dumps({"a": None, "cmd": {"dynamo": {"processor": {}, "x": None}}})
+    assert "a =" not in text
+    assert "[cmd.dynamo.processor]" in text
+    assert tomllib.loads(text) == {"cmd": {"dynamo": {"processor": {}}}}
+
+
+def test_writer_spells_special_floats_as_toml_does() -> None:
+    back = tomllib.loads(convert.dumps({"a": math.inf, "b": -math.inf, "c": math.nan}))
+    assert back["a"] == math.inf
+    assert back["b"] == -math.inf
+    assert math.isnan(back["c"])
+
+
+def test_writer_refuses_values_without_a_toml_spelling() -> None:
+    with pytest.raises(convert.TomlWriteError, match="object"):
+        convert.dumps({"x": object()})
+
+
+# ---- CloudAI dumps to core TOML --------------------------------------------------------------
+
+
+def test_canonicalize_lets_a_dashed_override_win_and_merges_tables() -> None:
+    # CloudAI's scenario merge leaves both spellings, the override's last.
+    merged = {
+        "dynamo": {
+            "prefill_worker": {
+                "num_nodes": 1,
+                "tensor_parallel_size": 8,
+                "extra_args": {"--a-b": 1},
+            },
+            "prefill-worker": {"tensor-parallel-size": 4},
+        }
+    }
+    out = convert.canonicalize(merged)
+    assert out == {
+        "dynamo": {
+            "prefill_worker": {
+                "num_nodes": 1,
+                "tensor_parallel_size": 4,
+                "extra_args": {"--a-b": 1},
+            }
+        }
+    }
+
+
+def test_test_toml_keeps_core_fields_only_and_uses_the_installed_image(seed_text: str) -> None:
+    dump = tomllib.loads(seed_text)
+    dump |= {
+        "dse_excluded_args": [],  # CloudAI HEAD framework fields: not the core's business
+        "env_params": {},
+        "nsys": None,
+        "git_repos": [
+            {
+                "url": "https://x/r.git",
+                "commit": "abc",
+                "installed_path": "/i",
+                "init_submodules": False,
+            }
+        ],
+    }
+    text = convert.test_toml(dump, docker_image="/install/image.sqsh")
+    core = _core_view(text)
+    assert core["cmd_args"]["docker_image_url"] == "/install/image.sqsh"
+    assert core["git_repos"] == [{"url": "https://x/r.git", "commit": "abc", "mount_as": None}]
+    assert "dse_excluded_args" not in tomllib.loads(text)
+
+
+def test_unsupported_fields_are_the_ones_set() -> None:
+    assert convert.unsupported_fields({"nsys": {"enable": True}, "predictor": None}) == ["nsys"]
+
+
+def test_system_toml_from_a_cloudai_like_dump_validates_in_the_core() -> None:
+    dump: dict[str, Any] = {
+        "name": "oci",
+        "scheduler": "slurm",
+        "install_path": Path("/opt/install"),
+        "output_path": Path("/results"),
+        "default_partition": "batch",
+        "partitions": [{"name": "batch", "groups": [{"name": "h100", "nodes": ["n[1-4]"]}]}],
+        "account": None,
+        "mpi": "pmix",
+        "gpus_per_node": 8,
+        "global_env_vars": {"A": "1", "B": {"default": "2", "values": ["2", "3"]}},
+        "extra_srun_args": "--reservation r1",
+        "extra_sbatch_args": ["--exclusive"],
+        # CloudAI fields the core does not know are left out.
+        "reports": {"per_test": {"enable": True}},
+        "extra_transient_status_errors": [],
+        "status_retry_pause_seconds": 10,
+    }
+    system = cdr.load_system_str(convert.system_toml(dump))
+    assert system["install_path"] == "/opt/install"
+    assert system["global_env_vars"] == {"A": "1", "B": "2"}
+    assert system["extra_srun_args"] == ["--reservation", "r1"]
+    assert system["partitions"][0]["groups"][0]["nodes"] == ["n[1-4]"]
+    assert system["account"] is None
+
+
+def _rendered(tmp_path: Path) -> dict[str, Any]:
+    test = SEED_CONF / "test" / "llama3.1_405b_fp8.toml"
+    return cdr.render_one(
+        SEED_SYSTEM.read_text(),
+        test.read_text(),
+        run_dir=tmp_path / "run",
+        install_dir=tmp_path / "install",
+        id="Tests.1",
+        num_nodes=2,
+    )
+
+
+def test_main_srun_is_the_jobs_srun_on_one_line(tmp_path: Path) -> None:
+    srun = convert.main_srun(_rendered(tmp_path)[convert.SBATCH_FILE])
+    assert srun.startswith("srun --export=ALL ")
+    assert srun.endswith(f"bash {tmp_path / 'run' / 'run.sh'}")
+    assert "\\" not in srun
+    assert convert.main_srun("#!/bin/bash\necho no srun\n") == ""
+
+
+def test_write_rendered_writes_every_text_and_an_executable_launch_script(tmp_path: Path) -> None:
+    rendered = _rendered(tmp_path)
+    sbatch = convert.write_rendered(tmp_path / "run", rendered)
+    assert sbatch == tmp_path / "run" / "cloudai_sbatch_script.sh"
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert names == {k for k, v in rendered.items() if isinstance(v, str)}
+    assert os.access(tmp_path / "run" / "run.sh", os.X_OK)
+    assert sbatch.read_text() == rendered[convert.SBATCH_FILE]
+
+
+# ---- metrics ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["core", "python"])
+def metric_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a metric test with the core's lookup and with the Python bridge: same answers."""
+    if request.param == "core" and results.core_get_metric() is None:
+        pytest.skip("this build of _core has no get_metric")
+    if request.param == "python":
+        monkeypatch.setattr(results, "core_get_metric", lambda: None)
+    return str(request.param)
+
+
+@pytest.fixture
+def seed_run(tmp_path: Path) -> Path:
+    (tmp_path / "profile_genai_perf.csv").write_text(SEED_CSV)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("default", 261.25),
+        ("output-token-throughput", 261.25),
+        ("request-throughput", 1.5),
+        ("time-to-first-token", 1146.31),
+        ("time-to-second-token", 26.05),
+        ("request-latency", 6406.2),
+        ("inter-token-latency", 30.35),
+        ("genai_perf:Time To First Token (ms):p50", 640.07),
+        ("genai_perf:Request Latency (ms):max", 9608.72),
+        ("Time To First Token (ms)", 1146.31),
+        ("Request Count (count)", 40.0),
+    ],
+)
+def test_metric_keys_read_the_seed_csv(
+    seed_run: Path, key: str, expected: float, metric_backend: str
+) -> None:
+    assert results.metric(seed_run, key) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "key", ["thruput", "genai_perf:No Such Metric:avg", "Time To First Token (ms):p50"]
+)
+def test_unknown_metrics_are_unavailable(seed_run: Path, key: str, metric_backend: str) -> None:
+    assert results.metric(seed_run, key) is None
+
+
+def test_metric_without_results_is_unavailable(tmp_path: Path, metric_backend: str) -> None:
+    assert results.metric(tmp_path, "default") is None
+
+
+def test_aiperf_spellings_match_the_same_keys(tmp_path: Path, metric_backend: str) -> None:
+    (tmp_path / "profile_export_aiperf.csv").write_text(AIPERF_CSV)
+    assert results.metric(tmp_path, "time-to-first-token") == pytest.approx(81.89)
+    assert results.metric(tmp_path, "default") == pytest.approx(389.99)
+    assert results.metric(tmp_path, "request-throughput") == pytest.approx(22.67)
+    assert results.metric(tmp_path, "time-to-second-token") is None
+
+
+def test_durations_in_other_units_are_reported_in_milliseconds(
+    tmp_path: Path, metric_backend: str
+) -> None:
+    (tmp_path / "profile_genai_perf.csv").write_text(
+        "Metric,avg,p50\nTime To First Token (ns),2500000,N/A\nRequest Latency (s),1.5,1\n"
+    )
+    assert results.metric(tmp_path, "time-to-first-token") == pytest.approx(2.5)
+    assert results.metric(tmp_path, "request-latency") == pytest.approx(1500.0)
+    assert results.metric(tmp_path, "x:Time To First Token (ns):p50") is None  # N/A
+
+
+def test_results_outside_warmup_and_shallower_win(tmp_path: Path, metric_backend: str) -> None:
+    for sub, value in [("phases/warmup", "1"), ("phases/profiling", "2"), (".", "3")]:
+        d = tmp_path / sub
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "profile_export_aiperf.csv").write_text(
+            f"Metric,Value\nRequest Throughput (per sec),{value}\n"
+        )
+    assert results.metric(tmp_path, "request-throughput") == 3.0
+    (tmp_path / "profile_export_aiperf.csv").unlink()
+    assert results.metric(tmp_path, "request-throughput") == 2.0
+
+
+def test_metric_keys_contain_what_dse_may_ask_for() -> None:
+    keys = results.MetricKeys(results.METRIC_KEYS)
+    assert "default" in keys
+    assert "time-to-first-token" in keys
+    assert "genai_perf:Request Latency (ms):p99" in keys
+    assert "Inter Token Latency (ms)" in keys
+    assert "thruput" not in keys  # a typo in agent_metrics is refused before the sweep
+    assert list(keys)[:2] == ["default", "output-token-throughput"]
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+
+def test_report_lists_every_key_and_the_throughput_per_gpu(
+    seed_run: Path, metric_backend: str
+) -> None:
+    topology = {"num_nodes": 3, "prefill": 1, "decode": 1}
+    (seed_run / "test-run.json").write_text(json.dumps({"topology": topology}))
+    gpus = results.worker_nodes(seed_run, fallback=99) * 8  # the frontend's GPUs do not count
+    path = results.write_report(seed_run, gpus)
+    assert path.read_text().splitlines() == [
+        "metric,value",
+        "output-token-throughput,261.25",
+        "output-token-throughput-per-gpu,16.3281",
+        "request-throughput,1.5",
+        "time-to-first-token,1146.31",
+        "time-to-second-token,26.05",
+        "request-latency,6406.2",
+        "inter-token-latency,30.35",
+    ]
+
+
+def test_report_leaves_missing_values_empty(tmp_path: Path, metric_backend: str) -> None:
+    rows = dict(results.report_rows(tmp_path, gpus=None))
+    assert rows["output-token-throughput"] == ""
+    assert rows["output-token-throughput-per-gpu"] == ""
+    assert results.worker_nodes(tmp_path, fallback=3) == 3
+
+
+# ---- job status --------------------------------------------------------------------------------
+
+
+def test_failure_marker_wins_and_says_who_died(seed_run: Path) -> None:
+    (seed_run / "done.marker").touch()
+    (seed_run / "failure.marker").write_text(
+        "role=prefill node=gpu-007 process=dynamo exit=137\n...\nCUDA out of memory\n\n"
+    )
+    assert results.job_status(seed_run) == (
+        False,
+        "prefill on gpu-007 (process dynamo) exited with code 137: CUDA out of memory",
+    )
+
+
+def test_a_marker_in_another_format_is_shown_as_written(tmp_path: Path) -> None:
+    (tmp_path / "failure.marker").write_text("something broke\n")
+    assert results.job_status(tmp_path) == (False, "failure marker: something broke")
+
+
+def test_success_needs_results_and_the_done_marker(seed_run: Path, tmp_path: Path) -> None:
+    ok, why = results.job_status(seed_run)
+    assert not ok
+    assert "no done.marker" in why
+    (seed_run / "done.marker").touch()
+    assert results.job_status(seed_run) == (True, "")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "done.marker").touch()
+    ok, why = results.job_status(empty)
+    assert not ok
+    assert "no genai-perf/aiperf results CSV" in why
+
+
+# ---- engine selection --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "--x", "1"], (None, ["run", "--x", "1"])),
+        (["--engine", "embedded", "run"], ("embedded", ["run"])),
+        (["run", "--engine=cloudai", "--y"], ("cloudai", ["run", "--y"])),
+        (["--engine", "cloudai", "--engine", "embedded"], ("embedded", [])),
+        (["run", "--", "--engine", "x"], (None, ["run", "--", "--engine", "x"])),
+    ],
+)
+def test_split_engine_flag(argv: list[str], expected: tuple[str | None, list[str]]) -> None:
+    assert engine.split_engine_flag(argv) == expected
+
+
+def test_engine_flag_without_value_is_an_error() -> None:
+    with pytest.raises(engine.EngineError, match="needs a value"):
+        engine.split_engine_flag(["run", "--engine"])
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "available", "expected"),
+    [
+        (None, None, True, "cloudai"),
+        (None, None, False, "embedded"),
+        (None, "embedded", True, "embedded"),
+        ("cloudai", "embedded", True, "cloudai"),
+        ("embedded", "cloudai", False, "embedded"),
+    ],
+)
+def test_choose_engine(flag: str | None, env: str | None, available: bool, expected: str) -> None:
+    assert engine.choose_engine(flag, env, available) == expected
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "message"),
+    [
+        ("cloudai", None, "CloudAI is not importable"),
+        (None, "cloudai", "CloudAI is not importable"),
+        ("slurm", None, "--engine: unknown engine 'slurm'"),
+        (None, "fast", "CLOUDAIX_ENGINE: unknown engine 'fast'"),
+    ],
+)
+def test_choose_engine_refuses(flag: str | None, env: str | None, message: str) -> None:
+    with pytest.raises(engine.EngineError, match=message):
+        engine.choose_engine(flag, env, cloudai_available=False)
+
+
+def test_main_runs_the_embedded_cli_and_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(engine.ENV_VAR, raising=False)
+    rc = engine.main(
+        ["verify-configs", "--engine", "embedded", "--skip-host-checks", str(SEED_CONF)]
+    )
+    out, err = capsys.readouterr()
+    assert rc == 0
+    assert err.splitlines()[0] == "cloudaix: engine=embedded"
+    assert "oci.toml" in out  # the embedded verify-configs listed the files
+
+
+def test_main_takes_the_engine_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(engine.ENV_VAR, "embedded")
+    rc = engine.main(["verify-configs", "--skip-host-checks", str(SEED_CONF / "system")])
+    assert rc == 0
+    assert capsys.readouterr().err.startswith("cloudaix: engine=embedded\n")
+
+
+def test_main_refuses_cloudai_when_it_is_missing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "cloudai_importable", lambda: False)
+    assert engine.main(["--engine", "cloudai", "run"]) == 2
+    assert "CloudAI is not importable" in capsys.readouterr().err
+
+
+# ---- integration with a real CloudAI ---------------------------------------------------------
+
+needs_cloudai = pytest.mark.skipif(
+    importlib.util.find_spec("cloudai") is None, reason="CloudAI not importable"
+)
+
+
+@pytest.fixture
+def seed_workspace(tmp_path: Path) -> Path:
+    """The seed scenario with HF_HOME pointed at a directory that exists."""
+    conf = tmp_path / "conf"
+    shutil.copytree(SEED_CONF, conf)
+    hf_home = tmp_path / "hf"
+    hf_home.mkdir()
+    test = conf / "test" / "llama3.1_405b_fp8.toml"
+    test.write_text(test.read_text().replace("/your/path/to/hf_home", str(hf_home)))
+    return tmp_path
+
+
+def _cloudaix(
+    ws: Path, verb: str, tests_dir: Path, scenario: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    args = [
+        sys.executable, "-m", "cloudai_dynamo_rs.engine", verb,
+        "--system-config", str(ws / "conf" / "system" / "oci.toml"),
+        "--tests-dir", str(tests_dir),
+        "--test-scenario", str(scenario),
+        *extra,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != engine.ENV_VAR}
+    return subprocess.run(args, cwd=ws, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _dry_run(ws: Path, tests_dir: Path, scenario: Path) -> Path:
+    done = _cloudaix(ws, "dry-run", tests_dir, scenario, "--output-dir", str(ws / "out"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.splitlines()[0] == "cloudaix: engine=cloudai"
+    (results_dir,) = [p for p in (ws / "out").iterdir() if p.is_dir()]
+    return results_dir
+
+
+@needs_cloudai
+def test_register_replaces_the_builtin_aidynamo() -> None:
+    from cloudai.core import Registry
+    from cloudai.systems.slurm import SlurmSystem
+
+    from cloudai_dynamo_rs.cloudai_plugin import adapters, register
+
+    register()
+    register()  # idempotent: update_* calls only
+    registry = Registry()
+    tdef = registry.test_definitions_map["AIDynamo"]
+    assert tdef is adapters.AIDynamoTestDefinition
+    if hasattr(registry, "get_command_gen_strategy"):
+        strategy = registry.get_command_gen_strategy(SlurmSystem, tdef)
+        assert strategy is adapters.AIDynamoSlurmCommandGenStrategy
+    else:
+        from cloudai.core import CommandGenStrategy
+
+        strategy = registry.strategies_map[(CommandGenStrategy, SlurmSystem, tdef)]
+        assert strategy is adapters.AIDynamoSlurmCommandGenStrategyJuly2025
+    assert registry.reports_map[tdef] == {adapters.AIDynamoReportGenerationStrategy}
+
+
+@needs_cloudai
+def test_cloudai_dry_run_of_the_seed_writes_our_scripts(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    results_dir = _dry_run(
+        ws, ws / "conf" / "test", ws / "conf" / "test_scenario" / "ai_dynamo.toml"
+    )
+    run_dir = results_dir / "Tests.1" / "0"
+    expected = cdr.render_one(
+        (ws / "conf" / "system" / "oci.toml").read_text(),
+        (ws / "conf" / "test" / "llama3.1_405b_fp8.toml").read_text(),
+        run_dir=run_dir,
+        install_dir=ws / "install",  # oci.toml: install_path = "./install", relative to the CWD
+        id="Tests.1",
+        num_nodes=2,
+        time_limit="01:00:00",
+    )
+    for name in ("cloudai_sbatch_script.sh", "run.sh", "dynamo_config.yaml", "node_roles.txt"):
+        assert (run_dir / name).read_text() == expected[name], name
+    assert os.access(run_dir / "run.sh", os.X_OK)
+    # CloudAI's own record of the run, with our srun as its command.
+    record = tomllib.loads((run_dir / "test-run.toml").read_text())
+    assert record["full_cmd"] == convert.main_srun(expected["cloudai_sbatch_script.sh"])
+
+
+@needs_cloudai
+def test_cloudai_generate_report_writes_our_report(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    tests_dir, scenario = ws / "conf" / "test", ws / "conf" / "test_scenario" / "ai_dynamo.toml"
+    results_dir = _dry_run(ws, tests_dir, scenario)
+    run_dir = results_dir / "Tests.1" / "0"
+    (run_dir / "profile_genai_perf.csv").write_text(SEED_CSV)
+    (run_dir / "done.marker").touch()
+    done = _cloudaix(ws, "generate-report", tests_dir, scenario, "--result-dir", str(results_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = (run_dir / "report.csv").read_text().splitlines()
+    assert report[:3] == [
+        "metric,value",
+        "output-token-throughput,261.25",
+        "output-token-throughput-per-gpu,32.6562",  # 1 prefill node x 8 GPUs
+    ]
+
+
+@needs_cloudai
+def test_cloudai_sweeps_render_one_run_per_step(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    test = ws / "conf" / "test" / "llama3.1_405b_fp8.toml"
+    text = test.read_text().replace(
+        "num_nodes = 1\n", "num_nodes = 1\n  tensor-parallel-size = [4, 8]\n"
+    )
+    test.write_text(text.replace("streaming = true", "streaming = true\n  concurrency = [1, 2]"))
+    scenario = ws / "sweep.toml"
+    scenario.write_text(
+        'name = "sweep"\n[[Tests]]\nid = "Tests.1"\ntest_name = "llama3.1_405b_fp8"\n'
+        "[Tests.cmd_args.dynamo.prefill_worker]\nmax-num-seqs = 32\n"  # dashed override
+    )
+    results_dir = _dry_run(ws, ws / "conf" / "test", scenario)
+    steps = sorted((results_dir / "Tests.1" / "0").glob("*/dynamo_config.yaml"))
+    assert [p.parent.name for p in steps] == ["1", "2", "3", "4"]
+    seen = []
+    for config in steps:
+        prefill = config.read_text().split("PrefillWorker:")[1].split("\n\n")[0]
+        run_sh = (config.parent / "run.sh").read_text()
+        concurrency = run_sh.split("--concurrency\n")[1].split()[0]
+        seen.append(
+            ("tensor-parallel-size: 4" in prefill, concurrency, "max-num-seqs: 32" in prefill)
+        )
+    assert seen == [(True, "1", True), (True, "2", True), (False, "1", True), (False, "2", True)]
+
+
+@needs_cloudai
+def test_cloudai_reports_core_validation_errors(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    test = ws / "conf" / "test" / "llama3.1_405b_fp8.toml"
+    test.write_text(test.read_text().replace("num_nodes = 1", 'num_nodes = "two"'))
+    done = _cloudaix(
+        ws, "dry-run", ws / "conf" / "test", ws / "conf" / "test_scenario" / "ai_dynamo.toml"
+    )
+    assert done.returncode != 0
+    expected = "cmd_args.dynamo.prefill_worker.num_nodes: expected a non-negative integer"
+    assert f'{expected}, found string "two"' in done.stdout + done.stderr
+
+
+@needs_cloudai
+def test_report_strategy_gives_cloudai_metrics(seed_run: Path) -> None:
+    from types import SimpleNamespace
+
+    from cloudai.core import METRIC_ERROR
+
+    from cloudai_dynamo_rs.cloudai_plugin import adapters
+
+    tr = SimpleNamespace(output_path=seed_run, nnodes=2)
+    strategy = adapters.AIDynamoReportGenerationStrategy(SimpleNamespace(gpus_per_node=8), tr)
+    assert strategy.can_handle_directory()
+    assert strategy.get_metric("default") == pytest.approx(261.25)
+    assert strategy.get_metric("genai_perf:Time To First Token (ms):p99") == pytest.approx(3457.97)
+    assert strategy.get_metric("no-such-key") is METRIC_ERROR
+    assert all(m in strategy.metrics for m in ["default", "inter-token-latency"])
