@@ -4,7 +4,7 @@
 Same CLI as the installed ``cloudaix`` command (``pip install .`` first).
 """
 
-from cloudai_dynamo_rs.cli import main
+from cloudai_dynamo_rs.engine import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

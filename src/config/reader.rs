@@ -158,6 +158,34 @@ fn same_spelling(a: &str, b: &str) -> bool {
             .all(|(x, y)| x == y || matches!((x, y), (b'-', b'_') | (b'_', b'-')))
 }
 
+/// `[[x]]` arrays of tables, each read by `item` (`finish` is called for it).
+pub fn list_of_tables<T>(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+    item: impl Fn(&mut TableReader, &mut Cx) -> Option<T>,
+) -> Option<Vec<T>> {
+    let Value::Array(items) = &node.value else {
+        cx.error(
+            node.span,
+            path,
+            format!("expected a list of tables, found {}", node.value.describe()),
+        );
+        return None;
+    };
+    let parsed: Vec<Option<T>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut r = TableReader::new(n, &format!("{path}[{i}]"), cx)?;
+            let v = item(&mut r, cx);
+            r.finish(cx);
+            v
+        })
+        .collect();
+    parsed.into_iter().collect()
+}
+
 /// The closest known name, if close enough to be a plausible typo.
 pub fn suggest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
     known

@@ -8,9 +8,8 @@ use super::node::{Node, Value};
 use super::parse::{
     boolean, float_in, non_empty_string, one_of, positive, slurm_time, string_list,
 };
-use super::reader::TableReader;
+use super::reader::{TableReader, list_of_tables};
 use super::sweep::{Sweep, sweep};
-use super::system::list_of_tables;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Scenario {

@@ -9,7 +9,7 @@ use super::node::{Node, Value};
 use super::parse::{
     boolean, count, env_scalar, non_empty_string, one_of, positive, string, string_list,
 };
-use super::reader::TableReader;
+use super::reader::{TableReader, list_of_tables};
 use super::shell_words::split_words;
 use super::test_def::read_map;
 
@@ -159,34 +159,6 @@ fn read_data_repository(node: &Node, cx: &mut Cx, path: &str) -> Option<DataRepo
         endpoint: endpoint?,
         verify_certs,
     })
-}
-
-/// `[[x]]` arrays of tables, each read by `item` (which must not call `finish`).
-pub fn list_of_tables<T>(
-    node: &Node,
-    cx: &mut Cx,
-    path: &str,
-    item: impl Fn(&mut TableReader, &mut Cx) -> Option<T>,
-) -> Option<Vec<T>> {
-    let Value::Array(items) = &node.value else {
-        cx.error(
-            node.span,
-            path,
-            format!("expected a list of tables, found {}", node.value.describe()),
-        );
-        return None;
-    };
-    let parsed: Vec<Option<T>> = items
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let mut r = TableReader::new(n, &format!("{path}[{i}]"), cx)?;
-            let v = item(&mut r, cx);
-            r.finish(cx);
-            v
-        })
-        .collect();
-    parsed.into_iter().collect()
 }
 
 fn srun_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {

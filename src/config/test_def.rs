@@ -10,7 +10,7 @@ use super::parse::{
     boolean, count, env_scalar, float_in, int_in, non_empty_string, port, positive, string,
     string_list,
 };
-use super::reader::TableReader;
+use super::reader::{TableReader, list_of_tables};
 use super::sweep::{Slot, Sweep, sweep};
 
 pub const TEMPLATE_NAME: &str = "AIDynamo";
@@ -683,29 +683,11 @@ pub fn read_map<T>(
 }
 
 fn read_git_repos(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<GitRepo>> {
-    let Value::Array(items) = &node.value else {
-        cx.error(
-            node.span,
-            path,
-            format!("expected a list of tables, found {}", node.value.describe()),
-        );
-        return None;
-    };
-    let repos: Vec<Option<GitRepo>> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let mut r = TableReader::new(item, &format!("{path}[{i}]"), cx)?;
-            let repo = GitRepo {
-                url: r.required(cx, "url", non_empty_string).unwrap_or_default(),
-                commit: r
-                    .required(cx, "commit", non_empty_string)
-                    .unwrap_or_default(),
-                mount_as: r.optional(cx, "mount_as", non_empty_string),
-            };
-            r.finish(cx);
-            Some(repo)
+    list_of_tables(node, cx, path, |r, cx| {
+        Some(GitRepo {
+            url: r.required(cx, "url", non_empty_string)?,
+            commit: r.required(cx, "commit", non_empty_string)?,
+            mount_as: r.optional(cx, "mount_as", non_empty_string),
         })
-        .collect();
-    repos.into_iter().collect()
+    })
 }
