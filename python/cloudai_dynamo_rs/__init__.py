@@ -8,8 +8,12 @@ renders the Slurm scripts and parses benchmark results; this package adds the CL
 from ._core import (
     ConfigError,
     InternalError,
+    MetricNotFoundError,
     RenderError,
+    ResultsError,
     __version__,
+    find_result_files,
+    get_metric,
     load_scenario,
     load_scenario_str,
     load_system,
@@ -18,6 +22,8 @@ from ._core import (
     load_test_str,
     load_workspace,
     prepare,
+    read_metrics_many,
+    read_results,
     render_one,
     verify_files,
 )
@@ -25,8 +31,12 @@ from ._core import (
 __all__ = [
     "ConfigError",
     "InternalError",
+    "MetricNotFoundError",
     "RenderError",
+    "ResultsError",
     "__version__",
+    "find_result_files",
+    "get_metric",
     "load_scenario",
     "load_scenario_str",
     "load_system",
@@ -35,6 +45,8 @@ __all__ = [
     "load_test_str",
     "load_workspace",
     "prepare",
+    "read_metrics_many",
+    "read_results",
     "render_one",
     "verify_files",
 ]

@@ -83,3 +83,63 @@ def render_one(
     Returns the texts keyed by file name (``cloudai_sbatch_script.sh``, ``run.sh``,
     ``dynamo_config.yaml``, ``node_roles.txt``, ``test-run.json``) and ``topology``.
     """
+
+# -- results (genai-perf / aiperf exports) ----------------------------------------------------
+
+class ResultsError(ValueError):
+    """A malformed results file; the message starts with ``path:line:col:``.
+
+    ``path`` names the file; ``line`` and ``column`` (1-based) are None when the problem has no
+    single position (e.g. a file without any metric table).
+    """
+
+    path: str
+    line: int | None
+    column: int | None
+
+class MetricNotFoundError(ResultsError):
+    """A metric, or the statistic asked for, is not in the file (or its cell is N/A)."""
+
+ResultTool = Literal["genai_perf", "aiperf", "unknown"]
+ResultFormat = Literal["csv", "json"]
+
+class ResultFileEntry(TypedDict):
+    path: str
+    tool: ResultTool
+    format: ResultFormat
+
+#: ``"metric"`` (its default statistic: ``avg``, else ``Value``) or ``("metric", "p99")``.
+MetricSpec = str | tuple[str, str | None]
+
+def read_results(path: StrPath) -> dict[str, Any]:
+    """Parse a results file, or the preferred export of a run directory, into a dict.
+
+    ``{"source", "tool", "format", "version", "tables": [{"kind", "line", "columns",
+    "metrics": [{"label", "name", "unit", "stats": {stat: float | None}}]}]}``. Raises
+    ResultsError for a malformed file, FileNotFoundError when there is no file.
+    """
+
+def get_metric(path: StrPath, metric: str, stat: str | None = None) -> float:
+    """One value of a results file or run directory (its preferred CSV, else JSON export).
+
+    ``metric`` is a CloudAI key (``default``, ``output-token-throughput``,
+    ``request-throughput``, ``time-to-first-token``, ``time-to-second-token``,
+    ``request-latency``, ``inter-token-latency``; durations in ms), else an exact label
+    (``Time To First Token (ms)``), else a name ignoring case, unit and ``_``/``-``/spaces.
+    ``stat`` defaults to ``avg`` (``Value`` for run-level metrics). Raises
+    MetricNotFoundError, ResultsError, or FileNotFoundError — never returns CloudAI's -1.
+    """
+
+def find_result_files(run_dir: StrPath) -> list[ResultFileEntry]:
+    """Summary exports (``*_genai_perf.csv/json``, ``*_aiperf.csv/json``) under ``run_dir``,
+    best first: outside ``warmup`` before inside, shallower first, CSV before JSON."""
+
+def read_metrics_many(
+    paths: list[StrPath], metrics: list[MetricSpec], *, threads: int | None = None
+) -> list[list[float | None]]:
+    """Values of ``metrics`` in each file, one list per file; None where a file lacks one.
+
+    Parses without the GIL on up to ``threads`` threads (default: every core; small batches
+    use fewer). A malformed or unreadable file raises ResultsError/OSError naming it (the first
+    such file in ``paths`` order).
+    """

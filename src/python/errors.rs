@@ -23,6 +23,18 @@ create_exception!(
 );
 create_exception!(
     cloudai_dynamo_rs._core,
+    ResultsError,
+    PyValueError,
+    "A malformed genai-perf/aiperf results file; the message starts with `path:line:col:`."
+);
+create_exception!(
+    cloudai_dynamo_rs._core,
+    MetricNotFoundError,
+    ResultsError,
+    "A metric, or the statistic asked for, is not in a results file (or has no value there)."
+);
+create_exception!(
+    cloudai_dynamo_rs._core,
     InternalError,
     PyRuntimeError,
     "A bug in cloudai-dynamo-rs (a Rust panic caught at the Python boundary)."
@@ -33,6 +45,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("RenderError", py.get_type::<RenderError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add("ResultsError", py.get_type::<ResultsError>())?;
+    m.add("MetricNotFoundError", py.get_type::<MetricNotFoundError>())?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 mod config;
 mod errors;
 mod render;
+mod results;
 
 use pyo3::prelude::*;
 
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     config::register(m)?;
     render::register(m)?;
+    results::register(m)?;
     Ok(())
 }

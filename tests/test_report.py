@@ -1,0 +1,491 @@
+"""Results API from Python (get_metric & co.) and the report: report.csv, summary.csv,
+trajectory.csv and report.html over real genai-perf/aiperf exports copied into run dirs."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import cloudai_dynamo_rs as cdr
+from cloudai_dynamo_rs import _core
+from cloudai_dynamo_rs.report import generate, generate_report, worker_gpus
+from cloudai_dynamo_rs.report.cli import cmd_generate_report
+from cloudai_dynamo_rs.report.plots import pareto_front
+from cloudai_dynamo_rs.report.runs import Run
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "data" / "results"
+SEED_CONF = ROOT / "conf" / "staging" / "ai_dynamo"
+SEED_CSV = CORPUS / "cloudai-doc-genai-perf" / "profile_genai_perf.csv"
+GP16 = CORPUS / "genai-perf-0.0.16"
+GP_C2 = (
+    GP16
+    / "dynamo-mocker-1p1d-stream-c2/tiny-openai-chat-concurrency2/profile_export_genai_perf.csv"
+)
+GP_C4 = (
+    GP16
+    / "dynamo-mocker-2p1d-stream-c4/tiny-openai-chat-concurrency4/profile_export_genai_perf.csv"
+)
+AIPERF_STREAM = CORPUS / "aiperf-0.13.0" / "dynamo-mocker-1p1d-stream-c4"
+AIPERF_NOSTREAM = CORPUS / "aiperf-0.13.0/dynamo-mocker-1p1d-nostream-c4/profile_export_aiperf.csv"
+TRITON_NS = CORPUS / "triton-client-genai-perf-0.0.2dev" / "profile_export_genai_perf.csv"
+GPUS_PER_NODE = 8
+
+
+def corpus_files() -> list[Path]:
+    return sorted(p for p in CORPUS.rglob("*") if p.is_file())
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+# -- results API ---------------------------------------------------------------------------
+
+
+def test_every_corpus_file_reads() -> None:
+    files = corpus_files()
+    assert len(files) == 30
+    for f in files:
+        results = cdr.read_results(f)
+        assert results["source"] == str(f)
+        assert results["tool"] in ("genai_perf", "aiperf")
+        assert any(t["metrics"] for t in results["tables"]), f
+
+
+def test_every_corpus_export_has_throughput_and_ttft_in_ms() -> None:
+    exports = [Path(e["path"]) for e in cdr.find_result_files(CORPUS)]
+    # Every file but aiperf's server-metrics export and genai-perf's analyze sweep.
+    assert len(exports) == 28
+    for f in exports:
+        assert cdr.get_metric(f, "default") > 0, f
+        # Streaming exports have TTFT; keys report both durations in ms whatever the file's
+        # unit, so the first token never comes after the whole response.
+        try:
+            ttft = cdr.get_metric(f, "time-to-first-token")
+        except cdr.MetricNotFoundError:
+            continue
+        assert 0 < ttft <= cdr.get_metric(f, "request-latency"), f
+
+
+@pytest.mark.parametrize(
+    ("metric", "stat", "expected"),
+    [
+        ("default", None, 261.25),  # `Output Token Throughput (per sec)`: CloudAI gave -1
+        ("output-token-throughput", None, 261.25),
+        ("request-throughput", None, 1.5),
+        ("time-to-first-token", None, 1146.31),  # quoted "1,146.31"
+        ("time-to-first-token", "max", 3485.23),
+        ("time-to-second-token", "p25", 1.78),
+        ("request-latency", "p99", 9436.13),
+        ("inter-token-latency", None, 30.35),
+        ("Time To First Token (ms)", "p50", 640.07),  # exact label
+        ("time_to_first_token", "p50", 640.07),  # name, ignoring case/separators/unit
+        ("Request Count (count)", "Value", 40.0),
+    ],
+)
+def test_metric_key_mapping(metric: str, stat: str | None, expected: float) -> None:
+    assert cdr.get_metric(SEED_CSV, metric, stat) == expected
+
+
+def test_keys_convert_nanoseconds_to_ms() -> None:
+    # genai-perf 0.0.2dev wrote `(ns)` columns; the label lookup keeps the file's unit.
+    assert cdr.get_metric(TRITON_NS, "time-to-first-token") == pytest.approx(5.964158)
+    assert cdr.get_metric(TRITON_NS, "Time To First Token", "avg") == 5964158.0
+
+
+def test_json_numbers_are_exact() -> None:
+    json_file = AIPERF_STREAM / "profile_export_aiperf.json"
+    written = json.loads(json_file.read_text())["output_token_throughput"]["avg"]
+    assert cdr.get_metric(json_file, "default") == written  # float_roundtrip: bit-exact
+
+
+def test_run_dir_uses_top_level_export_not_warmup() -> None:
+    assert cdr.get_metric(AIPERF_STREAM, "default") == 389.99
+    warmup = AIPERF_STREAM / "phases" / "warmup" / "profile_export_aiperf.csv"
+    assert cdr.get_metric(warmup, "default") == 171.19
+    found = cdr.find_result_files(AIPERF_STREAM)
+    assert found[0] == {
+        "path": str(AIPERF_STREAM / "profile_export_aiperf.csv"),
+        "tool": "aiperf",
+        "format": "csv",
+    }
+    assert "warmup" in found[-1]["path"]
+
+
+def test_missing_metric_and_stat() -> None:
+    with pytest.raises(cdr.MetricNotFoundError, match="metric `nope` not found"):
+        cdr.get_metric(SEED_CSV, "nope")
+    with pytest.raises(cdr.MetricNotFoundError, match="available: avg, min, max, p99"):
+        cdr.get_metric(SEED_CSV, "time-to-first-token", "p42")
+    assert issubclass(cdr.MetricNotFoundError, cdr.ResultsError)
+    assert issubclass(cdr.ResultsError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "column", "what"),
+    [
+        (b"Metric,avg,p99\nTime To First Token (ms),1,x\n", 2, 28, "is not a number"),
+        (b"Metric,avg,p99\r\nA (ms),1,2,3\r\n", 2, 12, "row has 4 cells"),
+        (b'Metric,avg\nA (ms),"1.0\n', 2, 8, "never closed"),
+        (b"Metric,avg\r\nTime To First Token (ms),1\xff2\r\n", 2, 27, "invalid UTF-8"),
+        (b"Metric,Value\r\nOutput Token Throughput (tokens/sec),1,742.35\r\n", 2, 40, "row has 3"),
+        (b"\r\n\r\n", 1, 1, "file is empty"),
+        (b"Foo,Bar,Baz\n1,2,3\n", 1, 1, "unrecognised table header"),
+    ],
+)
+def test_malformed_csv_names_file_line_column(
+    tmp_path: Path, content: bytes, line: int, column: int, what: str
+) -> None:
+    bad = tmp_path / "profile_genai_perf.csv"
+    bad.write_bytes(content)
+    with pytest.raises(cdr.ResultsError) as info:
+        cdr.get_metric(bad, "default")
+    err = info.value
+    assert str(err).startswith(f"{bad}:{line}:{column}: ")
+    assert what in str(err)
+    assert (err.path, err.line, err.column) == (str(bad), line, column)
+    assert not isinstance(err, cdr.MetricNotFoundError)
+
+
+def test_malformed_json_names_position(tmp_path: Path) -> None:
+    bad = tmp_path / "profile_export_aiperf.json"
+    bad.write_text('{"output_token_throughput": {"unit": "tokens/sec", "avg": }}')
+    with pytest.raises(cdr.ResultsError, match=rf"^{re.escape(str(bad))}:1:\d+: invalid JSON"):
+        cdr.read_results(bad)
+
+
+def test_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        cdr.get_metric(tmp_path / "none.csv", "default")
+    assert info.value.filename == str(tmp_path / "none.csv")
+    with pytest.raises(FileNotFoundError, match="no genai-perf/aiperf results file"):
+        cdr.get_metric(tmp_path, "default")  # a run dir without exports
+
+
+def test_read_metrics_many(tmp_path: Path) -> None:
+    rows = cdr.read_metrics_many(
+        [SEED_CSV, AIPERF_NOSTREAM], ["default", ("time-to-first-token", "p99"), "nope"]
+    )
+    # The non-streaming run has no TTFT: None, not an exception.
+    assert rows == [[261.25, 3457.97, None], [391.03, None, None]]
+    bad = tmp_path / "x.csv"
+    bad.write_text("Metric,avg\nA,oops\n")
+    with pytest.raises(cdr.ResultsError, match=rf"^{re.escape(str(bad))}:2:3:"):
+        cdr.read_metrics_many([SEED_CSV, bad], ["default"])
+
+
+def test_read_metrics_many_threads_keep_order_and_first_error(tmp_path: Path) -> None:
+    sources = [SEED_CSV, GP_C2, AIPERF_NOSTREAM, TRITON_NS]
+    paths = []
+    for i in range(64):  # enough files for the batch to be split across threads
+        dst = tmp_path / f"{i:02d}.csv"
+        shutil.copy(sources[i % 4], dst)
+        paths.append(dst)
+    keys = ["default", ("request-latency", "p99")]
+    serial = cdr.read_metrics_many(paths, keys, threads=1)
+    assert cdr.read_metrics_many(paths, keys, threads=4) == serial
+    assert [row[0] for row in serial[:4]] == [cdr.get_metric(s, "default") for s in sources]
+    for i in (50, 40):
+        paths[i].write_text("Metric,avg\nA,oops\n")
+    with pytest.raises(cdr.ResultsError, match=rf"^{re.escape(str(paths[40]))}:"):
+        cdr.read_metrics_many(paths, keys, threads=4)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+SWEEP_TEST = """
+  concurrency = [1, 4]
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A dry-run tree: Tests.1 = the seed (1 prefill, 0 decode), Tests.2 = a 2 x 2 sweep over
+    decode nodes and concurrency, 2 iterations; each run gets a real export."""
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    seed = (SEED_CONF / "test" / "llama3.1_405b_fp8.toml").read_text()
+    seed = seed.replace("/your/path/to/hf_home", str(hf))
+    (tests / "seed.toml").write_text(seed)
+    sweep = seed.replace('name = "llama3.1_405b_fp8"', 'name = "sweep"', 1)
+    sweep = sweep.replace("streaming = true", "streaming = true\n  concurrency = [1, 4]")
+    sweep = sweep.replace(
+        "[cmd_args.dynamo.vllm_worker]\n  num_nodes = 0",
+        "[cmd_args.dynamo.vllm_worker]\n  num_nodes = [0, 1]",
+    )
+    (tests / "sweep.toml").write_text(sweep)
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        'name = "sc"\n'
+        '[[Tests]]\nid = "Tests.1"\ntest_name = "llama3.1_405b_fp8"\n'
+        '[[Tests]]\nid = "Tests.2"\ntest_name = "sweep"\niterations = 2\n'
+    )
+    prepared = _core.prepare(
+        SEED_CONF / "system" / "oci.toml",
+        sorted(tests.glob("*.toml")),
+        scenario,
+        timestamp="t",
+        output_root=tmp_path / "out",
+    )
+    results = Path(prepared["results_dir"])
+    shutil.copy(SEED_CSV, results / "Tests.1" / "0")
+    # step: 1 = (decode 0, c1), 2 = (decode 0, c4), 3 = (decode 1, c1), 4 = (decode 1, c4)
+    exports = {
+        1: GP_C2,
+        2: AIPERF_STREAM / "profile_export_aiperf.csv",
+        3: GP_C4,
+        4: AIPERF_NOSTREAM,
+    }
+    for iteration in (0, 1):
+        for step, src in exports.items():
+            shutil.copy(src, results / "Tests.2" / str(iteration) / str(step))
+    return results
+
+
+def write_status(run_dir: Path, status: str, cause: str = "", job_id: str = "7") -> None:
+    key = "/".join(run_dir.parts[-3:])
+    (run_dir / "status.json").write_text(
+        json.dumps(
+            {
+                "key": key,
+                "job_id": job_id,
+                "slurm_state": "COMPLETED",
+                "status": status,
+                "cause": cause,
+                "elapsed": 12.5,
+            }
+        )
+    )
+
+
+def test_run_report_csv_appends_per_gpu(tree: Path) -> None:
+    generate_report(tree, GPUS_PER_NODE)
+    report = tree / "Tests.1" / "0" / "report.csv"
+    text = report.read_text()
+    assert text.startswith(SEED_CSV.read_text())  # the export, byte for byte
+    # 1 prefill + 0 decode worker nodes x 8 GPUs: the frontend node is not counted.
+    per_gpu = cdr.get_metric(report, "Overall Output Tokens per Second per GPU", "Value")
+    assert per_gpu == 261.25 / 8
+    assert cdr.get_metric(report, "GPUs Counted", "Value") == 8
+    assert cdr.get_metric(report, "time-to-first-token") == 1146.31  # original tables intact
+
+
+def test_run_report_keeps_crlf_exports_parseable(tree: Path) -> None:
+    generate_report(tree, GPUS_PER_NODE)
+    report = tree / "Tests.2" / "0" / "2" / "report.csv"
+    raw = report.read_bytes()
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # one line-ending style throughout
+    assert cdr.get_metric(report, "Overall Output Tokens per Second per GPU", "Value") == (
+        389.99 / 8
+    )
+
+
+def test_per_gpu_divisor_is_worker_nodes_only(tree: Path) -> None:
+    run = Run(run_dir=tree, test_id="t", iteration=0, step=None, prefill_nodes=2, decode_nodes=1)
+    assert worker_gpus(run, 8) == 24  # CloudAI: (1 + 2 + 1) x 8 = 32
+    assert worker_gpus(run, None) is None
+    generate_report(tree, GPUS_PER_NODE)
+    rows = read_csv(tree / "Tests.2" / "summary.csv")
+    by_step = {(r["iteration"], r["step"]): r for r in rows}
+    one_worker, two_workers = by_step[("0", "1")], by_step[("0", "3")]
+    assert (one_worker["gpus"], two_workers["gpus"]) == ("8", "16")
+    assert float(one_worker["output_tokens_per_s_per_gpu"]) == 210.81 / 8
+    assert float(two_workers["output_tokens_per_s_per_gpu"]) == 426.34 / 16
+
+
+def test_without_gpus_per_node_per_gpu_is_empty(tree: Path) -> None:
+    paths = generate_report(tree, None)
+    report = tree / "Tests.1" / "0" / "report.csv"
+    assert report.read_text() == SEED_CSV.read_text()
+    assert {r["output_tokens_per_s_per_gpu"] for r in read_csv(paths.summary)} == {""}
+    assert "gpus_per_node is not set" in paths.html.read_text()
+
+
+def test_sweep_summary_rows(tree: Path) -> None:
+    paths = generate_report(tree, GPUS_PER_NODE)
+    rows = read_csv(paths.test_summaries["Tests.2"])
+    assert [(r["iteration"], r["step"]) for r in rows] == [
+        (str(i), str(s)) for i in (0, 1) for s in (1, 2, 3, 4)
+    ]
+    header = list(rows[0])
+    assert header[:5] == [
+        "test_id",
+        "iteration",
+        "step",
+        "dynamo.decode_worker.num_nodes",
+        "genai_perf.concurrency",
+    ]
+    cases = [(r["dynamo.decode_worker.num_nodes"], r["genai_perf.concurrency"]) for r in rows[:4]]
+    assert cases == [("0", "1"), ("0", "4"), ("1", "1"), ("1", "4")]
+    assert [r["concurrency"] for r in rows[:4]] == ["1", "4", "1", "4"]
+    assert [r["decode_nodes"] for r in rows[:4]] == ["0", "0", "1", "1"]
+    assert {r["status"] for r in rows} == {"completed"}  # no status.json, export present
+    first = rows[0]
+    assert float(first["output_tokens_per_s"]) == 210.81
+    assert float(first["ttft_avg_ms"]) > 0 and float(first["itl_p99_ms"]) > 0
+    assert float(first["request_latency_p99_ms"]) >= float(first["request_latency_avg_ms"])
+    # genai-perf 0.0.16 measures per-user throughput; aiperf non-streaming does not: the
+    # report then falls back to throughput / concurrency.
+    assert float(first["output_tokens_per_s_per_user"]) == cdr.get_metric(
+        GP_C2, "Output Token Throughput Per User"
+    )
+    assert float(rows[3]["output_tokens_per_s_per_user"]) == 391.03 / 4
+    assert rows[3]["ttft_avg_ms"] == ""  # non-streaming: no TTFT, left empty
+    assert first["results_file"] == "0/1/profile_export_genai_perf.csv"
+
+
+def test_trajectory_and_scenario_summary(tree: Path) -> None:
+    paths = generate_report(tree, GPUS_PER_NODE)
+    assert paths.trajectories == [
+        tree / "Tests.2" / "0" / "trajectory.csv",
+        tree / "Tests.2" / "1" / "trajectory.csv",
+    ]
+    steps = read_csv(paths.trajectories[1])
+    assert [(r["iteration"], r["step"]) for r in steps] == [("1", str(s)) for s in (1, 2, 3, 4)]
+    everything = read_csv(paths.summary)
+    assert [r["test_id"] for r in everything] == ["Tests.1"] + ["Tests.2"] * 8
+    assert everything[0]["genai_perf.concurrency"] == ""  # the seed test has no sweep
+    assert everything[0]["run_dir"] == "Tests.1/0"
+    assert len(paths.run_reports) == 9
+
+
+def test_failed_run_cause_in_status_table(tree: Path) -> None:
+    failed = tree / "Tests.2" / "1" / "3"
+    for f in failed.glob("*.csv"):
+        f.unlink()
+    write_status(failed, "failed", "decode worker on node-3 exited with code 1: CUDA <OOM>", "42")
+    write_status(tree / "Tests.1" / "0", "completed")
+    paths = generate_report(tree, GPUS_PER_NODE)
+    html = paths.html.read_text()
+    row = re.search(r'<tr class="bad"><td>Tests\.2/1/3</td>.*?</tr>', html)
+    assert row, "failed run missing from the status table"
+    assert "decode worker on node-3 exited with code 1: CUDA &lt;OOM&gt;" in row.group(0)
+    assert "<td>42</td>" in row.group(0)
+    assert "1 run(s) did not complete" in html
+    rows = {(r["test_id"], r["iteration"], r["step"]): r for r in read_csv(paths.summary)}
+    bad = rows[("Tests.2", "1", "3")]
+    assert (bad["status"], bad["job_id"], bad["elapsed_s"]) == ("failed", "42", "12.5")
+    assert bad["output_tokens_per_s"] == ""
+    assert not (failed / "report.csv").exists()
+    assert rows[("Tests.1", "0", "")]["job_id"] == "7"
+
+
+def test_unreadable_results_do_not_stop_the_report(tree: Path) -> None:
+    broken = tree / "Tests.2" / "0" / "2" / "profile_export_aiperf.csv"
+    broken.write_text("Metric,avg\nTime to First Token (ms),fast\n")
+    write_status(broken.parent, "completed")
+    paths = generate_report(tree, GPUS_PER_NODE)
+    rows = read_csv(paths.test_summaries["Tests.2"])
+    bad = rows[1]
+    assert bad["status"] == "bad_results"
+    assert bad["cause"].startswith(f"{broken}:2:26: ")
+    assert [r["status"] for r in rows].count("completed") == 7
+
+
+def test_html_is_self_contained_with_three_plots(tree: Path) -> None:
+    paths = generate_report(tree, GPUS_PER_NODE)
+    for page in [paths.html, *paths.test_html.values()]:
+        html = page.read_text()
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html), page
+        assert "<script" not in html and "@import" not in html and "url(" not in html
+        images = re.findall(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+        assert len(images) == 3, page
+        assert all(base64.b64decode(i).startswith(b"\x89PNG\r\n\x1a\n") for i in images)
+        for name in ("pareto", "ttft", "itl"):
+            assert f'<figure id="{name}">' in html
+    html = paths.test_html["Tests.2"].read_text()
+    assert "Output tokens/s per GPU against output tokens/s per user" in html
+    assert "Time to first token against concurrency" in html
+    assert "Inter-token latency against concurrency" in html
+
+
+def test_html_without_matplotlib_keeps_tables(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(generate, "matplotlib_available", lambda: False)
+    paths = generate_report(tree, GPUS_PER_NODE)
+    html = paths.html.read_text()
+    assert not paths.plots
+    assert "Plots need matplotlib" in html
+    assert "<img" not in html
+    assert "<td>Tests.2/0/4</td>" in html  # status and results tables are still there
+
+
+def test_whole_corpus_through_the_report(tmp_path: Path) -> None:
+    """Every corpus export as its own run of a 1 prefill + 1 decode topology."""
+    exports = [Path(e["path"]) for e in cdr.find_result_files(CORPUS) if e["format"] == "csv"]
+    for i, src in enumerate(exports):
+        run_dir = tmp_path / "corpus" / "0" / str(i + 1)
+        run_dir.mkdir(parents=True)
+        shutil.copy(src, run_dir)
+        record = {
+            "id": "corpus",
+            "iteration": 0,
+            "step": i + 1,
+            "params": {"file": src.name},
+            "topology": {"prefill": 1, "decode": 1, "num_nodes": 3},
+        }
+        (run_dir / "test-run.json").write_text(json.dumps(record))
+    paths = generate_report(tmp_path, GPUS_PER_NODE)
+    rows = read_csv(paths.summary)
+    assert len(rows) == len(exports) == len(paths.run_reports)
+    for row, src in zip(rows, exports, strict=True):
+        assert row["status"] == "completed", row["cause"]
+        expected = cdr.get_metric(src, "default") / 16
+        assert float(row["output_tokens_per_s_per_gpu"]) == pytest.approx(expected, rel=1e-12)
+        report = tmp_path / row["run_dir"] / "report.csv"
+        assert cdr.get_metric(report, "Overall Output Tokens per Second per GPU", "Value") == (
+            pytest.approx(expected, rel=1e-12)
+        )
+
+
+def test_json_only_run_gets_a_csv_report(tmp_path: Path) -> None:
+    run_dir = tmp_path / "Tests.1" / "0"
+    run_dir.mkdir(parents=True)
+    shutil.copy(AIPERF_STREAM / "profile_export_aiperf.json", run_dir)
+    (run_dir / "test-run.json").write_text(
+        json.dumps({"id": "Tests.1", "iteration": 0, "topology": {"prefill": 1, "decode": 0}})
+    )
+    generate_report(tmp_path, 4)
+    report = run_dir / "report.csv"
+    exact = json.loads((run_dir / "profile_export_aiperf.json").read_text())
+    assert cdr.get_metric(report, "default") == exact["output_token_throughput"]["avg"]
+    assert cdr.get_metric(report, "Overall Output Tokens per Second per GPU", "Value") == (
+        exact["output_token_throughput"]["avg"] / 4
+    )
+
+
+def test_no_runs(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no test runs found"):
+        generate_report(tmp_path, 8)
+
+
+def test_cmd_generate_report(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = argparse.Namespace(
+        system_config=SEED_CONF / "system" / "oci.toml",
+        tests_dir=SEED_CONF / "test",
+        test_scenario=SEED_CONF / "test_scenario" / "ai_dynamo.toml",
+        result_dir=tree,
+    )
+    assert cmd_generate_report(args) == 0
+    out = capsys.readouterr().out
+    assert f"report       {tree / 'report.html'}" in out
+    assert f"summary      {tree / 'summary.csv'}" in out
+    # gpus_per_node = 8 came from the system file.
+    rows = read_csv(tree / "summary.csv")
+    assert float(rows[0]["output_tokens_per_s_per_gpu"]) == 261.25 / 8
+
+
+def test_pareto_front() -> None:
+    pts = [(1.0, 10.0), (2.0, 9.0), (1.5, 8.0), (3.0, 1.0), (0.5, 10.0), (3.0, 0.5)]
+    assert pareto_front(pts) == [(1.0, 10.0), (2.0, 9.0), (3.0, 1.0)]
