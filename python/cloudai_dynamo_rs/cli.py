@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import _core
+from .report import generate_report
+from .report.cli import cmd_generate_report
 from .runner import PreparedRun, RunInterrupted, SlurmScheduler, run_jobs
 
 
@@ -100,10 +102,6 @@ def prepared_runs(prepared: dict) -> list[PreparedRun]:
 
 
 def write_report(results_dir: Path, gpus_per_node: int | None) -> None:
-    try:
-        from .report import generate_report
-    except ImportError:  # the report package is optional at this stage of the build
-        return
     paths = generate_report(results_dir, gpus_per_node)
     print(f"report: {paths}")
 
@@ -181,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Seconds between job-state polls (default: the system's monitor_interval).",
     )
     run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser(
+        "generate-report", help="Write report.csv, summary.csv and report.html of a results dir."
+    )
+    add_scenario_args(report)
+    report.add_argument(
+        "--result-dir", type=Path, required=True, help="A scenario's results directory."
+    )
+    report.set_defaults(func=cmd_generate_report)
     return parser
 
 
@@ -190,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except _core.ConfigError as err:
         return report_config_error(err)
-    except (_core.RenderError, OSError) as err:
+    except (_core.RenderError, _core.ResultsError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -195,7 +195,7 @@ class AIDynamoReportGenerationStrategy(ReportGenerationStrategy):
     metrics: ClassVar[list[str]] = results.MetricKeys(results.METRIC_KEYS)
 
     def can_handle_directory(self) -> bool:
-        return results.find_results_csv(self.test_run.output_path) is not None
+        return results.has_results(self.test_run.output_path)
 
     def get_metric(self, metric: str) -> Any:
         value = results.metric(self.test_run.output_path, metric)
@@ -203,10 +203,8 @@ class AIDynamoReportGenerationStrategy(ReportGenerationStrategy):
 
     def generate_report(self) -> None:
         run_dir = self.test_run.output_path
-        gpus_per_node = getattr(self.system, "gpus_per_node", None) or 0
-        workers = results.worker_nodes(run_dir, fallback=max(1, self.test_run.nnodes - 1))
-        gpus = workers * gpus_per_node
-        path = results.write_report(run_dir, gpus or None)
+        gpus_per_node = getattr(self.system, "gpus_per_node", None) or None
+        path = results.write_report(run_dir, gpus_per_node)
         logging.info("cloudai-dynamo-rs report: %s", path)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .html import render_html
 from .plots import make_plots, matplotlib_available
-from .runs import find_runs
+from .runs import RECORD_FILE, find_runs, load_run
 from .tables import (
     SUMMARY_FILE,
     RunRow,
@@ -103,3 +103,12 @@ def generate_report(results_dir: Path, gpus_per_node: int | None) -> ReportPaths
         trajectories=trajectories,
         plots=plots,
     )
+
+
+def write_single_report(run_dir: Path, gpus_per_node: int | None) -> Path | None:
+    """``report.csv`` of one run directory (a host framework's per-run reporter asks for it);
+    None when the run has no readable results."""
+    run_dir = Path(run_dir)
+    run = load_run(run_dir / RECORD_FILE, run_dir.parents[1])
+    (row,) = build_rows([run], gpus_per_node)
+    return write_run_report(row)

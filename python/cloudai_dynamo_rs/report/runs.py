@@ -80,7 +80,7 @@ def _concurrency(record: dict[str, Any]) -> float | None:
     return None
 
 
-def _load_run(record_path: Path, results_dir: Path) -> Run:
+def load_run(record_path: Path, results_dir: Path) -> Run:
     run_dir = record_path.parent
     parts = run_dir.relative_to(results_dir).parts
     record = _read_json(record_path) or {}
@@ -88,7 +88,9 @@ def _load_run(record_path: Path, results_dir: Path) -> Run:
     run = Run(
         run_dir=run_dir,
         test_id=str(record.get("id", parts[0])),
-        iteration=_first_int(record.get("iteration"), int(parts[1])),
+        iteration=_first_int(
+            record.get("iteration"), int(parts[1]) if parts[1:2] and parts[1].isdigit() else 0
+        ),
         step=_int(record.get("step")) if "step" in record else _step_from_path(parts),
         params=dict(record.get("params") or {}),
         prefill_nodes=_int(topology.get("prefill")),
@@ -130,7 +132,7 @@ def find_runs(results_dir: Path) -> list[Run]:
     records = sorted(results_dir.glob(f"*/*/{RECORD_FILE}")) + sorted(
         results_dir.glob(f"*/*/*/{RECORD_FILE}")
     )
-    runs = [_load_run(p, results_dir) for p in records if p.parent.name.isdigit()]
+    runs = [load_run(p, results_dir) for p in records if p.parent.name.isdigit()]
     order = _scenario_order(results_dir)
     runs.sort(
         key=lambda r: (
