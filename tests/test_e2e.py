@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import cloudai_dynamo_rs as cdr
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "conf" / "local"
 CLUSTER_BIN = Path("/run/cloudaix-cluster/bin")
@@ -71,18 +73,9 @@ def run_dirs(out: Path) -> list[Path]:
     return sorted(p.parent for p in out.glob("*/*/*/cloudai_sbatch_script.sh"))
 
 
-def request_count(run_dir: Path) -> float:
-    """Request Count from the load generator's CSV (its Metric,Value table)."""
-    (csv_path,) = [
-        p
-        for p in run_dir.rglob("*.csv")
-        if p.name in ("profile_genai_perf.csv", "profile_export_aiperf.csv")
-        and "phases" not in p.parts
-    ]
-    for row in csv.reader(csv_path.read_text().splitlines()):
-        if row and row[0].startswith("Request Count"):
-            return float(row[1].replace(",", ""))
-    raise AssertionError(f"no Request Count in {csv_path}")
+def summary_rows(results_dir: Path) -> list[dict[str, str]]:
+    with (results_dir / "summary.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def squeue_names() -> str:
@@ -114,13 +107,22 @@ def test_genai_perf_and_aiperf_runs_complete(system: str, tmp_path: Path) -> Non
     for d in dirs:
         st = status(d)
         assert (st["status"], st["slurm_state"]) == ("completed", "COMPLETED")
-        assert request_count(d) == 20
+        assert cdr.get_metric(d, "Request Count") == 20
+        assert cdr.get_metric(d, "default") > 0
         roles = (d / "node_roles.log").read_text().split("\n")
         assert sorted(line.split()[2] for line in roles if line) == [
             "decode",
             "frontend",
             "prefill",
         ]
+    results_dir = dirs[0].parents[1]
+    rows = summary_rows(results_dir)
+    assert [(r["test_id"], r["status"]) for r in rows] == [
+        ("genai_perf", "completed"),
+        ("aiperf", "completed"),
+    ]
+    html = (results_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3
     sbatch = (dirs[0] / "cloudai_sbatch_script.sh").read_text()
     assert ("--container-image=" in sbatch) == (system == "pyxis.toml")
 
@@ -170,6 +172,9 @@ def test_killed_decode_worker_fails_the_run_and_names_it(tmp_path: Path) -> None
     marker = (run_dir / "failure.marker").read_text().splitlines()[0]
     assert marker.startswith("role=decode node=node3 process=decode exit=")
     assert "decode" in st["cause"] and "node3" in st["cause"]
+    (row,) = summary_rows(run_dir.parents[1])
+    assert row["status"] == "failed"
+    assert row["cause"].startswith("decode worker on node3 (process decode) exited with code")
 
 
 def test_scancel_is_recorded_as_cancelled(tmp_path: Path) -> None:
