@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 use pythonize::pythonize;
 
 use super::errors::{MetricNotFoundError, ResultsError, guard};
-use crate::results::{self, Format, LookupError, Results, ResultsError as CoreResultsError};
+use crate::results::{
+    self, Format, LookupError, MetricReader, Query, Results, ResultsError as CoreResultsError,
+};
 
 /// Where a parse error points: 1-based line and column, when the error has a position.
 fn position(e: &CoreResultsError) -> Option<(usize, usize)> {
@@ -166,13 +168,14 @@ impl MetricSpec {
     }
 }
 
-/// Values of `specs` in one file; `None` where the file lacks a metric or its value.
+/// Values of the reader's queries in one file; `None` where the file lacks a metric or its
+/// value.
 fn metrics_of(
+    reader: &mut MetricReader<'_>,
     path: &Path,
-    specs: &[(&str, Option<&str>)],
 ) -> Result<Vec<Option<f64>>, CoreResultsError> {
-    let r = results::read(path)?;
-    Ok(specs.iter().map(|(m, s)| r.lookup(m, *s).ok()).collect())
+    let values = reader.read(path)?;
+    Ok(values.into_iter().map(Result::ok).collect())
 }
 
 /// Batches smaller than this per thread are not worth a thread's start-up (~10 µs).
@@ -191,7 +194,14 @@ fn read_metrics_many(
     threads: Option<usize>,
 ) -> PyResult<Vec<Vec<Option<f64>>>> {
     guard(|| {
-        let specs: Vec<(&str, Option<&str>)> = metrics.iter().map(MetricSpec::parts).collect();
+        // Prepared once for the whole batch: keys parsed, names folded.
+        let queries: Vec<Query> = metrics
+            .iter()
+            .map(|m| {
+                let (metric, stat) = m.parts();
+                Query::new(metric, stat)
+            })
+            .collect();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = threads
             .unwrap_or(cores)
@@ -203,10 +213,11 @@ fn read_metrics_many(
                 let workers: Vec<_> = paths
                     .chunks(chunk)
                     .map(|part| {
-                        let specs = &specs;
+                        let queries = &queries;
                         scope.spawn(move || {
+                            let mut reader = MetricReader::new(queries);
                             part.iter()
-                                .map(|p| metrics_of(p, specs))
+                                .map(|p| metrics_of(&mut reader, p))
                                 .collect::<Result<Vec<_>, _>>()
                         })
                     })

@@ -3,54 +3,72 @@
 //! A hand-written reader rather than the `csv` crate: it borrows unquoted cells from the
 //! input, knows the byte offset of every cell (so errors can name line and column without
 //! tracking them on the hot path) and treats blank rows as table separators instead of
-//! skipping them.
+//! skipping them. The scanner hands validated rows, still borrowed, to a [`Sink`], so a
+//! lookup that wants six values never allocates per row.
 
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::error::ResultsError;
+use super::lookup::{Row, initial};
 use super::metric::{Attributes, Metric, Stats, split_unit};
-use super::number::parse_stat;
+use super::number::{parse_stat, plain_number};
 use super::position::{LineTracker, line_col};
 use super::{Table, TableKind};
 
-/// Parses every table of a CSV export (`text` already stripped of its BOM).
-pub(crate) fn parse_tables(text: &str, path: &Path) -> Result<Vec<Table>, ResultsError> {
-    let bytes = text.as_bytes();
-    let at = |offset: usize| line_col(bytes, offset);
+/// Receives the tables and rows of a CSV export in file order, borrowed from the input.
+///
+/// Building [`Table`]s is one sink; answering lookups while scanning, without keeping any
+/// row, is another ([`super::lookup_many`]).
+pub(crate) trait Sink<'a> {
+    /// A table starts; `offset` is the byte where its header row starts.
+    fn table(&mut self, layout: &Layout<'a>, offset: usize);
+    /// A data row of the latest table, already validated.
+    fn row(&mut self, row: &RowView<'_>);
+}
+
+/// Scans every table of a CSV export (`text` already stripped of its BOM) into `sink`,
+/// validating every cell: a malformed file fails wherever its first error is, whatever the
+/// sink keeps.
+pub(crate) fn scan<'a>(
+    text: &'a str,
+    path: &Path,
+    sink: &mut impl Sink<'a>,
+) -> Result<(), ResultsError> {
     let mut reader = Reader { text, pos: 0 };
     let mut cells = Vec::new();
-    let mut lines = LineTracker::default();
-    let mut tables = Vec::new();
-    let mut current: Option<(Layout, Table)> = None;
+    let mut stats = Vec::new();
+    // The current table's layout and header offset.
+    let mut current: Option<(Layout<'a>, usize)> = None;
 
     loop {
+        // Most data rows are plain (unquoted, decimal statistics): read those in one pass.
+        // Anything else, including every error, is rewound and left to the general path.
+        if let Some((layout, _)) = &current {
+            let start = reader.pos;
+            if reader.plain_row(layout, &mut cells, &mut stats) {
+                if let Some(view) = layout.plain_view(&cells, &stats) {
+                    sink.row(&view);
+                    continue;
+                }
+                reader.pos = start;
+            }
+        }
         let row = reader
             .next_row(&mut cells)
             .map_err(|e| e.into_error(text, path))?;
         let Some(row) = row else { break };
         if cells.iter().all(|c| c.text.trim().is_empty()) {
-            tables.extend(current.take().map(|(_, t)| t));
+            current = None;
             continue;
         }
-        let starts_table = match &current {
-            None => true,
-            Some(_) => is_header_start(&cells),
-        };
-        if starts_table {
+        if current.is_none() || is_header_start(&cells) {
             if let Some(layout) = Layout::from_header(&cells) {
-                tables.extend(current.take().map(|(_, t)| t));
-                let (line, _) = lines.advance(bytes, row.start);
-                let table = Table {
-                    kind: layout.kind,
-                    line,
-                    columns: layout.columns.clone(),
-                    metrics: Vec::new(),
-                };
-                current = Some((layout, table));
+                sink.table(&layout, row.start);
+                current = Some((layout, row.start));
             } else if cells.len() > 1 {
-                let (line, col) = at(row.start);
+                let (line, col) = line_col(text.as_bytes(), row.start);
                 return Err(ResultsError::UnknownHeader {
                     path: path.to_owned(),
                     line,
@@ -62,13 +80,77 @@ pub(crate) fn parse_tables(text: &str, path: &Path) -> Result<Vec<Table>, Result
             // or a banner (`=== GPU Telemetry ===`): nothing to keep.
             continue;
         }
-        if let Some((layout, table)) = current.as_mut() {
-            let metric = layout.row(&cells, row, table.line, text, path)?;
+        if let Some((layout, header)) = &current {
+            let at = |offset| line_col(text.as_bytes(), offset);
+            let view = layout.row(&cells, row, &mut stats, &at, path, *header)?;
+            sink.row(&view);
+        }
+    }
+    Ok(())
+}
+
+/// Parses every table of a CSV export (`text` already stripped of its BOM).
+pub(crate) fn parse_tables(text: &str, path: &Path) -> Result<Vec<Table>, ResultsError> {
+    let mut builder = Builder {
+        text: text.as_bytes(),
+        lines: LineTracker::default(),
+        tables: Vec::new(),
+        stat_names: Arc::from(Vec::new()),
+        attr_names: Arc::from(Vec::new()),
+    };
+    scan(text, path, &mut builder)?;
+    Ok(builder.tables)
+}
+
+/// The sink that owns what it receives: [`Table`]s of [`Metric`]s.
+struct Builder<'a> {
+    text: &'a [u8],
+    lines: LineTracker,
+    tables: Vec<Table>,
+    /// Names shared by every row of the current table (one `Arc` per table).
+    stat_names: Arc<[String]>,
+    attr_names: Arc<[String]>,
+}
+
+impl<'a> Sink<'a> for Builder<'a> {
+    fn table(&mut self, layout: &Layout<'a>, offset: usize) {
+        let names = |cols: &[usize]| -> Arc<[String]> {
+            cols.iter()
+                .map(|&i| layout.columns[i].clone().into_owned())
+                .collect()
+        };
+        self.stat_names = names(&layout.stats);
+        self.attr_names = names(&layout.attrs);
+        let (line, _) = self.lines.advance(self.text, offset);
+        self.tables.push(Table {
+            kind: layout.kind,
+            line,
+            columns: layout
+                .columns
+                .iter()
+                .map(|c| c.clone().into_owned())
+                .collect(),
+            metrics: Vec::new(),
+        });
+    }
+
+    fn row(&mut self, row: &RowView<'_>) {
+        let attrs: Vec<String> = (0..row.layout.attrs.len())
+            .map(|i| row.attr(i).to_owned())
+            .collect();
+        let metric = Metric {
+            label: row.label.to_owned(),
+            name: row.name.to_owned(),
+            unit: row.unit.map(str::to_owned),
+            // An empty `Vec` does not allocate; sharing the table's (empty) names saves the
+            // `Arc` allocation `Attributes::empty` would make per row.
+            attributes: Attributes::new(self.attr_names.clone(), attrs),
+            stats: Stats::new(self.stat_names.clone(), row.stats.to_vec()),
+        };
+        if let Some(table) = self.tables.last_mut() {
             table.metrics.push(metric);
         }
     }
-    tables.extend(current.map(|(_, t)| t));
-    Ok(tables)
 }
 
 fn is_header_start(cells: &[Cell<'_>]) -> bool {
@@ -97,26 +179,30 @@ enum Role {
 
 /// A table header, resolved once and applied to each of its rows.
 #[derive(Debug)]
-struct Layout {
+pub(crate) struct Layout<'a> {
     kind: TableKind,
-    columns: Vec<String>,
+    /// Header cells, trimmed.
+    columns: Vec<Cow<'a, str>>,
     roles: Vec<Role>,
     label: usize,
-    stat_names: Arc<[String]>,
-    attr_names: Arc<[String]>,
+    /// The `Unit` column, if any; otherwise the unit is the label's last parenthesised group.
+    unit: Option<usize>,
+    /// Indices of the statistic and attribute columns.
+    stats: Vec<usize>,
+    attrs: Vec<usize>,
 }
 
-impl Layout {
+impl<'a> Layout<'a> {
     /// Recognises a header by its `Metric` (or sweep `Config Name`) column, wherever it is:
     /// aiperf's GPU table puts `Endpoint,GPU_Index,...` first.
-    fn from_header(cells: &[Cell<'_>]) -> Option<Self> {
-        let columns: Vec<String> = cells.iter().map(|c| c.text.trim().to_owned()).collect();
+    fn from_header(cells: &[Cell<'a>]) -> Option<Self> {
+        let columns: Vec<Cow<'a, str>> = cells.iter().map(|c| trim_cow(&c.text)).collect();
         let label = columns
             .iter()
             .position(|c| c == "Metric")
             .or_else(|| columns.iter().position(|c| c == "Config Name"))?;
         let sweep = columns[label] == "Config Name";
-        let mut has_unit = false;
+        let mut unit = None;
         let roles: Vec<Role> = columns
             .iter()
             .enumerate()
@@ -126,8 +212,8 @@ impl Layout {
                 } else if sweep {
                     // Sweep tables put one metric per column: all numeric but the GPU key.
                     if c == "GPU" { Role::Attr } else { Role::Stat }
-                } else if c == "Unit" && !has_unit {
-                    has_unit = true;
+                } else if c == "Unit" && unit.is_none() {
+                    unit = Some(i);
                     Role::Unit
                 } else if is_stat_name(c) {
                     Role::Stat
@@ -136,27 +222,21 @@ impl Layout {
                 }
             })
             .collect();
-        let pick = |role: Role| -> Arc<[String]> {
-            columns
-                .iter()
-                .zip(&roles)
-                .filter(|(_, r)| **r == role)
-                .map(|(c, _)| c.clone())
-                .collect()
-        };
-        let stat_names = pick(Role::Stat);
-        let attr_names = pick(Role::Attr);
-        let gpu = attr_names
+        let pick =
+            |role: Role| -> Vec<usize> { (0..roles.len()).filter(|&i| roles[i] == role).collect() };
+        let stats = pick(Role::Stat);
+        let attrs = pick(Role::Attr);
+        let gpu = attrs
             .iter()
-            .any(|a| matches!(a.as_str(), "GPU" | "GPU_Index" | "GPU_UUID"));
-        let plain = label == 0 && attr_names.is_empty() && !has_unit;
+            .any(|&i| matches!(&*columns[i], "GPU" | "GPU_Index" | "GPU_UUID"));
+        let plain = label == 0 && attrs.is_empty() && unit.is_none();
         let kind = if sweep {
             TableKind::Sweep
         } else if gpu {
             TableKind::GpuTelemetry
-        } else if plain && stat_names.len() == 1 && &*stat_names[0] == "Value" {
+        } else if plain && stats.len() == 1 && columns[stats[0]] == "Value" {
             TableKind::System
-        } else if plain && !stat_names.is_empty() {
+        } else if plain && !stats.is_empty() {
             TableKind::Request
         } else {
             TableKind::Other
@@ -166,21 +246,25 @@ impl Layout {
             columns,
             roles,
             label,
-            stat_names,
-            attr_names,
+            unit,
+            stats,
+            attrs,
         })
     }
 
-    /// Converts one data row.
-    fn row(
-        &self,
-        cells: &[Cell<'_>],
+    /// Validates one data row and views it; its statistics are parsed into `stats`.
+    ///
+    /// `at` positions errors and `header` (the header's byte offset) gives the header line
+    /// they cite: both are computed only when a row is bad.
+    fn row<'r>(
+        &'r self,
+        cells: &'r [Cell<'r>],
         row: RowSpan,
-        header_line: usize,
-        text: &str,
+        stats: &'r mut Vec<Option<f64>>,
+        at: &dyn Fn(usize) -> (usize, usize),
         path: &Path,
-    ) -> Result<Metric, ResultsError> {
-        let at = |offset: usize| line_col(text.as_bytes(), offset);
+        header: usize,
+    ) -> Result<RowView<'r>, ResultsError> {
         if cells.len() != self.roles.len() {
             let offset = cells.get(self.roles.len()).map_or(row.end, |c| c.offset);
             let (line, col) = at(offset);
@@ -190,7 +274,7 @@ impl Layout {
                 col,
                 found: cells.len(),
                 expected: self.roles.len(),
-                header_line,
+                header_line: at(header).0,
             });
         }
         let label_cell = &cells[self.label];
@@ -203,50 +287,117 @@ impl Layout {
                 col,
             });
         }
-        let mut unit = None;
-        let mut stats = Vec::with_capacity(self.stat_names.len());
-        let mut attrs = Vec::with_capacity(self.attr_names.len());
-        for ((cell, role), column) in cells.iter().zip(&self.roles).zip(&self.columns) {
-            match role {
-                Role::Label => {}
-                Role::Unit => {
-                    let u = cell.text.trim();
-                    unit = (!u.is_empty()).then(|| u.to_owned());
+        stats.clear();
+        for &i in &self.stats {
+            let cell = &cells[i];
+            match parse_stat(&cell.text) {
+                Ok(v) => stats.push(v),
+                Err(()) => {
+                    let (line, col) = at(cell.offset);
+                    return Err(ResultsError::BadNumber {
+                        path: path.to_owned(),
+                        line,
+                        col,
+                        metric: label.to_owned(),
+                        column: self.columns[i].clone().into_owned(),
+                        cell: shorten(&cell.text),
+                    });
                 }
-                Role::Attr => attrs.push(cell.text.trim().to_owned()),
-                Role::Stat => match parse_stat(&cell.text) {
-                    Ok(v) => stats.push(v),
-                    Err(()) => {
-                        let (line, col) = at(cell.offset);
-                        return Err(ResultsError::BadNumber {
-                            path: path.to_owned(),
-                            line,
-                            col,
-                            metric: label.to_owned(),
-                            column: column.clone(),
-                            cell: shorten(&cell.text),
-                        });
-                    }
-                },
             }
         }
-        let has_unit_column = self.roles.contains(&Role::Unit);
-        let (name, label_unit) = if has_unit_column {
-            (label, None)
-        } else {
-            split_unit(label)
+        Ok(self.view(cells, label, stats))
+    }
+
+    /// Views a row read by [`Reader::plain_row`], if the general path would accept it as is:
+    /// `None` for a blank row, an empty label or a new header.
+    fn plain_view<'r>(
+        &'r self,
+        cells: &'r [Cell<'r>],
+        stats: &'r [Option<f64>],
+    ) -> Option<RowView<'r>> {
+        let label = cells[self.label].text.trim();
+        if label.is_empty() || is_header_start(cells) {
+            return None;
+        }
+        Some(self.view(cells, label, stats))
+    }
+
+    fn view<'r>(
+        &'r self,
+        cells: &'r [Cell<'r>],
+        label: &'r str,
+        stats: &'r [Option<f64>],
+    ) -> RowView<'r> {
+        let (name, unit) = match self.unit {
+            Some(i) => (label, Some(cells[i].text.trim()).filter(|u| !u.is_empty())),
+            None => split_unit(label),
         };
-        Ok(Metric {
-            label: label.to_owned(),
-            name: name.to_owned(),
-            unit: unit.or_else(|| label_unit.map(str::to_owned)),
-            attributes: if attrs.is_empty() {
-                Attributes::empty()
-            } else {
-                Attributes::new(self.attr_names.clone(), attrs)
-            },
-            stats: Stats::new(self.stat_names.clone(), stats),
-        })
+        RowView {
+            layout: self,
+            cells,
+            label,
+            name,
+            unit,
+            stats,
+            label_initial: initial(label),
+            name_initial: initial(name),
+        }
+    }
+}
+
+/// `cell.trim()`, borrowing from the input when the cell does.
+fn trim_cow<'a>(cell: &Cow<'a, str>) -> Cow<'a, str> {
+    match cell {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+    }
+}
+
+/// A validated data row, borrowed from the input and the scanner's buffers.
+#[derive(Debug)]
+pub(crate) struct RowView<'r> {
+    layout: &'r Layout<'r>,
+    cells: &'r [Cell<'r>],
+    label: &'r str,
+    name: &'r str,
+    unit: Option<&'r str>,
+    stats: &'r [Option<f64>],
+    /// Computed once here instead of once per query (see [`Row::name_initial`]).
+    label_initial: Option<char>,
+    name_initial: Option<char>,
+}
+
+impl RowView<'_> {
+    /// Attribute `i` (in [`Layout::attrs`] order), trimmed.
+    fn attr(&self, i: usize) -> &str {
+        self.cells[self.layout.attrs[i]].text.trim()
+    }
+}
+
+impl Row for RowView<'_> {
+    fn label(&self) -> &str {
+        self.label
+    }
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn unit(&self) -> Option<&str> {
+        self.unit
+    }
+    fn name_initial(&self) -> Option<char> {
+        self.name_initial
+    }
+    fn label_initial(&self) -> Option<char> {
+        self.label_initial
+    }
+    fn stat_count(&self) -> usize {
+        self.stats.len()
+    }
+    fn stat_name(&self, i: usize) -> &str {
+        &self.layout.columns[self.layout.stats[i]]
+    }
+    fn stat_value(&self, i: usize) -> Option<f64> {
+        self.stats[i]
     }
 }
 
@@ -318,6 +469,12 @@ impl RawError {
     }
 }
 
+/// The closing quote of the quoted cell opening at `open`, if the cell has no `""` escape.
+fn plain_quoted(bytes: &[u8], open: usize) -> Option<usize> {
+    let close = open + 1 + bytes[open + 1..].iter().position(|&b| b == b'"')?;
+    (bytes.get(close + 1) != Some(&b'"')).then_some(close)
+}
+
 /// RFC 4180 reader (Python `csv` default dialect) accepting CRLF, LF and CR line ends.
 struct Reader<'a> {
     text: &'a str,
@@ -325,6 +482,69 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// Reads a data row of `layout` whose quoted cells hold no `""` and whose statistics
+    /// parse, parsing them as it goes (plain decimals in the same pass, see
+    /// [`plain_number`]); `false` (position unchanged) for any other row, including every
+    /// malformed one.
+    fn plain_row(
+        &mut self,
+        layout: &Layout<'_>,
+        cells: &mut Vec<Cell<'a>>,
+        stats: &mut Vec<Option<f64>>,
+    ) -> bool {
+        let bytes = self.text.as_bytes();
+        let mut pos = self.pos;
+        cells.clear();
+        stats.clear();
+        let last = layout.roles.len() - 1;
+        for (i, role) in layout.roles.iter().enumerate() {
+            let start = pos;
+            let text = if bytes.get(pos) == Some(&b'"') {
+                // Quoted (genai-perf's `"1,146.31"`): the general path unless it is simple.
+                let Some(close) = plain_quoted(bytes, pos) else {
+                    return false;
+                };
+                pos = close + 1;
+                let text = &self.text[start + 1..close];
+                if *role == Role::Stat {
+                    let Ok(value) = parse_stat(text) else {
+                        return false;
+                    };
+                    stats.push(value);
+                }
+                text
+            } else if *role == Role::Stat {
+                let Some((value, end)) = plain_number(bytes, pos) else {
+                    return false;
+                };
+                stats.push(value);
+                pos = end;
+                &self.text[start..pos]
+            } else {
+                pos += bytes[pos..]
+                    .iter()
+                    .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
+                    .unwrap_or(bytes.len() - pos);
+                &self.text[start..pos]
+            };
+            cells.push(Cell {
+                text: Cow::Borrowed(text),
+                offset: start,
+            });
+            match bytes.get(pos) {
+                Some(b',') if i < last => pos += 1,
+                Some(b'\r' | b'\n') | None if i == last => {}
+                _ => return false,
+            }
+        }
+        self.pos = match bytes.get(pos) {
+            Some(b'\r') if bytes.get(pos + 1) == Some(&b'\n') => pos + 2,
+            Some(_) => pos + 1,
+            None => pos,
+        };
+        true
+    }
+
     /// Reads the next row into `cells`; `None` at end of input.
     fn next_row(&mut self, cells: &mut Vec<Cell<'a>>) -> Result<Option<RowSpan>, RawError> {
         let bytes = self.text.as_bytes();

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use super::lookup::{NamePattern, Row};
+
 /// Ordered `name → value` pairs whose names are shared by all rows of a table.
 ///
 /// Sharing the names (one `Arc` per table) keeps a parsed row at one `Vec` of values, which
@@ -129,11 +131,28 @@ impl Metric {
     /// `Time to First Token`, `time_to_first_token` and `Time To First Token (ms)` all match
     /// the genai-perf label `Time To First Token (ms)`.
     pub fn matches_name(&self, query: &str) -> bool {
-        // The query's last group may be part of the name (`HTTP Waiting (TTFB)`) or a unit.
-        let unit_free = split_unit(query).0;
-        [query, unit_free]
-            .into_iter()
-            .any(|q| same_name(&self.name, q) || same_name(&self.label, q))
+        NamePattern::new(query).matches(self)
+    }
+}
+
+impl Row for Metric {
+    fn label(&self) -> &str {
+        &self.label
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn unit(&self) -> Option<&str> {
+        self.unit.as_deref()
+    }
+    fn stat_count(&self) -> usize {
+        self.stats.len()
+    }
+    fn stat_name(&self, i: usize) -> &str {
+        &self.stats.names[i]
+    }
+    fn stat_value(&self, i: usize) -> Option<f64> {
+        self.stats.values[i]
     }
 }
 
@@ -167,12 +186,13 @@ pub fn split_unit(label: &str) -> (&str, Option<&str>) {
 }
 
 /// Case-, separator- and spacing-insensitive comparison without allocating.
+#[cfg(test)]
 fn same_name(a: &str, b: &str) -> bool {
     fold(a).eq(fold(b))
 }
 
 /// Lower-cases and turns runs of `_`, `-` and whitespace into one space, trimmed.
-fn fold(s: &str) -> impl Iterator<Item = char> + '_ {
+pub(crate) fn fold(s: &str) -> impl Iterator<Item = char> + '_ {
     let mut pending_space = false;
     let mut started = false;
     s.chars()

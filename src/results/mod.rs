@@ -10,16 +10,21 @@ mod csv;
 mod discover;
 mod error;
 mod json;
+mod lookup;
 mod metric;
 mod number;
 mod position;
 
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 pub use discover::{ResultFile, best_result_csv, find_result_files};
 pub use error::{LookupError, ResultsError};
+pub use lookup::Query;
 pub use metric::{Attributes, Columns, Metric, MetricKey, Stats, split_unit};
 
 /// The benchmark tool that wrote a file.
@@ -91,17 +96,122 @@ pub struct Results {
 /// Reads and parses `path`, as JSON if its extension is `.json`, otherwise as CSV.
 pub fn read(path: impl AsRef<Path>) -> Result<Results, ResultsError> {
     let path = path.as_ref();
-    let data = std::fs::read(path).map_err(|source| ResultsError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-    {
+    let data = read_bytes(path)?;
+    if is_json(path) {
         parse_json(&data, path)
     } else {
         parse_csv(&data, path)
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ResultsError> {
+    std::fs::read(path).map_err(|source| ResultsError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Answers `queries` from the file at `path`: the same as [`read`] followed by
+/// [`Results::query`] for each, errors included, but CSV files are answered while scanning,
+/// without building [`Results`] (no allocation per row), which is what makes reading a few
+/// metrics of thousands of files cheap. See [`MetricReader`] to reuse the read buffer.
+pub fn lookup_many(
+    path: impl AsRef<Path>,
+    queries: &[Query],
+) -> Result<Vec<Result<f64, LookupError>>, ResultsError> {
+    MetricReader::new(queries).read(path)
+}
+
+/// Answers the same [`Query`]s from many files, as [`lookup_many`] does, keeping one read
+/// buffer across files: a small export then costs `open`, `read` and `close` and no
+/// allocation but the answers. Use one per thread.
+#[derive(Debug)]
+pub struct MetricReader<'q> {
+    queries: &'q [Query],
+    buffer: Vec<u8>,
+}
+
+impl<'q> MetricReader<'q> {
+    /// A reader answering `queries`.
+    pub fn new(queries: &'q [Query]) -> Self {
+        Self {
+            queries,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The answers to the queries in the file at `path` (see [`lookup_many`]).
+    pub fn read(
+        &mut self,
+        path: impl AsRef<Path>,
+    ) -> Result<Vec<Result<f64, LookupError>>, ResultsError> {
+        let path = path.as_ref();
+        let data = read_reusing(path, &mut self.buffer).map_err(|source| ResultsError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if is_json(path) {
+            let results = parse_json(&data, path)?;
+            return Ok(self.queries.iter().map(|q| results.query(q)).collect());
+        }
+        let text = decode(&data, path)?;
+        let mut sink = LookupSink {
+            matchers: self.queries.iter().map(lookup::Matcher::new).collect(),
+            rows: 0,
+        };
+        csv::scan(text, path, &mut sink)?;
+        if sink.rows == 0 {
+            return Err(ResultsError::NoMetricTable {
+                path: path.to_owned(),
+            });
+        }
+        Ok(sink.matchers.into_iter().map(|m| m.finish(path)).collect())
+    }
+}
+
+/// Reads `path` into `buffer`, which is kept between calls (unlike `std::fs::read`, no
+/// allocation and no `statx`); a file that does not fit is finished into a vector of its
+/// own, sized from its metadata by `read_to_end`.
+fn read_reusing<'b>(path: &Path, buffer: &'b mut Vec<u8>) -> std::io::Result<Cow<'b, [u8]>> {
+    // Real exports are a few KB; the buffer is zeroed once per reader, not per file.
+    const SIZE: usize = 64 * 1024;
+    if buffer.len() < SIZE {
+        buffer.resize(SIZE, 0);
+    }
+    let mut file = File::open(path)?;
+    let mut len = 0;
+    while len < buffer.len() {
+        match file.read(&mut buffer[len..]) {
+            Ok(0) => return Ok(Cow::Borrowed(&buffer[..len])),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut whole = buffer.clone();
+    file.read_to_end(&mut whole)?;
+    Ok(Cow::Owned(whole))
+}
+
+/// Offers each scanned row to every query that may still improve its answer.
+struct LookupSink<'q> {
+    matchers: Vec<lookup::Matcher<'q>>,
+    rows: usize,
+}
+
+impl<'a> csv::Sink<'a> for LookupSink<'_> {
+    fn table(&mut self, _: &csv::Layout<'a>, _: usize) {}
+
+    fn row(&mut self, row: &csv::RowView<'_>) {
+        self.rows += 1;
+        for m in self.matchers.iter_mut().filter(|m| !m.done()) {
+            m.offer(row);
+        }
     }
 }
 
@@ -223,7 +333,8 @@ impl Results {
     /// The first metric named `name`, ignoring case, unit and `_`/`-`/space differences
     /// (`Time to First Token` finds `Time To First Token (ms)`).
     pub fn find(&self, name: &str) -> Option<&Metric> {
-        self.metrics().find(|m| m.matches_name(name))
+        let pattern = lookup::NamePattern::new(name);
+        self.metrics().find(|m| pattern.matches(*m))
     }
 
     /// The metric behind a CloudAI key, under any of its historical names.
@@ -236,53 +347,25 @@ impl Results {
     /// `metric` is a CloudAI key (`default`, `time-to-first-token`, ...; see
     /// [`Results::key_value`]), else an exact label, else a unit-free name.
     pub fn lookup(&self, metric: &str, stat: Option<&str>) -> Result<f64, LookupError> {
-        if let Ok(key) = metric.parse::<MetricKey>() {
-            return self.key_value(key, stat);
+        self.query(&Query::new(metric, stat))
+    }
+
+    /// Answers a prepared [`Query`] (see [`Results::lookup`]).
+    pub fn query(&self, query: &Query) -> Result<f64, LookupError> {
+        let mut matcher = lookup::Matcher::new(query);
+        for m in self.metrics() {
+            matcher.offer(m);
+            if matcher.done() {
+                break;
+            }
         }
-        let found = self
-            .metric(metric)
-            .or_else(|| self.find(metric))
-            .ok_or_else(|| self.not_found(metric))?;
-        stat_value(found, stat)
+        matcher.finish(&self.source)
     }
 
     /// Value of `stat` of the metric behind `key`; durations are converted to milliseconds
     /// so that genai-perf 0.0.2dev's nanosecond columns compare with later versions.
     pub fn key_value(&self, key: MetricKey, stat: Option<&str>) -> Result<f64, LookupError> {
-        let found = self
-            .find_key(key)
-            .ok_or_else(|| self.not_found(key.as_str()))?;
-        let value = stat_value(found, stat)?;
-        let factor = key
-            .is_duration()
-            .then(|| found.unit.as_deref().and_then(metric::to_millis))
-            .flatten()
-            .unwrap_or(1.0);
-        Ok(value * factor)
-    }
-
-    fn not_found(&self, metric: &str) -> LookupError {
-        LookupError::MetricNotFound {
-            metric: metric.to_owned(),
-            file: self.source.display().to_string(),
-        }
-    }
-}
-
-fn stat_value(m: &Metric, stat: Option<&str>) -> Result<f64, LookupError> {
-    // With neither `avg` nor `Value`, report the absence of `avg`, the CloudAI default.
-    let stat = stat.or_else(|| m.default_stat()).unwrap_or("avg");
-    match m.stats.get(stat) {
-        Some(Some(v)) => Ok(*v),
-        Some(None) => Err(LookupError::MissingValue {
-            metric: m.label.clone(),
-            stat: stat.to_owned(),
-        }),
-        None => Err(LookupError::StatNotFound {
-            metric: m.label.clone(),
-            stat: stat.to_owned(),
-            available: m.stats.names().collect::<Vec<_>>().join(", "),
-        }),
+        self.query(&Query::key(key, stat))
     }
 }
 

@@ -6,6 +6,9 @@
 /// information either. Thousands separators are accepted only in well-formed groups so that a
 /// cell like `1,14.6` is rejected instead of silently read as 114.6.
 pub(crate) fn parse_stat(cell: &str) -> Result<Option<f64>, ()> {
+    if let Some(v) = parse_plain(cell.as_bytes()) {
+        return Ok(Some(v));
+    }
     let t = cell.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("n/a") {
         return Ok(None);
@@ -23,6 +26,83 @@ pub(crate) fn parse_stat(cell: &str) -> Result<Option<f64>, ()> {
         }
     };
     Ok((!value.is_nan()).then_some(value))
+}
+
+/// Exact powers of ten: every one up to 1e22 is a double.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `[-+]d+[.d+]` with at most 2^53 as digits and 22 decimals: nearly every cell of a real
+/// export, parsed several times faster than `str::parse` while giving the same double.
+///
+/// `None` sends anything else, including padded cells, to the general path.
+fn parse_plain(cell: &[u8]) -> Option<f64> {
+    let (negative, digits) = match cell.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, cell),
+    };
+    match decimal(digits, 0)? {
+        (Some(v), end) if end == digits.len() => Some(if negative { -v } else { v }),
+        _ => None,
+    }
+}
+
+/// A statistic cell starting at `bytes[pos]` that is empty or `[-]d+[.d+]` (as
+/// [`parse_plain`]), and the offset just after it; the caller checks that a delimiter
+/// follows. This lets the CSV reader parse numbers in the same pass that finds cell ends.
+#[inline]
+pub(crate) fn plain_number(bytes: &[u8], pos: usize) -> Option<(Option<f64>, usize)> {
+    let negative = bytes.get(pos) == Some(&b'-');
+    let start = pos + usize::from(negative);
+    match decimal(bytes, start)? {
+        (None, _) if negative => None,
+        (Some(v), end) if negative => Some((Some(-v), end)),
+        found => Some(found),
+    }
+}
+
+/// Unsigned `d+[.d+]` at `bytes[pos]`, or nothing at all (`None` value, `pos` unchanged);
+/// `None` if the digits do not fit the exact fast path or a `.` has no digits after it.
+///
+/// The digit string read as an integer (at most 2^53) and the power of ten (at most 1e22)
+/// are both exact doubles, so one IEEE division rounds correctly: Clinger's fast path, also
+/// the first step of `str::parse`, which therefore gives the same double.
+#[inline]
+fn decimal(bytes: &[u8], pos: usize) -> Option<(Option<f64>, usize)> {
+    let (mantissa, int_end) = digits(bytes, pos, 0);
+    if int_end == pos {
+        return Some((None, pos));
+    }
+    let (mantissa, end) = match bytes.get(int_end) {
+        Some(b'.') => digits(bytes, int_end + 1, mantissa),
+        _ => (mantissa, int_end),
+    };
+    let frac = end.saturating_sub(int_end + 1);
+    if (end > int_end && frac == 0) || frac > 22 || end - pos - usize::from(frac > 0) > 19 {
+        return None;
+    }
+    if mantissa > 1 << 53 {
+        return None;
+    }
+    Some((Some(mantissa as f64 / POW10[frac]), end))
+}
+
+/// Accumulates the ASCII digits at `bytes[pos..]` onto `acc`; returns it and where they end.
+/// Wraps on overflow: the caller rejects more than 19 digits.
+#[inline]
+fn digits(bytes: &[u8], mut pos: usize, mut acc: u64) -> (u64, usize) {
+    while let Some(d) = bytes
+        .get(pos)
+        .map(|b| b.wrapping_sub(b'0'))
+        .filter(|&d| d <= 9)
+    {
+        acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
+        pos += 1;
+    }
+    (acc, pos)
 }
 
 /// `[-+]d{1,3}(,ddd)+[.d*]`, as written by Python's `f"{v:,.2f}"`.
@@ -66,13 +146,77 @@ fn parse_grouped(t: &str) -> Result<f64, ()> {
         push(b".")?;
         push(f.as_bytes())?;
     }
+    if let Some(v) = parse_plain(&buf[..len]) {
+        return Ok(v);
+    }
     let text = std::str::from_utf8(&buf[..len]).map_err(|_| ())?;
     text.parse().map_err(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_stat;
+    use super::{parse_plain, parse_stat, plain_number};
+
+    /// The fast path must agree bit for bit with `str::parse` wherever it answers.
+    #[test]
+    fn plain_matches_std() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"0123456789.-+e,x ";
+        for _ in 0..200_000 {
+            let len = 1 + (next() % 24) as usize;
+            let s: String = (0..len)
+                .map(|i| {
+                    // Mostly digits, so that many strings are plain decimals.
+                    let r = next();
+                    let pick = if i > 0 && r % 4 != 0 { r % 10 } else { r % 17 };
+                    alphabet[pick as usize] as char
+                })
+                .collect();
+            if let Some(v) = parse_plain(s.as_bytes()) {
+                let expected: f64 = s.parse().unwrap_or_else(|_| panic!("{s:?}"));
+                assert_eq!(v.to_bits(), expected.to_bits(), "{s:?}");
+            }
+        }
+        for s in ["9007199254740992", "0.1", "-0", "1.7976"] {
+            let expected: f64 = s.parse().unwrap();
+            assert_eq!(
+                parse_plain(s.as_bytes()).map(f64::to_bits),
+                Some(expected.to_bits())
+            );
+        }
+        for s in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1e5",
+            " 1",
+            "1 ",
+            "9007199254740993",
+            "1,000",
+        ] {
+            assert_eq!(parse_plain(s.as_bytes()), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn plain_number_stops_at_the_cell_end() {
+        assert_eq!(plain_number(b"12.5,x", 0), Some((Some(12.5), 4)));
+        assert_eq!(plain_number(b"a,-3\r\n", 2), Some((Some(-3.0), 4)));
+        assert_eq!(plain_number(b",", 0), Some((None, 0)));
+        assert_eq!(plain_number(b"", 0), Some((None, 0)));
+        assert_eq!(plain_number(b"N/A", 0), Some((None, 0)));
+        assert_eq!(plain_number(b"+1", 0), Some((None, 0)));
+        for s in ["-,", "1.,", "12345678901234567890"] {
+            assert_eq!(plain_number(s.as_bytes(), 0), None, "{s:?}");
+        }
+    }
 
     #[test]
     fn accepted() {

@@ -1,0 +1,295 @@
+//! Metric lookups, shared by parsed [`Results`](super::Results) and the streaming CSV scan.
+//!
+//! A [`Query`] is prepared once (key parsed, names folded) and then offered every row of a
+//! file in order; the same code answers [`Results::lookup`](super::Results::lookup) and
+//! [`lookup_many`](super::lookup_many), so both agree by construction.
+
+use std::path::Path;
+
+use super::error::LookupError;
+use super::metric::{MetricKey, fold, split_unit, to_millis};
+
+/// What a lookup needs of a metric row, whether parsed into a [`Metric`](super::Metric) or
+/// borrowed from the input while scanning.
+pub(crate) trait Row {
+    /// The label as written.
+    fn label(&self) -> &str;
+    /// The label without its unit.
+    fn name(&self) -> &str;
+    /// First character of the folded name (see [`initial`]); rows that scan override it
+    /// with a value computed once per row rather than once per query.
+    fn name_initial(&self) -> Option<char> {
+        initial(self.name())
+    }
+    /// First character of the folded label.
+    fn label_initial(&self) -> Option<char> {
+        initial(self.label())
+    }
+    /// The unit, if any.
+    fn unit(&self) -> Option<&str>;
+    /// Number of statistics.
+    fn stat_count(&self) -> usize;
+    /// Name of statistic `i`.
+    fn stat_name(&self, i: usize) -> &str;
+    /// Value of statistic `i`; `None` when missing.
+    fn stat_value(&self, i: usize) -> Option<f64>;
+}
+
+/// Index of statistic `name`: exact match first, else ASCII case ignored.
+pub(crate) fn stat_position(row: &impl Row, name: &str) -> Option<usize> {
+    let n = row.stat_count();
+    (0..n)
+        .find(|&i| row.stat_name(i) == name)
+        .or_else(|| (0..n).find(|&i| row.stat_name(i).eq_ignore_ascii_case(name)))
+}
+
+/// The statistic used when none is named: `avg` if the row has one, else `Value`.
+pub(crate) fn default_stat(row: &impl Row) -> Option<&'static str> {
+    ["avg", "Value"]
+        .into_iter()
+        .find(|s| stat_position(row, s).is_some())
+}
+
+/// Value of `stat` (default: see [`default_stat`]) of `row`.
+pub(crate) fn stat_value(row: &impl Row, stat: Option<&str>) -> Result<f64, LookupError> {
+    // With neither `avg` nor `Value`, report the absence of `avg`, the CloudAI default.
+    let stat = stat.or_else(|| default_stat(row)).unwrap_or("avg");
+    match stat_position(row, stat).map(|i| row.stat_value(i)) {
+        Some(Some(v)) => Ok(v),
+        Some(None) => Err(LookupError::MissingValue {
+            metric: row.label().to_owned(),
+            stat: stat.to_owned(),
+        }),
+        None => Err(LookupError::StatNotFound {
+            metric: row.label().to_owned(),
+            stat: stat.to_owned(),
+            available: (0..row.stat_count())
+                .map(|i| row.stat_name(i))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// First character of `fold(s)`: the first that is not a separator, lower-cased.
+pub(crate) fn initial(s: &str) -> Option<char> {
+    s.chars()
+        .find(|&c| !is_separator(c))
+        .map(|c| c.to_ascii_lowercase())
+}
+
+fn is_separator(c: char) -> bool {
+    c == '_' || c == '-' || c.is_whitespace()
+}
+
+/// A name query folded once (case, unit, `_`/`-`/space runs), so that testing a row costs a
+/// comparison that usually stops at the first character, without allocating.
+#[derive(Debug, Clone)]
+pub(crate) struct NamePattern {
+    /// The folded query and, if different, the folded query without its last group (which
+    /// may be a unit, as in `Time To First Token (ms)`, or part of the name, as in
+    /// `HTTP Waiting (TTFB)`).
+    folded: Vec<Folded>,
+}
+
+/// A folded query and its first character, compared before anything else: most rows differ
+/// there.
+#[derive(Debug, Clone)]
+struct Folded {
+    text: String,
+    initial: Option<char>,
+}
+
+impl Folded {
+    fn new(query: &str) -> Self {
+        let text: String = fold(query).collect();
+        let initial = text.chars().next();
+        Self { text, initial }
+    }
+}
+
+impl NamePattern {
+    pub(crate) fn new(query: &str) -> Self {
+        let mut folded = vec![Folded::new(query)];
+        let unit_free = Folded::new(split_unit(query).0);
+        if unit_free.text != folded[0].text {
+            folded.push(unit_free);
+        }
+        Self { folded }
+    }
+
+    /// Whether the row's name or label folds to the query.
+    pub(crate) fn matches(&self, row: &impl Row) -> bool {
+        self.folded.iter().any(|q| {
+            (row.name_initial() == q.initial && fold_eq(row.name(), &q.text))
+                || (row.label_initial() == q.initial && fold_eq(row.label(), &q.text))
+        })
+    }
+}
+
+/// `fold(s)` equals the already folded `folded`, stopping at the first difference.
+fn fold_eq(s: &str, folded: &str) -> bool {
+    let mut want = folded.chars();
+    let mut pending_space = false;
+    let mut started = false;
+    for c in s.chars() {
+        if is_separator(c) {
+            pending_space = started;
+            continue;
+        }
+        if std::mem::take(&mut pending_space) && want.next() != Some(' ') {
+            return false;
+        }
+        started = true;
+        if want.next() != Some(c.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    want.next().is_none()
+}
+
+/// One way a query can match a row, in order of preference.
+#[derive(Debug, Clone)]
+enum Alternative {
+    /// The label exactly as written.
+    Label(String),
+    /// A unit-free, case- and separator-insensitive name.
+    Name(NamePattern),
+}
+
+impl Alternative {
+    fn matches(&self, row: &impl Row) -> bool {
+        match self {
+            Self::Label(label) => row.label() == label,
+            Self::Name(pattern) => pattern.matches(row),
+        }
+    }
+}
+
+/// A prepared metric lookup: a CloudAI key (`default`, `time-to-first-token`, ...), else an
+/// exact label, else a unit-free name; plus the statistic (default `avg` or `Value`).
+///
+/// Build it once and reuse it across files: parsing the key and folding the names is then
+/// not repeated per file.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The key, for duration conversion; `None` for a label or name.
+    key: Option<MetricKey>,
+    /// The name reported when nothing matches.
+    reported: String,
+    stat: Option<String>,
+    alternatives: Vec<Alternative>,
+}
+
+impl Query {
+    /// `metric` as [`Results::lookup`](super::Results::lookup) understands it.
+    pub fn new(metric: &str, stat: Option<&str>) -> Self {
+        match metric.parse::<MetricKey>() {
+            Ok(key) => Self::key(key, stat),
+            Err(()) => Self {
+                key: None,
+                reported: metric.to_owned(),
+                stat: stat.map(str::to_owned),
+                alternatives: vec![
+                    Alternative::Label(metric.to_owned()),
+                    Alternative::Name(NamePattern::new(metric)),
+                ],
+            },
+        }
+    }
+
+    /// The metric behind `key`, under any of its historical names, in milliseconds if it is a
+    /// duration (see [`Results::key_value`](super::Results::key_value)).
+    pub fn key(key: MetricKey, stat: Option<&str>) -> Self {
+        Self {
+            key: Some(key),
+            reported: key.as_str().to_owned(),
+            stat: stat.map(str::to_owned),
+            alternatives: key
+                .names()
+                .iter()
+                .map(|n| Alternative::Name(NamePattern::new(n)))
+                .collect(),
+        }
+    }
+
+    fn evaluate(&self, row: &impl Row) -> Result<f64, LookupError> {
+        let value = stat_value(row, self.stat.as_deref())?;
+        let factor = self
+            .key
+            .filter(|k| k.is_duration())
+            .and_then(|_| row.unit().and_then(to_millis))
+            .unwrap_or(1.0);
+        Ok(value * factor)
+    }
+}
+
+/// Answers one [`Query`] from rows offered in file order.
+#[derive(Debug)]
+pub(crate) struct Matcher<'q> {
+    query: &'q Query,
+    /// Preference rank of the row kept, and what it gave.
+    best: Option<(usize, Result<f64, LookupError>)>,
+}
+
+impl<'q> Matcher<'q> {
+    pub(crate) fn new(query: &'q Query) -> Self {
+        Self { query, best: None }
+    }
+
+    /// Keeps `row` if it matches a better alternative than any earlier row: the result is the
+    /// first row, in file order, of the most preferred alternative that matches at all.
+    pub(crate) fn offer(&mut self, row: &impl Row) {
+        let limit = self
+            .best
+            .as_ref()
+            .map_or(self.query.alternatives.len(), |(rank, _)| *rank);
+        if let Some(rank) = self.query.alternatives[..limit]
+            .iter()
+            .position(|a| a.matches(row))
+        {
+            self.best = Some((rank, self.query.evaluate(row)));
+        }
+    }
+
+    /// Whether no later row can change the answer.
+    pub(crate) fn done(&self) -> bool {
+        matches!(self.best, Some((0, _)))
+    }
+
+    /// The answer, or [`LookupError::MetricNotFound`] naming `file`.
+    pub(crate) fn finish(self, file: &Path) -> Result<f64, LookupError> {
+        match self.best {
+            Some((_, result)) => result,
+            None => Err(LookupError::MetricNotFound {
+                metric: self.query.reported.clone(),
+                file: file.display().to_string(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_eq_agrees_with_fold() {
+        for (a, b) in [
+            ("Time To First Token", "time_to_first_token"),
+            ("  Time  to-First token ", "TIME TO FIRST TOKEN"),
+            (
+                "Output Token Throughput",
+                "Output Token Throughput Per User",
+            ),
+            ("ab", "a b"),
+            ("a\u{a0}b", "a b"),
+            ("Temp °C", "temp °c"),
+            ("", " _ "),
+        ] {
+            let fa: String = fold(a).collect();
+            let fb: String = fold(b).collect();
+            assert_eq!(fold_eq(a, &fb), fa == fb, "{a:?} {b:?}");
+        }
+    }
+}
