@@ -25,8 +25,9 @@ fn value(r: &Results, metric: &str, stat: Option<&str>) -> f64 {
         .unwrap_or_else(|e| panic!("{metric} {stat:?}: {e}"))
 }
 
-/// JSON floats: serde_json's default parser (no `float_roundtrip` feature) may be 1 ULP off
-/// the nearest double, so JSON values are compared to within 2 ULP of the written decimal.
+/// JSON floats: with serde_json's `float_roundtrip` feature (enabled in Cargo.toml) they are
+/// the nearest double; the 2 ULP tolerance keeps these tests independent of that feature,
+/// without which serde_json may be 1 ULP off.
 #[track_caller]
 fn assert_ulp(actual: f64, expected: f64) {
     let diff = (actual.to_bits() as i64 - expected.to_bits() as i64).abs();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::error::ResultsError;
 use super::lookup::{Row, initial};
 use super::metric::{Attributes, Metric, Stats, split_unit};
-use super::number::{parse_stat, plain_number};
+use super::number::{Stat, parse_stat, plain_number, quoted_number};
 use super::position::{LineTracker, line_col};
 use super::{Table, TableKind};
 
@@ -36,6 +36,17 @@ pub(crate) fn scan<'a>(
     path: &Path,
     sink: &mut impl Sink<'a>,
 ) -> Result<(), ResultsError> {
+    scan_rows(text, path, sink, true)
+}
+
+/// [`scan`], optionally without the one-pass reading of plain rows (which must not change
+/// any outcome: the tests compare both).
+fn scan_rows<'a>(
+    text: &'a str,
+    path: &Path,
+    sink: &mut impl Sink<'a>,
+    plain_rows: bool,
+) -> Result<(), ResultsError> {
     let mut reader = Reader { text, pos: 0 };
     let mut cells = Vec::new();
     let mut stats = Vec::new();
@@ -45,7 +56,7 @@ pub(crate) fn scan<'a>(
     loop {
         // Most data rows are plain (unquoted, decimal statistics): read those in one pass.
         // Anything else, including every error, is rewound and left to the general path.
-        if let Some((layout, _)) = &current {
+        if let Some((layout, _)) = current.as_ref().filter(|_| plain_rows) {
             let start = reader.pos;
             if reader.plain_row(layout, &mut cells, &mut stats) {
                 if let Some(view) = layout.plain_view(&cells, &stats) {
@@ -91,6 +102,10 @@ pub(crate) fn scan<'a>(
 
 /// Parses every table of a CSV export (`text` already stripped of its BOM).
 pub(crate) fn parse_tables(text: &str, path: &Path) -> Result<Vec<Table>, ResultsError> {
+    build_tables(text, path, true)
+}
+
+fn build_tables(text: &str, path: &Path, plain_rows: bool) -> Result<Vec<Table>, ResultsError> {
     let mut builder = Builder {
         text: text.as_bytes(),
         lines: LineTracker::default(),
@@ -98,7 +113,7 @@ pub(crate) fn parse_tables(text: &str, path: &Path) -> Result<Vec<Table>, Result
         stat_names: Arc::from(Vec::new()),
         attr_names: Arc::from(Vec::new()),
     };
-    scan(text, path, &mut builder)?;
+    scan_rows(text, path, &mut builder, plain_rows)?;
     Ok(builder.tables)
 }
 
@@ -145,7 +160,10 @@ impl<'a> Sink<'a> for Builder<'a> {
             // An empty `Vec` does not allocate; sharing the table's (empty) names saves the
             // `Arc` allocation `Attributes::empty` would make per row.
             attributes: Attributes::new(self.attr_names.clone(), attrs),
-            stats: Stats::new(self.stat_names.clone(), row.stats.to_vec()),
+            stats: Stats::new(
+                self.stat_names.clone(),
+                row.stats.iter().map(|s| s.value()).collect(),
+            ),
         };
         if let Some(table) = self.tables.last_mut() {
             table.metrics.push(metric);
@@ -260,7 +278,7 @@ impl<'a> Layout<'a> {
         &'r self,
         cells: &'r [Cell<'r>],
         row: RowSpan,
-        stats: &'r mut Vec<Option<f64>>,
+        stats: &'r mut Vec<Stat>,
         at: &dyn Fn(usize) -> (usize, usize),
         path: &Path,
         header: usize,
@@ -291,7 +309,7 @@ impl<'a> Layout<'a> {
         for &i in &self.stats {
             let cell = &cells[i];
             match parse_stat(&cell.text) {
-                Ok(v) => stats.push(v),
+                Ok(v) => stats.push(v.into()),
                 Err(()) => {
                     let (line, col) = at(cell.offset);
                     return Err(ResultsError::BadNumber {
@@ -310,11 +328,7 @@ impl<'a> Layout<'a> {
 
     /// Views a row read by [`Reader::plain_row`], if the general path would accept it as is:
     /// `None` for a blank row, an empty label or a new header.
-    fn plain_view<'r>(
-        &'r self,
-        cells: &'r [Cell<'r>],
-        stats: &'r [Option<f64>],
-    ) -> Option<RowView<'r>> {
+    fn plain_view<'r>(&'r self, cells: &'r [Cell<'r>], stats: &'r [Stat]) -> Option<RowView<'r>> {
         let label = cells[self.label].text.trim();
         if label.is_empty() || is_header_start(cells) {
             return None;
@@ -322,12 +336,7 @@ impl<'a> Layout<'a> {
         Some(self.view(cells, label, stats))
     }
 
-    fn view<'r>(
-        &'r self,
-        cells: &'r [Cell<'r>],
-        label: &'r str,
-        stats: &'r [Option<f64>],
-    ) -> RowView<'r> {
+    fn view<'r>(&'r self, cells: &'r [Cell<'r>], label: &'r str, stats: &'r [Stat]) -> RowView<'r> {
         let (name, unit) = match self.unit {
             Some(i) => (label, Some(cells[i].text.trim()).filter(|u| !u.is_empty())),
             None => split_unit(label),
@@ -361,7 +370,7 @@ pub(crate) struct RowView<'r> {
     label: &'r str,
     name: &'r str,
     unit: Option<&'r str>,
-    stats: &'r [Option<f64>],
+    stats: &'r [Stat],
     /// Computed once here instead of once per query (see [`Row::name_initial`]).
     label_initial: Option<char>,
     name_initial: Option<char>,
@@ -397,7 +406,7 @@ impl Row for RowView<'_> {
         &self.layout.columns[self.layout.stats[i]]
     }
     fn stat_value(&self, i: usize) -> Option<f64> {
-        self.stats[i]
+        self.stats[i].value()
     }
 }
 
@@ -469,6 +478,34 @@ impl RawError {
     }
 }
 
+/// Length of the unquoted cell at the start of `bytes`: up to the first `,`, CR or LF.
+///
+/// Looks at eight bytes at a time (labels run to tens of bytes) with the classic SWAR
+/// zero-byte test; its lowest flag is always exact, which is the only one used.
+fn cell_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    for (i, chunk) in chunks.by_ref().enumerate() {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let hits = zero_bytes(w ^ (ONES * u64::from(b',')))
+            | zero_bytes(w ^ (ONES * u64::from(b'\r')))
+            | zero_bytes(w ^ (ONES * u64::from(b'\n')));
+        if hits != 0 {
+            return i * 8 + (hits.trailing_zeros() / 8) as usize;
+        }
+    }
+    let rest = chunks.remainder();
+    let done = bytes.len() - rest.len();
+    done + rest
+        .iter()
+        .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
+        .unwrap_or(rest.len())
+}
+
 /// The closing quote of the quoted cell opening at `open`, if the cell has no `""` escape.
 fn plain_quoted(bytes: &[u8], open: usize) -> Option<usize> {
     let close = open + 1 + bytes[open + 1..].iter().position(|&b| b == b'"')?;
@@ -490,7 +527,7 @@ impl<'a> Reader<'a> {
         &mut self,
         layout: &Layout<'_>,
         cells: &mut Vec<Cell<'a>>,
-        stats: &mut Vec<Option<f64>>,
+        stats: &mut Vec<Stat>,
     ) -> bool {
         let bytes = self.text.as_bytes();
         let mut pos = self.pos;
@@ -507,10 +544,14 @@ impl<'a> Reader<'a> {
                 pos = close + 1;
                 let text = &self.text[start + 1..close];
                 if *role == Role::Stat {
-                    let Ok(value) = parse_stat(text) else {
-                        return false;
+                    let stat = match quoted_number(text.as_bytes()) {
+                        Some(stat) => stat,
+                        None => match parse_stat(text) {
+                            Ok(value) => value.into(),
+                            Err(()) => return false,
+                        },
                     };
-                    stats.push(value);
+                    stats.push(stat);
                 }
                 text
             } else if *role == Role::Stat {
@@ -521,10 +562,7 @@ impl<'a> Reader<'a> {
                 pos = end;
                 &self.text[start..pos]
             } else {
-                pos += bytes[pos..]
-                    .iter()
-                    .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
-                    .unwrap_or(bytes.len() - pos);
+                pos += cell_len(&bytes[pos..]);
                 &self.text[start..pos]
             };
             cells.push(Cell {
@@ -558,11 +596,7 @@ impl<'a> Reader<'a> {
             let text = if bytes[offset] == b'"' {
                 self.quoted()?
             } else {
-                let len = bytes[offset..]
-                    .iter()
-                    .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
-                    .unwrap_or(bytes.len() - offset);
-                self.pos = offset + len;
+                self.pos = offset + cell_len(&bytes[offset..]);
                 Cow::Borrowed(&self.text[offset..self.pos])
             };
             cells.push(Cell { text, offset });
@@ -660,6 +694,80 @@ mod tests {
             ]
         );
         assert_eq!(rows("\"multi\nline\",x"), vec![vec!["multi\nline", "x"]]);
+    }
+
+    /// Corpus CSVs and thousands of one-byte mutations of them: the one-pass reading of plain
+    /// rows gives the same tables, or the same error, as the general path.
+    #[test]
+    fn plain_rows_change_nothing() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let replacements = b",\"\r\n x1.-N9";
+        for file in corpus_csvs() {
+            let original = std::fs::read(&file).unwrap();
+            let mut variants = vec![original.clone()];
+            for _ in 0..300 {
+                let mut v = original.clone();
+                let at = (next() % v.len() as u64) as usize;
+                let b = replacements[(next() % replacements.len() as u64) as usize];
+                match next() % 3 {
+                    0 => v[at] = b,
+                    1 => v.insert(at, b),
+                    _ => {
+                        v.remove(at);
+                    }
+                }
+                variants.push(v);
+            }
+            for v in variants {
+                let Ok(text) = std::str::from_utf8(&v) else {
+                    continue;
+                };
+                let path = Path::new("x.csv");
+                let fast = build_tables(text, path, true).map_err(|e| e.to_string());
+                let general = build_tables(text, path, false).map_err(|e| e.to_string());
+                assert_eq!(fast, general, "{}: {text}", file.display());
+            }
+        }
+    }
+
+    fn corpus_csvs() -> Vec<std::path::PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|e| e == "csv") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results"),
+            &mut out,
+        );
+        assert!(out.len() > 10);
+        out
+    }
+
+    #[test]
+    fn cell_ends() {
+        let text = "abcdefgh,ijklmnopq\r\nrs\nt,uvwxyz0123456789";
+        for start in 0..text.len() {
+            let bytes = &text.as_bytes()[start..];
+            let expected = bytes
+                .iter()
+                .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
+                .unwrap_or(bytes.len());
+            assert_eq!(cell_len(bytes), expected, "{start}");
+        }
+        assert_eq!(cell_len("Temp (°C)\u{2c}\u{fffd}".as_bytes()), 10);
     }
 
     #[test]

@@ -224,6 +224,47 @@ impl Query {
     }
 }
 
+/// Which rows can matter to any of a set of queries, judged by the first folded character
+/// of their name or label alone; most rows of a file are skipped after one bit test.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    /// Bit `c` set for each ASCII initial of a name pattern.
+    initials: u128,
+    /// Some query can match rows the bits cannot rule out: an exact label, or a name pattern
+    /// with no initial (only separators) or a non-ASCII one.
+    everything: bool,
+}
+
+impl Prefilter {
+    pub(crate) fn new(queries: &[Query]) -> Self {
+        let mut filter = Self {
+            initials: 0,
+            everything: false,
+        };
+        for alternative in queries.iter().flat_map(|q| &q.alternatives) {
+            let Alternative::Name(pattern) = alternative else {
+                filter.everything = true;
+                continue;
+            };
+            for folded in &pattern.folded {
+                match folded.initial {
+                    Some(c) if c.is_ascii() => filter.initials |= 1 << (c as u32),
+                    _ => filter.everything = true,
+                }
+            }
+        }
+        filter
+    }
+
+    /// Whether some query may match `row`.
+    pub(crate) fn admits(&self, row: &impl Row) -> bool {
+        let hit = |c: Option<char>| {
+            c.is_some_and(|c| c.is_ascii() && self.initials >> (c as u32) & 1 == 1)
+        };
+        self.everything || hit(row.label_initial()) || hit(row.name_initial())
+    }
+}
+
 /// Answers one [`Query`] from rows offered in file order.
 #[derive(Debug)]
 pub(crate) struct Matcher<'q> {

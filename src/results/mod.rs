@@ -133,6 +133,7 @@ pub fn lookup_many(
 #[derive(Debug)]
 pub struct MetricReader<'q> {
     queries: &'q [Query],
+    prefilter: lookup::Prefilter,
     buffer: Vec<u8>,
 }
 
@@ -141,6 +142,7 @@ impl<'q> MetricReader<'q> {
     pub fn new(queries: &'q [Query]) -> Self {
         Self {
             queries,
+            prefilter: lookup::Prefilter::new(queries),
             buffer: Vec::new(),
         }
     }
@@ -155,23 +157,34 @@ impl<'q> MetricReader<'q> {
             path: path.to_owned(),
             source,
         })?;
-        if is_json(path) {
-            let results = parse_json(&data, path)?;
-            return Ok(self.queries.iter().map(|q| results.query(q)).collect());
-        }
-        let text = decode(&data, path)?;
-        let mut sink = LookupSink {
-            matchers: self.queries.iter().map(lookup::Matcher::new).collect(),
-            rows: 0,
-        };
-        csv::scan(text, path, &mut sink)?;
-        if sink.rows == 0 {
-            return Err(ResultsError::NoMetricTable {
-                path: path.to_owned(),
-            });
-        }
-        Ok(sink.matchers.into_iter().map(|m| m.finish(path)).collect())
+        answer(&data, path, self.queries, &self.prefilter)
     }
+}
+
+/// [`MetricReader::read`] on bytes in memory.
+fn answer(
+    data: &[u8],
+    path: &Path,
+    queries: &[Query],
+    prefilter: &lookup::Prefilter,
+) -> Result<Vec<Result<f64, LookupError>>, ResultsError> {
+    if is_json(path) {
+        let results = parse_json(data, path)?;
+        return Ok(queries.iter().map(|q| results.query(q)).collect());
+    }
+    let text = decode(data, path)?;
+    let mut sink = LookupSink {
+        matchers: queries.iter().map(lookup::Matcher::new).collect(),
+        prefilter,
+        rows: 0,
+    };
+    csv::scan(text, path, &mut sink)?;
+    if sink.rows == 0 {
+        return Err(ResultsError::NoMetricTable {
+            path: path.to_owned(),
+        });
+    }
+    Ok(sink.matchers.into_iter().map(|m| m.finish(path)).collect())
 }
 
 /// Reads `path` into `buffer`, which is kept between calls (unlike `std::fs::read`, no
@@ -201,6 +214,7 @@ fn read_reusing<'b>(path: &Path, buffer: &'b mut Vec<u8>) -> std::io::Result<Cow
 /// Offers each scanned row to every query that may still improve its answer.
 struct LookupSink<'q> {
     matchers: Vec<lookup::Matcher<'q>>,
+    prefilter: &'q lookup::Prefilter,
     rows: usize,
 }
 
@@ -209,6 +223,9 @@ impl<'a> csv::Sink<'a> for LookupSink<'_> {
 
     fn row(&mut self, row: &csv::RowView<'_>) {
         self.rows += 1;
+        if !self.prefilter.admits(row) {
+            return;
+        }
         for m in self.matchers.iter_mut().filter(|m| !m.done()) {
             m.offer(row);
         }
@@ -388,4 +405,67 @@ pub fn per_gpu(total: f64, nodes: u32, gpus_per_node: u32) -> Option<f64> {
     }
     let v = total / gpus as f64;
     v.is_finite().then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answering while scanning agrees with parsing then looking up: values, lookup errors
+    /// and parse errors, on corpus files and on one-byte mutations of them.
+    #[test]
+    fn streaming_answers_match_results() {
+        let queries: Vec<Query> = [
+            ("default", None),
+            ("request-throughput", None),
+            ("time-to-first-token", Some("p99")),
+            ("time-to-second-token", None),
+            ("request-latency", Some("P50")),
+            ("inter-token-latency", Some("nope")),
+            ("Request Count (count)", Some("Value")),
+            ("Input Sequence Length", Some("min")),
+            ("http waiting (ttfb)", None),
+            ("request_count", None),
+            ("GPU Utilization", None),
+            ("", None),
+        ]
+        .iter()
+        .map(|(m, s)| Query::new(m, *s))
+        .collect();
+        let prefilter = lookup::Prefilter::new(&queries);
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results");
+        for file in find_result_files(&root).unwrap() {
+            let original = std::fs::read(&file.path).unwrap();
+            let mut variants = vec![original.clone()];
+            for _ in 0..40 {
+                let mut v = original.clone();
+                let at = (next() % v.len() as u64) as usize;
+                v[at] = b",\"\n x1.-"[(next() % 8) as usize];
+                variants.push(v);
+            }
+            for data in variants {
+                let path = &file.path;
+                let expected = if is_json(path) {
+                    parse_json(&data, path)
+                } else {
+                    parse_csv(&data, path)
+                }
+                .map(|r| queries.iter().map(|q| r.query(q)).collect::<Vec<_>>());
+                let got = answer(&data, path, &queries, &prefilter);
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{expected:?}"),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+    }
 }

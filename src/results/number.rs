@@ -34,6 +34,51 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
+/// A statistic cell as scanned: validated, but a plain decimal is kept as its digits and
+/// converted only when read, since a lookup reads a handful of the hundreds of cells of a
+/// file and the division is the costliest step of the conversion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Stat {
+    /// Empty, `N/A` or NaN.
+    Missing,
+    /// `±mantissa / 10^scale`, with `mantissa <= 2^53` and `scale <= 22`.
+    Decimal {
+        mantissa: u64,
+        scale: u8,
+        negative: bool,
+    },
+    /// Anything the general path parsed.
+    Value(f64),
+}
+
+impl Stat {
+    /// The number, as `parse_stat` gives it.
+    ///
+    /// The mantissa (at most 2^53) and the power of ten (at most 1e22) are both exact
+    /// doubles, so one IEEE division rounds correctly: Clinger's fast path, also the first
+    /// step of `str::parse`, which therefore gives the same double.
+    pub(crate) fn value(self) -> Option<f64> {
+        match self {
+            Self::Missing => None,
+            Self::Decimal {
+                mantissa,
+                scale,
+                negative,
+            } => {
+                let v = mantissa as f64 / POW10[usize::from(scale)];
+                Some(if negative { -v } else { v })
+            }
+            Self::Value(v) => Some(v),
+        }
+    }
+}
+
+impl From<Option<f64>> for Stat {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Self::Missing, Self::Value)
+    }
+}
+
 /// `[-+]d+[.d+]` with at most 2^53 as digits and 22 decimals: nearly every cell of a real
 /// export, parsed several times faster than `str::parse` while giving the same double.
 ///
@@ -44,8 +89,8 @@ fn parse_plain(cell: &[u8]) -> Option<f64> {
         (b'+', rest) => (false, rest),
         _ => (false, cell),
     };
-    match decimal(digits, 0)? {
-        (Some(v), end) if end == digits.len() => Some(if negative { -v } else { v }),
+    match decimal(digits, 0, negative)? {
+        (stat @ Stat::Decimal { .. }, end) if end == digits.len() => stat.value(),
         _ => None,
     }
 }
@@ -54,40 +99,81 @@ fn parse_plain(cell: &[u8]) -> Option<f64> {
 /// [`parse_plain`]), and the offset just after it; the caller checks that a delimiter
 /// follows. This lets the CSV reader parse numbers in the same pass that finds cell ends.
 #[inline]
-pub(crate) fn plain_number(bytes: &[u8], pos: usize) -> Option<(Option<f64>, usize)> {
+pub(crate) fn plain_number(bytes: &[u8], pos: usize) -> Option<(Stat, usize)> {
     let negative = bytes.get(pos) == Some(&b'-');
-    let start = pos + usize::from(negative);
-    match decimal(bytes, start)? {
-        (None, _) if negative => None,
-        (Some(v), end) if negative => Some((Some(-v), end)),
+    match decimal(bytes, pos + usize::from(negative), negative)? {
+        (Stat::Missing, _) if negative => None,
         found => Some(found),
     }
 }
 
-/// Unsigned `d+[.d+]` at `bytes[pos]`, or nothing at all (`None` value, `pos` unchanged);
-/// `None` if the digits do not fit the exact fast path or a `.` has no digits after it.
-///
-/// The digit string read as an integer (at most 2^53) and the power of ten (at most 1e22)
-/// are both exact doubles, so one IEEE division rounds correctly: Clinger's fast path, also
-/// the first step of `str::parse`, which therefore gives the same double.
+/// Unsigned `d+[.d+]` at `bytes[pos]`, or nothing at all ([`Stat::Missing`], `pos`
+/// unchanged); `None` if the digits do not fit [`Stat::Decimal`] or a `.` has no digits
+/// after it.
 #[inline]
-fn decimal(bytes: &[u8], pos: usize) -> Option<(Option<f64>, usize)> {
+fn decimal(bytes: &[u8], pos: usize, negative: bool) -> Option<(Stat, usize)> {
     let (mantissa, int_end) = digits(bytes, pos, 0);
     if int_end == pos {
-        return Some((None, pos));
+        return Some((Stat::Missing, pos));
     }
     let (mantissa, end) = match bytes.get(int_end) {
         Some(b'.') => digits(bytes, int_end + 1, mantissa),
         _ => (mantissa, int_end),
     };
-    let frac = end.saturating_sub(int_end + 1);
-    if (end > int_end && frac == 0) || frac > 22 || end - pos - usize::from(frac > 0) > 19 {
+    let scale = end.saturating_sub(int_end + 1);
+    if (end > int_end && scale == 0) || scale > 22 || end - pos - usize::from(scale > 0) > 19 {
         return None;
     }
     if mantissa > 1 << 53 {
         return None;
     }
-    Some((Some(mantissa as f64 / POW10[frac]), end))
+    let scale = u8::try_from(scale).ok()?;
+    Some((
+        Stat::Decimal {
+            mantissa,
+            scale,
+            negative,
+        },
+        end,
+    ))
+}
+
+/// The text of a quoted statistic cell if it is `[-]d{1,3}(,ddd)*[.d+]` or plain `[-]d+[.d+]`
+/// within [`Stat::Decimal`]'s limits (genai-perf's `"1,146.31"`), read in one pass; `None`
+/// leaves every other cell to [`parse_stat`], which gives the same value for these.
+pub(crate) fn quoted_number(cell: &[u8]) -> Option<Stat> {
+    let negative = cell.first() == Some(&b'-');
+    let start = usize::from(negative);
+    let (mut mantissa, mut end) = digits(cell, start, 0);
+    let first_group = end - start;
+    let mut count = first_group;
+    if first_group == 0 {
+        return None;
+    }
+    while cell.get(end) == Some(&b',') {
+        let (m, e) = digits(cell, end + 1, mantissa);
+        if first_group > 3 || e - end - 1 != 3 {
+            return None;
+        }
+        (mantissa, end, count) = (m, e, count + 3);
+    }
+    let mut scale = 0;
+    if cell.get(end) == Some(&b'.') {
+        let (m, e) = digits(cell, end + 1, mantissa);
+        scale = e - end - 1;
+        if scale == 0 {
+            return None;
+        }
+        (mantissa, end, count) = (m, e, count + scale);
+    }
+    if end != cell.len() || count > 19 || scale > 22 || mantissa > 1 << 53 {
+        return None;
+    }
+    Some(Stat::Decimal {
+        mantissa,
+        scale: u8::try_from(scale).ok()?,
+        negative,
+    })
 }
 
 /// Accumulates the ASCII digits at `bytes[pos..]` onto `acc`; returns it and where they end.
@@ -155,7 +241,7 @@ fn parse_grouped(t: &str) -> Result<f64, ()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_plain, parse_stat, plain_number};
+    use super::{parse_plain, parse_stat, plain_number, quoted_number};
 
     /// The fast path must agree bit for bit with `str::parse` wherever it answers.
     #[test]
@@ -207,15 +293,50 @@ mod tests {
 
     #[test]
     fn plain_number_stops_at_the_cell_end() {
-        assert_eq!(plain_number(b"12.5,x", 0), Some((Some(12.5), 4)));
-        assert_eq!(plain_number(b"a,-3\r\n", 2), Some((Some(-3.0), 4)));
-        assert_eq!(plain_number(b",", 0), Some((None, 0)));
-        assert_eq!(plain_number(b"", 0), Some((None, 0)));
-        assert_eq!(plain_number(b"N/A", 0), Some((None, 0)));
-        assert_eq!(plain_number(b"+1", 0), Some((None, 0)));
+        let value = |b: &[u8], pos| plain_number(b, pos).map(|(s, end)| (s.value(), end));
+        assert_eq!(value(b"12.5,x", 0), Some((Some(12.5), 4)));
+        assert_eq!(value(b"a,-3\r\n", 2), Some((Some(-3.0), 4)));
+        assert_eq!(value(b",", 0), Some((None, 0)));
+        assert_eq!(value(b"", 0), Some((None, 0)));
+        assert_eq!(value(b"N/A", 0), Some((None, 0)));
+        assert_eq!(value(b"+1", 0), Some((None, 0)));
         for s in ["-,", "1.,", "12345678901234567890"] {
             assert_eq!(plain_number(s.as_bytes(), 0), None, "{s:?}");
         }
+    }
+
+    #[test]
+    fn quoted_agrees_with_parse_stat() {
+        for s in [
+            "1,146.31",
+            "19,035.11",
+            "1,234,567.5",
+            "-1,000",
+            "12",
+            "-0.5",
+            "1,14.6",
+            "1,1234",
+            ",123",
+            "1,",
+            "1,234.",
+            "+1,000",
+            "1234,567",
+            "",
+            "N/A",
+            "1,234.5x",
+            "1.2.3",
+        ] {
+            if let Some(stat) = quoted_number(s.as_bytes()) {
+                let expected = parse_stat(s).expect(s).expect(s);
+                assert_eq!(
+                    stat.value().map(f64::to_bits),
+                    Some(expected.to_bits()),
+                    "{s:?}"
+                );
+            }
+        }
+        assert!(quoted_number(b"1,146.31").is_some());
+        assert!(quoted_number(b"1,14.6").is_none());
     }
 
     #[test]
