@@ -56,6 +56,19 @@ fn bench(c: &mut Criterion) {
                 .sum::<f64>()
         })
     });
+    // What `read_metrics_many` does per file: read it and answer the six keys while scanning.
+    let aiperf_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/results/aiperf-0.13.0/dynamo-mocker-1p1d-stream-c4/profile_export_aiperf.csv"
+    );
+    let queries: Vec<results::Query> = results::MetricKey::ALL
+        .iter()
+        .map(|k| results::Query::key(*k, None))
+        .collect();
+    let mut reader = results::MetricReader::new(&queries);
+    c.bench_function("MetricReader::read 6 keys(aiperf 0.13, 6 KB file)", |b| {
+        b.iter(|| reader.read(black_box(aiperf_path)).unwrap())
+    });
 
     let big = synthetic_csv(80_000);
     let mut group = c.benchmark_group("synthetic");

@@ -168,14 +168,17 @@ impl MetricSpec {
     }
 }
 
-/// Values of the reader's queries in one file; `None` where the file lacks a metric or its
-/// value.
-fn metrics_of(
-    reader: &mut MetricReader<'_>,
-    path: &Path,
-) -> Result<Vec<Option<f64>>, CoreResultsError> {
-    let values = reader.read(path)?;
-    Ok(values.into_iter().map(Result::ok).collect())
+/// Values of `queries` in each of `paths`, stopping at the first file that fails; `None`
+/// where a file lacks a metric or its value.
+fn read_part(
+    paths: &[PathBuf],
+    queries: &[Query],
+) -> Result<Vec<Vec<Option<f64>>>, CoreResultsError> {
+    let mut reader = MetricReader::new(queries);
+    paths
+        .iter()
+        .map(|p| Ok(reader.read(p)?.into_iter().map(Result::ok).collect()))
+        .collect()
 }
 
 /// Batches smaller than this per thread are not worth a thread's start-up (~10 µs).
@@ -202,24 +205,22 @@ fn read_metrics_many(
                 Query::new(metric, stat)
             })
             .collect();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // `available_parallelism` reads cgroup files: only ask when the caller did not say.
         let threads = threads
-            .unwrap_or(cores)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .min(paths.len() / MIN_FILES_PER_THREAD)
             .max(1);
         let rows = py.detach(|| {
+            if threads == 1 {
+                return read_part(&paths, &queries);
+            }
             let chunk = paths.len().div_ceil(threads).max(1);
             std::thread::scope(|scope| {
                 let workers: Vec<_> = paths
                     .chunks(chunk)
                     .map(|part| {
                         let queries = &queries;
-                        scope.spawn(move || {
-                            let mut reader = MetricReader::new(queries);
-                            part.iter()
-                                .map(|p| metrics_of(&mut reader, p))
-                                .collect::<Result<Vec<_>, _>>()
-                        })
+                        scope.spawn(move || read_part(part, queries))
                     })
                     .collect();
                 let mut rows = Vec::with_capacity(paths.len());

@@ -7,6 +7,7 @@
 //! lookup that wants six values never allocates per row.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -155,8 +156,8 @@ impl<'a> Sink<'a> for Builder<'a> {
             .collect();
         let metric = Metric {
             label: row.label.to_owned(),
-            name: row.name.to_owned(),
-            unit: row.unit.map(str::to_owned),
+            name: row.name().to_owned(),
+            unit: row.unit().map(str::to_owned),
             // An empty `Vec` does not allocate; sharing the table's (empty) names saves the
             // `Arc` allocation `Attributes::empty` would make per row.
             attributes: Attributes::new(self.attr_names.clone(), attrs),
@@ -329,7 +330,7 @@ impl<'a> Layout<'a> {
     /// Views a row read by [`Reader::plain_row`], if the general path would accept it as is:
     /// `None` for a blank row, an empty label or a new header.
     fn plain_view<'r>(&'r self, cells: &'r [Cell<'r>], stats: &'r [Stat]) -> Option<RowView<'r>> {
-        let label = cells[self.label].text.trim();
+        let label = trim(&cells[self.label].text);
         if label.is_empty() || is_header_start(cells) {
             return None;
         }
@@ -337,20 +338,25 @@ impl<'a> Layout<'a> {
     }
 
     fn view<'r>(&'r self, cells: &'r [Cell<'r>], label: &'r str, stats: &'r [Stat]) -> RowView<'r> {
-        let (name, unit) = match self.unit {
-            Some(i) => (label, Some(cells[i].text.trim()).filter(|u| !u.is_empty())),
-            None => split_unit(label),
-        };
         RowView {
             layout: self,
             cells,
             label,
-            name,
-            unit,
             stats,
             label_initial: initial(label),
-            name_initial: initial(name),
+            split: OnceCell::new(),
         }
+    }
+}
+
+/// `s.trim()`, answered without the Unicode-aware scan when both ends are visible ASCII, as
+/// in nearly every label.
+fn trim(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -368,18 +374,41 @@ pub(crate) struct RowView<'r> {
     layout: &'r Layout<'r>,
     cells: &'r [Cell<'r>],
     label: &'r str,
+    stats: &'r [Stat],
+    /// Computed once here instead of once per query (see [`Row::label_initial`]).
+    label_initial: Option<char>,
+    /// Name, unit and name initial, worked out only for the rows a lookup looks closer at.
+    split: OnceCell<Split<'r>>,
+}
+
+#[derive(Debug)]
+struct Split<'r> {
     name: &'r str,
     unit: Option<&'r str>,
-    stats: &'r [Stat],
-    /// Computed once here instead of once per query (see [`Row::name_initial`]).
-    label_initial: Option<char>,
     name_initial: Option<char>,
 }
 
-impl RowView<'_> {
+impl<'r> RowView<'r> {
     /// Attribute `i` (in [`Layout::attrs`] order), trimmed.
     fn attr(&self, i: usize) -> &str {
         self.cells[self.layout.attrs[i]].text.trim()
+    }
+
+    fn split(&self) -> &Split<'r> {
+        self.split.get_or_init(|| {
+            let (name, unit) = match self.layout.unit {
+                Some(i) => (
+                    self.label,
+                    Some(self.cells[i].text.trim()).filter(|u| !u.is_empty()),
+                ),
+                None => split_unit(self.label),
+            };
+            Split {
+                name,
+                unit,
+                name_initial: initial(name),
+            }
+        })
     }
 }
 
@@ -388,13 +417,13 @@ impl Row for RowView<'_> {
         self.label
     }
     fn name(&self) -> &str {
-        self.name
+        self.split().name
     }
     fn unit(&self) -> Option<&str> {
-        self.unit
+        self.split().unit
     }
     fn name_initial(&self) -> Option<char> {
-        self.name_initial
+        self.split().name_initial
     }
     fn label_initial(&self) -> Option<char> {
         self.label_initial

@@ -256,12 +256,15 @@ impl Prefilter {
         filter
     }
 
-    /// Whether some query may match `row`.
-    pub(crate) fn admits(&self, row: &impl Row) -> bool {
-        let hit = |c: Option<char>| {
-            c.is_some_and(|c| c.is_ascii() && self.initials >> (c as u32) & 1 == 1)
-        };
-        self.everything || hit(row.label_initial()) || hit(row.name_initial())
+    /// Whether some query may match a CSV row whose label starts (once folded) with
+    /// `label_initial`.
+    ///
+    /// The label alone decides because a CSV row's name is a prefix of its label: the
+    /// name's initial is the label's, or none at all if the name is only separators, and
+    /// patterns without an initial set `everything`.
+    pub(crate) fn admits(&self, label_initial: Option<char>) -> bool {
+        self.everything
+            || label_initial.is_some_and(|c| c.is_ascii() && self.initials >> (c as u32) & 1 == 1)
     }
 }
 

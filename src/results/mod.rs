@@ -4,7 +4,8 @@
 //! tables of [`Metric`]s, each with a unit and every statistic the file holds. Lookups go by
 //! exact label ([`Results::metric`]), by unit-free name ([`Results::find`]) or by CloudAI's
 //! metric keys ([`MetricKey`], [`Results::lookup`]). [`find_result_files`] locates the
-//! exports in a run directory.
+//! exports in a run directory. To read a few metrics of many files, [`MetricReader`] answers
+//! prepared [`Query`]s while scanning each CSV, without building [`Results`].
 
 mod csv;
 mod discover;
@@ -21,6 +22,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use lookup::Row as _;
 
 pub use discover::{ResultFile, best_result_csv, find_result_files};
 pub use error::{LookupError, ResultsError};
@@ -223,7 +226,7 @@ impl<'a> csv::Sink<'a> for LookupSink<'_> {
 
     fn row(&mut self, row: &csv::RowView<'_>) {
         self.rows += 1;
-        if !self.prefilter.admits(row) {
+        if !self.prefilter.admits(row.label_initial()) {
             return;
         }
         for m in self.matchers.iter_mut().filter(|m| !m.done()) {
