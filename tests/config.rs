@@ -147,6 +147,17 @@ fn type_errors_name_position_field_expected_and_found() {
 }
 
 #[test]
+fn sweepable_fields_say_a_list_is_allowed() {
+    let text = SEED.replace("num_nodes = 1", "num_nodes = \"two\"");
+    assert_eq!(
+        errors(&text),
+        vec![
+            "t.toml:13:15: cmd_args.dynamo.prefill_worker.num_nodes: expected a non-negative integer, found string \"two\" (or a list of such values to sweep)"
+        ]
+    );
+}
+
+#[test]
 fn range_errors() {
     let text = seed_with(
         "cmd_args.dynamo.vllm_worker",

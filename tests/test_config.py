@@ -37,7 +37,8 @@ def test_config_error_is_a_value_error_with_structured_entries(seed_text: str) -
             "line": 16,
             "column": 15,
             "path": "cmd_args.dynamo.vllm_worker.num_nodes",
-            "message": "expected a non-negative integer, found -2",
+            "message": "expected a non-negative integer, found -2 "
+            "(or a list of such values to sweep)",
         },
         {
             "file": "bad.toml",

@@ -166,7 +166,15 @@ pub fn sweep<T>(
                 .collect::<Option<Vec<T>>>()
                 .map(Sweep::Many)
         }
-        _ => element(node, cx, path).map(Sweep::One),
+        _ => {
+            let before = cx.diagnostics.len();
+            let value = element(node, cx, path);
+            // Tell the user the field also takes a list: that is how a sweep is declared.
+            for d in &mut cx.diagnostics[before..] {
+                d.message.push_str(" (or a list of such values to sweep)");
+            }
+            value.map(Sweep::One)
+        }
     }
 }
 
