@@ -551,6 +551,15 @@ fn aiperf_replaces_genai_perf_and_osl_is_an_alias() {
         t.cmd_args.load_generator.args().extra_inputs,
         vec!["max_tokens:16", "ignore_eos:true"]
     );
+    let quoted = seed_with(
+        "cmd_args.genai_perf",
+        r#"extra_inputs = "--extra-inputs '{\"stop\": [\"a b\"]}' --extra-inputs max_tokens:8""#,
+    );
+    let t = load_test_str(&quoted, "t.toml").unwrap();
+    assert_eq!(
+        t.cmd_args.load_generator.args().extra_inputs,
+        vec![r#"{"stop": ["a b"]}"#, "max_tokens:8"]
+    );
 }
 
 #[test]

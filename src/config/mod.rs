@@ -19,7 +19,7 @@ mod workspace;
 pub use diagnostic::{ConfigError, Diagnostic};
 pub use scenario::{Dependency, Scenario, ScenarioTest};
 pub use shell_words::split_words;
-pub use sweep::{Axis, Slot, Sweep, SweepValue};
+pub use sweep::{Slot, Sweep, SweepValue};
 pub use system::{ContainerRuntime, DataRepository, Group, Partition, SystemConfig};
 pub use test_def::{
     ArgValue, CmdArgs, DecodeOnly, DynamoArgs, Frontend, GitRepo, LoadArgs, LoadGenerator,

@@ -178,13 +178,6 @@ pub fn sweep<T>(
     }
 }
 
-/// One named axis of a sweep.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Axis {
-    pub name: String,
-    pub values: Vec<SweepValue>,
-}
-
 /// Indices of every case of a cartesian product over axes of the given lengths, last axis
 /// fastest. An empty `lens` yields one empty case.
 pub fn product(lens: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {

@@ -11,6 +11,7 @@ use super::parse::{
     string_list,
 };
 use super::reader::{TableReader, list_of_tables};
+use super::shell_words::split_words;
 use super::sweep::{Slot, Sweep, sweep};
 
 pub const TEMPLATE_NAME: &str = "AIDynamo";
@@ -566,9 +567,12 @@ fn read_extra_inputs(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>
             .collect(),
         Value::Array(_) => string_list(node, cx, path),
         Value::String(s) if s.trim_start().starts_with('-') => {
-            let words: Vec<&str> = s.split_whitespace().collect();
-            let pairs_ok =
-                words.len() % 2 == 0 && words.chunks(2).all(|c| c[0] == "--extra-inputs");
+            // Shell words, as CloudAI pasted this string into the command line: a quoted JSON
+            // value with blanks stays one value.
+            let words = split_words(s).unwrap_or_default();
+            let pairs_ok = !words.is_empty()
+                && words.len() % 2 == 0
+                && words.chunks(2).all(|c| c[0] == "--extra-inputs");
             if pairs_ok {
                 Some(words.chunks(2).map(|c| c[1].to_string()).collect())
             } else {
