@@ -31,6 +31,11 @@ pub struct Topology {
     pub decode: u32,
     /// Nodes allocated and used: 1 + prefill + decode.
     pub num_nodes: u32,
+    /// Whether the frontend node runs an engine too (see `Frontend::runs_engine`).
+    pub frontend_engine: bool,
+    /// Nodes that run an engine, the per-GPU divisor's node count: prefill + decode, plus the
+    /// frontend node when it hosts one (the seed's default commands: 1 + prefill + decode).
+    pub engine_nodes: u32,
     /// Hostnames to allocate, when the scenario names nodes (empty: any `num_nodes` nodes).
     pub nodelist: Vec<String>,
     /// Requested nodes that are neither allocated nor used.
@@ -99,10 +104,13 @@ pub fn plan(
             "{what} but the test uses {needed} ({breakdown}): only {needed} are allocated{extra}"
         )
     });
+    let frontend_engine = test.cmd_args.dynamo.frontend.runs_engine();
     Ok(Topology {
         prefill,
         decode,
         num_nodes: needed,
+        frontend_engine,
+        engine_nodes: prefill + decode + u32::from(frontend_engine),
         nodelist,
         unused,
         warning,

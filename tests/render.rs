@@ -141,7 +141,7 @@ fn container_flags_only_in_container_mode() {
     assert!(bare.contains("#SBATCH --nodes=5"));
     // The test's HF_HOME wins over the system's, and is exported once.
     assert_eq!(pyxis.matches("export HF_HOME=").count(), 1);
-    assert!(pyxis.contains("export HF_HOME=/lustre/hf_home"));
+    assert!(pyxis.contains("export HF_HOME=\"/lustre/hf_home\""));
 }
 
 #[test]

@@ -523,9 +523,13 @@ fn throughput_per_gpu() {
     assert_eq!(results::output_throughput_per_gpu(&r, 2, 0), None);
     let sweep = load("perf_analyzer-genai-perf-analyze/analyze_export_genai_perf.csv");
     assert_eq!(results::output_throughput_per_gpu(&sweep, 1, 8), None);
-    assert_eq!(results::per_gpu(f64::INFINITY, 1, 1), None);
+    assert_eq!(results::per_gpu(f64::INFINITY, 1), None);
+    assert_eq!(results::per_gpu(100.0, 0), None);
+    assert_eq!(results::engine_gpus(3, 8), Some(24));
+    assert_eq!(results::engine_gpus(0, 8), None);
+    let huge = results::engine_gpus(u32::MAX, u32::MAX).unwrap();
     assert_eq!(
-        results::per_gpu(100.0, u32::MAX, u32::MAX),
+        results::per_gpu(100.0, huge),
         Some(100.0 / (u32::MAX as f64).powi(2))
     );
 }

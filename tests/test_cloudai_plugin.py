@@ -312,15 +312,17 @@ def test_metric_keys_contain_what_dse_may_ask_for() -> None:
 
 
 def test_report_is_the_embedded_engines_report(seed_run: Path) -> None:
-    record = {"id": "t", "iteration": 0, "topology": {"num_nodes": 3, "prefill": 1, "decode": 1}}
+    topology = {"num_nodes": 3, "prefill": 1, "decode": 1, "engine_nodes": 3}
+    record = {"id": "t", "iteration": 0, "topology": topology}
     (seed_run / "test-run.json").write_text(json.dumps(record))
     path = results.write_report(seed_run, 8)
     assert path is not None
     lines = path.read_text().splitlines()
     assert lines[: len(SEED_CSV.splitlines())] == SEED_CSV.splitlines()
-    # 261.25 tokens/s over the workers' 2 nodes x 8 GPUs; the frontend's GPUs do not count.
-    assert lines[-2] == "Overall Output Tokens per Second per GPU,16.328125"
-    assert lines[-1] == "GPUs Counted (count),16"
+    # 261.25 tokens/s over the 3 engine nodes x 8 GPUs (the seed's frontend hosts a decode
+    # engine), CloudAI 13816b1a's (1 + P + D) x gpus_per_node.
+    assert lines[-2] == f"Overall Output Tokens per Second per GPU,{261.25 / 24!r}"
+    assert lines[-1] == "GPUs Counted (count),24"
 
 
 def test_report_without_results_is_not_written(tmp_path: Path) -> None:

@@ -48,7 +48,8 @@ def test_config_error_is_a_value_error_with_structured_entries(seed_text: str) -
             "message": "unknown field; did you mean `request_count`? (expected one of: "
             "cmd, concurrency, endpoint, endpoint_type, extra_args, extra_inputs, input_file, "
             "isl, osl, "
-            "output_tokens_mean, output_tokens_stddev, port, random_seed, request_count, "
+            "output_tokens_mean, output_tokens_stddev, perf_analyzer_args, port, random_seed, "
+            "request_count, "
             "request_rate, streaming, synthetic_input_tokens_mean, "
             "synthetic_input_tokens_stddev, tokenizer, warmup_request_count)",
         },

@@ -115,6 +115,16 @@ def test_genai_perf_and_aiperf_runs_complete(system: str, tmp_path: Path) -> Non
             "frontend",
             "prefill",
         ]
+        # The seed's Step 4: `watch tail -n 4 *.txt` in the run directory shows every process,
+        # named as CloudAI 13816b1a names them, and the load generator's output is in stdout.txt.
+        logs = {p.name for p in d.glob("*.txt")}
+        for process in ("etcd", "nats", "frontend", "prefill_{}_node1", "decode_{}_node2"):
+            for stream in ("stdout", "stderr"):
+                name = process.format(stream) if "{}" in process else f"{process}_{stream}"
+                assert f"{name}.txt" in logs, (name, sorted(logs))
+        assert not (d / "logs").exists()
+        stdout = (d / "stdout.txt").read_text()
+        assert LOADGEN_OUTPUT[d.parent.name] in stdout, stdout[-2000:]
     results_dir = dirs[0].parents[1]
     rows = summary_rows(results_dir)
     assert [(r["test_id"], r["status"]) for r in rows] == [
@@ -138,6 +148,10 @@ time_limit = "00:05:00"
 """
 
 
+#: A line each load generator prints on its console at the end of a run.
+LOADGEN_OUTPUT = {"genai_perf": "Request Count (count)", "aiperf": "Request Count (requests)"}
+
+
 def start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     proc = subprocess.Popen(
         cloudaix_cmd(*scenario_args("baremetal.toml", scenario_file(tmp_path, LONG_RUN), tmp_path)),
@@ -147,11 +161,14 @@ def start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
         text=True,
         start_new_session=True,
     )
-    wait_for(
-        lambda: bool(list(tmp_path.glob("long_*/long/0/logs/genai-perf_node0.log"))), 120, "load"
-    )
+    wait_for(lambda: "start genai-perf" in _job_stdout(tmp_path), 120, "load")
     (run_dir,) = list(tmp_path.glob("long_*/long/0"))
     return proc, run_dir
+
+
+def _job_stdout(out: Path) -> str:
+    found = list(out.glob("long_*/long/0/stdout.txt"))
+    return found[0].read_text(errors="replace") if found else ""
 
 
 def test_killed_decode_worker_fails_the_run_and_names_it(tmp_path: Path) -> None:
@@ -170,11 +187,15 @@ def test_killed_decode_worker_fails_the_run_and_names_it(tmp_path: Path) -> None
     st = status(run_dir)
     assert st["status"] == "failed"
     marker = (run_dir / "failure.marker").read_text().splitlines()[0]
-    assert marker.startswith("role=decode node=node3 process=decode exit=")
+    # node = SLURM_NODEID, as in the dead worker's log names; host = its hostname.
+    assert marker.startswith("role=decode node=2 host=node3 process=decode exit=")
+    assert (run_dir / "decode_stdout_node2.txt").is_file()
     assert "decode" in st["cause"] and "node3" in st["cause"]
     (row,) = summary_rows(run_dir.parents[1])
     assert row["status"] == "failed"
-    assert row["cause"].startswith("decode worker on node3 (process decode) exited with code")
+    assert row["cause"].startswith(
+        "decode worker on node 2 (host node3, process decode) exited with code"
+    )
 
 
 def test_scancel_is_recorded_as_cancelled(tmp_path: Path) -> None:

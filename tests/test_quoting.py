@@ -1,9 +1,14 @@
-"""No user string can inject a command into the generated scripts.
+"""No user string can inject a command into the generated scripts, except where shell is the
+contract.
 
 Every string field gets a payload using each shell metacharacter (``$(…)``, backticks, ``;``,
 quotes, line breaks). The scripts must pass ``bash -n``, and *executing* them (with stand-ins
 for srun, etcd, the frontend and genai-perf on PATH) must pass each value through as one
 literal argument and never run a payload.
+
+Shell by contract: the ``cmd`` fields (commands) and environment values (system
+``global_env_vars``, test ``extra_env_vars``), which expand like a double-quoted shell word, as
+CloudAI's unquoted ``export KEY=value`` did, without word splitting or globbing.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ LISTEN = (
 
 @pytest.fixture
 def job(tmp_path: Path) -> dict:
-    hf = tmp_path / "hf home $(touch pwn_hf)"
+    # HF_HOME is an environment value (shell), so its path carries no `$`; quotes and blanks.
+    hf = tmp_path / "hf home 'q' ;x"
     hf.mkdir()
     ports = {"etcd": free_port(), "nats": free_port()}
     p = payload
@@ -88,7 +94,6 @@ sleep_seconds = 20
   streaming = true
 [extra_env_vars]
 HF_HOME = {toml_str(str(hf))}
-PAYLOAD_ENV = {toml_str(p("env"))}
 """
     plain = payload("sys", quotes=False)
     system = f"""
@@ -101,8 +106,6 @@ account = {toml_str(plain + "acct")}
 mpi = {toml_str(p("mpi"))}
 extra_srun_args = {toml_str("--comment " + repr(p("srun", quotes=False)))}
 extra_sbatch_args = [{toml_str("--comment=" + plain)}]
-[global_env_vars]
-GLOBAL_PAYLOAD = {toml_str(p("global"))}
 """
     scenario = f"""
 name = "q"
@@ -158,8 +161,7 @@ def test_sbatch_script_passes_values_literally(job: dict) -> None:
     job_env = dict(
         kv.split("=", 1) for kv in (work / "srun.env").read_text().split("\0") if "=" in kv
     )
-    assert job_env["PAYLOAD_ENV"] == payload("env")
-    assert job_env["GLOBAL_PAYLOAD"] == payload("global")
+    assert job_env["HF_HOME"] == str(tmp / "hf home 'q' ;x")
     assert pwned(tmp) == []
 
 
@@ -209,7 +211,9 @@ def test_launch_script_runs_without_executing_payloads(job: dict) -> None:
         ("--extra-inputs", "inputs"),
     ]:
         assert args[args.index(flag) + 1] == payload(tag), flag
-    assert args[-1] == payload("args")
+    assert args[-4] == payload("args")
+    # CloudAI's `-- -v --async` for perf_analyzer, after the user's own arguments.
+    assert args[-3:] == ["--", "-v", "--async"]
     # A worker node sees the done marker and leaves cleanly.
     worker = subprocess.run(
         ["bash", str(run_dir / "run.sh")],
@@ -224,3 +228,103 @@ def test_launch_script_runs_without_executing_payloads(job: dict) -> None:
     assert pwned(tmp) == []
     config = (run_dir / "dynamo_config.yaml").read_text()
     assert json.dumps(payload("kv")) in config
+
+
+ENV_SYSTEM = """
+name = "s"
+scheduler = "slurm"
+install_path = "{tmp}/install"
+output_path = "{tmp}/results"
+default_partition = "p"
+container_runtime = "none"
+[global_env_vars]
+LD_LIBRARY_PATH = "/opt/x/lib:$LD_LIBRARY_PATH"
+FROM_SYSTEM = '$(echo sys)'
+OVERRIDDEN = "system"
+"""
+
+ENV_TEST = """
+name = "env"
+test_template_name = "AIDynamo"
+[cmd_args]
+docker_image_url = "i"
+served_model_name = "m"
+  [cmd_args.dynamo.prefill_worker]
+  num_nodes = 1
+  [cmd_args.dynamo.vllm_worker]
+  num_nodes = 0
+  [cmd_args.genai_perf]
+[extra_env_vars]
+HF_HOME = "{tmp}"
+RUN_NAME = "run-$SLURM_JOB_ID"
+CACHE = "$HOME/cache"
+SPACED = "a  b * c"
+NODES = '$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)'
+QUOTED = 'say "hi" `echo there`'
+REF = "${{RUN_NAME}}/x"
+OVERRIDDEN = "test"
+"""
+
+
+def test_env_values_expand_like_a_double_quoted_word(tmp_path: Path) -> None:
+    """CloudAI wrote `export KEY=value` unquoted: values expand at job time. Here they expand
+    as one double-quoted word: substitutions run, but nothing is split or globbed."""
+    (tmp_path / "system.toml").write_text(ENV_SYSTEM.format(tmp=tmp_path))
+    (tmp_path / "t.toml").write_text(ENV_TEST.format(tmp=tmp_path))
+    (tmp_path / "sc.toml").write_text('name = "e"\n[[Tests]]\nid = "e"\ntest_name = "env"\n')
+    prepared = cdr.prepare(
+        tmp_path / "system.toml", [tmp_path / "t.toml"], tmp_path / "sc.toml", timestamp="t"
+    )
+    run_dir = Path(prepared["runs"][0]["run_dir"])
+    work, bin_dir = tmp_path / "work", tmp_path / "bin"
+    work.mkdir()
+    bin_dir.mkdir()
+    for name in ("a", "b", "c", "x"):  # a glob of `*` would find these
+        (work / name).touch()
+    stub(bin_dir, "srun", "env -0 > srun.env")
+    stub(bin_dir, "scontrol", "echo gpu-node-7; echo gpu-node-8")
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "HOME": "/home/u",
+        "LD_LIBRARY_PATH": "/base/lib",
+        "SLURM_JOB_NODELIST": "gpu-node-[7-8]",
+        "SLURM_JOB_ID": "4242",
+    }
+    subprocess.run(
+        ["bash", str(run_dir / "cloudai_sbatch_script.sh")], cwd=work, env=env, check=True
+    )
+    job_env = dict(
+        kv.split("=", 1) for kv in (work / "srun.env").read_text().split("\0") if "=" in kv
+    )
+    assert job_env["LD_LIBRARY_PATH"] == "/opt/x/lib:/base/lib"
+    assert job_env["FROM_SYSTEM"] == "sys"
+    assert job_env["RUN_NAME"] == "run-4242"
+    assert job_env["CACHE"] == "/home/u/cache"
+    assert job_env["SPACED"] == "a  b * c"
+    assert job_env["NODES"] == "gpu-node-7"
+    assert job_env["QUOTED"] == 'say "hi" there'
+    assert job_env["REF"] == "run-4242/x"
+    assert job_env["OVERRIDDEN"] == "test"
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("$(echo", "unterminated `$(`"),
+        ("${HOME", "unterminated `${`"),
+        ("`date", "unterminated backquote"),
+        ('$(echo "a)', "unterminated double quote inside `$(`"),
+    ],
+)
+def test_env_value_that_is_not_one_word_is_a_positioned_error(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    (tmp_path / "t.toml").write_text(
+        ENV_TEST.format(tmp=tmp_path) + f"BROKEN = {toml_str(value)}\n"
+    )
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.load_test(tmp_path / "t.toml")
+    line = len(ENV_TEST.format(tmp=tmp_path).splitlines()) + 1
+    assert f"t.toml:{line}:10: extra_env_vars.BROKEN: expected a shell word" in str(err.value)
+    assert why in str(err.value)

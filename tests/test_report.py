@@ -15,10 +15,9 @@ import pytest
 
 import cloudai_dynamo_rs as cdr
 from cloudai_dynamo_rs import _core
-from cloudai_dynamo_rs.report import generate, generate_report, worker_gpus
+from cloudai_dynamo_rs.report import generate, generate_report
 from cloudai_dynamo_rs.report.cli import cmd_generate_report
 from cloudai_dynamo_rs.report.plots import pareto_front
-from cloudai_dynamo_rs.report.runs import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "results"
@@ -275,10 +274,11 @@ def test_run_report_csv_appends_per_gpu(tree: Path) -> None:
     report = tree / "Tests.1" / "0" / "report.csv"
     text = report.read_text()
     assert text.startswith(SEED_CSV.read_text())  # the export, byte for byte
-    # 1 prefill + 0 decode worker nodes x 8 GPUs: the frontend node is not counted.
+    # The seed's default frontend command runs a decode engine (Dynamo's agg_router graph):
+    # (1 frontend + 1 prefill + 0 decode) x 8 GPUs, CloudAI 13816b1a's divisor.
     per_gpu = cdr.get_metric(report, "Overall Output Tokens per Second per GPU", "Value")
-    assert per_gpu == 261.25 / 8
-    assert cdr.get_metric(report, "GPUs Counted", "Value") == 8
+    assert per_gpu == 261.25 / 16
+    assert cdr.get_metric(report, "GPUs Counted", "Value") == 16
     assert cdr.get_metric(report, "time-to-first-token") == 1146.31  # original tables intact
 
 
@@ -288,21 +288,60 @@ def test_run_report_keeps_crlf_exports_parseable(tree: Path) -> None:
     raw = report.read_bytes()
     assert b"\n" not in raw.replace(b"\r\n", b"")  # one line-ending style throughout
     assert cdr.get_metric(report, "Overall Output Tokens per Second per GPU", "Value") == (
-        389.99 / 8
+        389.99 / 16
     )
 
 
-def test_per_gpu_divisor_is_worker_nodes_only(tree: Path) -> None:
-    run = Run(run_dir=tree, test_id="t", iteration=0, step=None, prefill_nodes=2, decode_nodes=1)
-    assert worker_gpus(run, 8) == 24  # CloudAI: (1 + 2 + 1) x 8 = 32
-    assert worker_gpus(run, None) is None
+def test_per_gpu_divisor_is_the_engine_nodes_gpus(tree: Path) -> None:
     generate_report(tree, GPUS_PER_NODE)
     rows = read_csv(tree / "Tests.2" / "summary.csv")
     by_step = {(r["iteration"], r["step"]): r for r in rows}
     one_worker, two_workers = by_step[("0", "1")], by_step[("0", "3")]
-    assert (one_worker["gpus"], two_workers["gpus"]) == ("8", "16")
-    assert float(one_worker["output_tokens_per_s_per_gpu"]) == 210.81 / 8
-    assert float(two_workers["output_tokens_per_s_per_gpu"]) == 426.34 / 16
+    # Default commands: the frontend node hosts a decode engine, (1 + P + D) nodes count.
+    assert (one_worker["engine_nodes"], two_workers["engine_nodes"]) == ("2", "3")
+    assert (one_worker["gpus"], two_workers["gpus"]) == ("16", "24")
+    assert float(one_worker["output_tokens_per_s_per_gpu"]) == 210.81 / 16
+    assert float(two_workers["output_tokens_per_s_per_gpu"]) == 426.34 / 24
+
+
+@pytest.mark.parametrize(
+    ("frontend", "gpus"),
+    [
+        ("", 16),  # seed default `dynamo serve graphs.agg_router:Frontend`: 1 + 1 + 0 nodes
+        ("cmd = 'python -m dynamo.frontend'", 8),  # no engine on the frontend node: 1 + 0
+        ("cmd = 'python -m dynamo.frontend'\n  runs_engine = true", 16),
+    ],
+)
+def test_frontend_command_decides_whether_its_node_counts(
+    tmp_path: Path, frontend: str, gpus: int
+) -> None:
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    seed = (SEED_CONF / "test" / "llama3.1_405b_fp8.toml").read_text()
+    seed = seed.replace("/your/path/to/hf_home", str(hf))
+    seed = seed.replace("[cmd_args.dynamo.frontend]", "[cmd_args.dynamo.frontend]\n  " + frontend)
+    (tmp_path / "t.toml").write_text(seed)
+    (tmp_path / "s.toml").write_text(
+        'name = "sc"\n[[Tests]]\nid = "T"\ntest_name = "llama3.1_405b_fp8"\n'
+    )
+    prepared = _core.prepare(
+        SEED_CONF / "system" / "oci.toml",
+        [tmp_path / "t.toml"],
+        tmp_path / "s.toml",
+        timestamp="t",
+        output_root=tmp_path / "out",
+    )
+    run_dir = Path(prepared["runs"][0]["run_dir"])
+    shutil.copy(SEED_CSV, run_dir)
+    paths = generate_report(Path(prepared["results_dir"]), GPUS_PER_NODE)
+    # report.html says which nodes count and why.
+    note = paths.html.read_text()
+    assert "graphs.agg_router:Frontend" in note and "runs_engine = true" in note
+    report = run_dir / "report.csv"
+    assert cdr.get_metric(report, "GPUs Counted", "Value") == gpus
+    assert cdr.get_metric(report, "Overall Output Tokens per Second per GPU", "Value") == (
+        261.25 / gpus
+    )
 
 
 def test_without_gpus_per_node_per_gpu_is_empty(tree: Path) -> None:
@@ -433,7 +472,7 @@ def test_whole_corpus_through_the_report(tmp_path: Path) -> None:
             "iteration": 0,
             "step": i + 1,
             "params": {"file": src.name},
-            "topology": {"prefill": 1, "decode": 1, "num_nodes": 3},
+            "topology": {"prefill": 1, "decode": 1, "num_nodes": 3, "engine_nodes": 2},
         }
         (run_dir / "test-run.json").write_text(json.dumps(record))
     paths = generate_report(tmp_path, GPUS_PER_NODE)
@@ -454,7 +493,13 @@ def test_json_only_run_gets_a_csv_report(tmp_path: Path) -> None:
     run_dir.mkdir(parents=True)
     shutil.copy(AIPERF_STREAM / "profile_export_aiperf.json", run_dir)
     (run_dir / "test-run.json").write_text(
-        json.dumps({"id": "Tests.1", "iteration": 0, "topology": {"prefill": 1, "decode": 0}})
+        json.dumps(
+            {
+                "id": "Tests.1",
+                "iteration": 0,
+                "topology": {"prefill": 1, "decode": 0, "engine_nodes": 1},
+            }
+        )
     )
     generate_report(tmp_path, 4)
     report = run_dir / "report.csv"
@@ -483,7 +528,7 @@ def test_cmd_generate_report(tree: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert f"summary      {tree / 'summary.csv'}" in out
     # gpus_per_node = 8 came from the system file.
     rows = read_csv(tree / "summary.csv")
-    assert float(rows[0]["output_tokens_per_s_per_gpu"]) == 261.25 / 8
+    assert float(rows[0]["output_tokens_per_s_per_gpu"]) == 261.25 / 16
 
 
 def test_pareto_front() -> None:

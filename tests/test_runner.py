@@ -356,6 +356,11 @@ def test_empty_results_file_is_no_result(tmp_path: Path) -> None:
             "role=frontend node=node1 process=dynamo.frontend exit=1\n\n  \n",
             "frontend on node1 (process dynamo.frontend) exited with code 1",
         ),
+        (
+            # The launch script's format: node = Slurm node id (as in decode_stdout_node2.txt).
+            "role=decode node=2 host=node3 process=decode exit=137\nKilled\n",
+            "decode worker on node 2 (host node3, process decode) exited with code 137: Killed",
+        ),
         ("something broke\nlast words\n", "failure marker: something broke: last words"),
         ("", "failure marker: empty"),
     ],

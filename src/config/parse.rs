@@ -177,6 +177,24 @@ pub fn env_scalar(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     }
 }
 
+/// An environment value: a scalar whose text is shell (a double-quoted word, see
+/// [`crate::render::quote::env_word`]), so an unterminated `$(`, `${` or backquote is an error
+/// here rather than a broken script.
+pub fn env_value(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+    let v = env_scalar(node, cx, path)?;
+    match crate::render::quote::env_word(&v) {
+        Ok(_) => Some(v),
+        Err(why) => {
+            cx.error(
+                node.span,
+                path,
+                format!("expected a shell word (values expand like a double-quoted string): {why}, found {v:?}"),
+            );
+            None
+        }
+    }
+}
+
 /// Slurm's `--time` formats: `M`, `M:S`, `H:M:S`, `D-H`, `D-H:M`, `D-H:M:S`, or
 /// `UNLIMITED`/`INFINITE`.
 pub fn slurm_time(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {

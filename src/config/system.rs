@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::diagnostic::Cx;
 use super::node::{Node, Value};
 use super::parse::{
-    boolean, count, env_scalar, non_empty_string, one_of, positive, string, string_list,
+    boolean, count, env_value, non_empty_string, one_of, positive, string, string_list,
 };
 use super::reader::{TableReader, list_of_tables};
 use super::shell_words::split_words;
@@ -93,7 +93,7 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
     let ntasks_per_node = r.optional(cx, "ntasks_per_node", positive);
     let cache_docker_images_locally = r.or(cx, "cache_docker_images_locally", false, boolean);
     let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), |n, cx, p| {
-        read_map(n, cx, p, env_scalar)
+        read_map(n, cx, p, env_value)
     });
     let monitor_interval = r.or(cx, "monitor_interval", 60, positive);
     let extra_srun_args = r.or(cx, "extra_srun_args", Vec::new(), srun_words);
@@ -175,17 +175,24 @@ fn srun_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
     }
 }
 
-/// Each entry becomes one `#SBATCH` line, so a line break would smuggle a script line in.
+/// Each entry becomes one `#SBATCH` line, written as given: it must be one line that sbatch
+/// can read (its quotes paired).
 fn sbatch_lines(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
     let lines = string_list(node, cx, path)?;
+    let items = match &node.value {
+        Value::Array(items) => items.as_slice(),
+        _ => &[],
+    };
     let mut ok = true;
     for (i, l) in lines.iter().enumerate() {
-        if l.contains(['\n', '\r']) || l.trim().is_empty() {
-            cx.error(
-                node.span,
-                &format!("{path}[{i}]"),
-                "expected a single-line, non-empty sbatch option",
-            );
+        let why = if l.trim().is_empty() {
+            Some("expected a non-empty sbatch option".to_string())
+        } else {
+            crate::render::quote::sbatch_line_error(l)
+        };
+        if let Some(why) = why {
+            let span = items.get(i).map_or(node.span, |n| n.span);
+            cx.error(span, &format!("{path}[{i}]"), format!("{why}, found {l:?}"));
             ok = false;
         }
     }

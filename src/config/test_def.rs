@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::diagnostic::Cx;
 use super::node::{Node, Value};
 use super::parse::{
-    boolean, count, env_scalar, float_in, int_in, non_empty_string, port, positive, string,
-    string_list,
+    boolean, count, env_scalar, env_value, float_in, int_in, non_empty_string, port, positive,
+    string, string_list,
 };
 use super::reader::{TableReader, list_of_tables};
 use super::shell_words::split_words;
@@ -70,6 +70,9 @@ pub struct Frontend {
     pub port_nats: u16,
     /// Command that starts the HTTP frontend (default: the seed-era `dynamo serve`).
     pub cmd: Option<String>,
+    /// Whether the frontend node also runs an engine (its GPUs count in per-GPU figures);
+    /// `None`: decided by [`Frontend::runs_engine`].
+    pub runs_engine: Option<bool>,
     pub etcd_cmd: Option<String>,
     pub nats_cmd: Option<String>,
 }
@@ -188,6 +191,20 @@ pub struct LoadArgs {
     pub request_rate: Option<Sweep<f64>>,
     /// Extra command-line words, each passed as one argument.
     pub extra_args: Vec<String>,
+    /// genai-perf only: words passed through to perf_analyzer after `--`. CloudAI 13816b1a
+    /// always passed `-- -v --async`, which is the default; `[]` passes nothing.
+    pub perf_analyzer_args: Vec<String>,
+}
+
+impl Frontend {
+    /// Whether the frontend node hosts an engine. The default command, the seed's
+    /// `dynamo serve graphs.agg_router:Frontend`, starts Dynamo's whole `agg_router` graph
+    /// (Frontend → Processor → Router → VllmWorker, ai-dynamo/dynamo
+    /// `examples/llm/graphs/agg_router.py`), so a decode engine runs there; a user's `cmd`
+    /// (e.g. `python -m dynamo.frontend`) is taken to run none, unless `runs_engine` says so.
+    pub fn runs_engine(&self) -> bool {
+        self.runs_engine.unwrap_or(self.cmd.is_none())
+    }
 }
 
 impl TestDefinition {
@@ -299,8 +316,8 @@ fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
     let served_model_name = r.required(cx, "served_model_name", non_empty_string);
     let sleep_seconds = r.or(cx, "sleep_seconds", 660, count);
     let dynamo = r.required(cx, "dynamo", read_dynamo);
-    let genai = r.optional(cx, "genai_perf", read_load_args);
-    let aiperf = r.optional(cx, "aiperf", read_load_args);
+    let genai = r.optional(cx, "genai_perf", |n, cx, p| read_load_args(n, cx, p, true));
+    let aiperf = r.optional(cx, "aiperf", |n, cx, p| read_load_args(n, cx, p, false));
     let load_generator = match (genai, aiperf, r.get("genai_perf"), r.get("aiperf")) {
         (_, _, Some(_), Some(aiperf_node)) => {
             cx.error(
@@ -379,6 +396,7 @@ fn default_frontend() -> Frontend {
         port_etcd: 2379,
         port_nats: 4222,
         cmd: None,
+        runs_engine: None,
         etcd_cmd: None,
         nats_cmd: None,
     }
@@ -393,6 +411,7 @@ fn read_frontend(node: &Node, cx: &mut Cx, path: &str) -> Option<Frontend> {
         port_etcd: r.or(cx, "port_etcd", d.port_etcd, port),
         port_nats: r.or(cx, "port_nats", d.port_nats, port),
         cmd: r.optional(cx, "cmd", non_empty_string),
+        runs_engine: r.optional(cx, "runs_engine", boolean),
         etcd_cmd: r.optional(cx, "etcd_cmd", non_empty_string),
         nats_cmd: r.optional(cx, "nats_cmd", non_empty_string),
     };
@@ -454,12 +473,12 @@ fn read_worker(node: &Node, cx: &mut Cx, path: &str, decode: bool) -> Option<Wor
         tensor_parallel_size: r.or(cx, "tensor_parallel_size", Sweep::One(8), sweep(positive)),
         pipeline_parallel_size: r.or(cx, "pipeline_parallel_size", Sweep::One(1), sweep(positive)),
         quantization: r.optional(cx, "quantization", non_empty_string),
-        service_args: r.or(
-            cx,
-            "service_args",
-            default_service_args(),
-            read_service_args,
-        ),
+        // `ServiceArgs` is CloudAI 13816b1a's alias (and the seed YAML's key).
+        service_args: match r.get_any(cx, &["service_args", "ServiceArgs"]) {
+            Some((name, n)) => read_service_args(n, cx, &r.field_path(name)),
+            None => None,
+        }
+        .unwrap_or_else(default_service_args),
         decode: decode.then(|| DecodeOnly {
             remote_prefill: r.or(cx, "remote_prefill", true, boolean),
             conditional_disagg: r.or(cx, "conditional_disagg", true, boolean),
@@ -495,7 +514,11 @@ fn read_service_args(node: &Node, cx: &mut Cx, path: &str) -> Option<ServiceArgs
     Some(ServiceArgs { workers, resources })
 }
 
-fn read_load_args(node: &Node, cx: &mut Cx, path: &str) -> Option<LoadArgs> {
+/// CloudAI 13816b1a's genai-perf command ends with `-- -v --async`: perf_analyzer's verbose
+/// output and its asynchronous request API (genai-perf itself already passes `--async`).
+pub const DEFAULT_PERF_ANALYZER_ARGS: [&str; 2] = ["-v", "--async"];
+
+fn read_load_args(node: &Node, cx: &mut Cx, path: &str, genai_perf: bool) -> Option<LoadArgs> {
     let mut r = TableReader::new(node, path, cx)?;
     let output_tokens_mean = aliased_mean(&mut r, cx, "output_tokens_mean", "osl");
     let synthetic_input_tokens_mean =
@@ -519,6 +542,16 @@ fn read_load_args(node: &Node, cx: &mut Cx, path: &str) -> Option<LoadArgs> {
         concurrency: r.optional(cx, "concurrency", sweep(positive)),
         request_rate: r.optional(cx, "request_rate", sweep(float_in(0.0, f64::INFINITY))),
         extra_args: r.or(cx, "extra_args", Vec::new(), string_list),
+        perf_analyzer_args: if genai_perf {
+            r.or(
+                cx,
+                "perf_analyzer_args",
+                DEFAULT_PERF_ANALYZER_ARGS.map(String::from).to_vec(),
+                string_list,
+            )
+        } else {
+            Vec::new()
+        },
     };
     r.finish(cx);
     Some(args)
@@ -655,7 +688,7 @@ pub fn read_env_sweeps(
     cx: &mut Cx,
     path: &str,
 ) -> Option<IndexMap<String, Sweep<String>>> {
-    read_map(node, cx, path, sweep(env_scalar))
+    read_map(node, cx, path, sweep(env_value))
 }
 
 /// A table with free keys (environment variables, engine flags), in file order.

@@ -7,7 +7,7 @@ FRONTEND_HOST=${SLURM_JOB_MASTER_NODE:-$(scontrol show hostnames "$SLURM_JOB_NOD
 FAILURE_MARKER="$RESULTS_DIR/failure.marker"
 DONE_MARKER="$RESULTS_DIR/done.marker"
 SCRATCH="${TMPDIR:-/tmp}/cloudaix-${SLURM_JOB_ID:-0}-$NODE_ID"
-mkdir -p "$RESULTS_DIR/logs" "$SCRATCH"
+mkdir -p "$SCRATCH"
 
 if [ "$NODE_ID" -eq 0 ]; then
   ROLE=frontend
@@ -37,16 +37,27 @@ log() { echo "[cloudaix $(date +%H:%M:%S) node$NODE_ID $HOST $ROLE] $*"; }
 log "role=$ROLE frontend=$FRONTEND_HOST"
 echo "$NODE_ID $HOST $ROLE" >> "$RESULTS_DIR/node_roles.log"
 
-PIDS=() NAMES=() LOGS=()
+PIDS=() NAMES=() OUTS=() ERRS=()
 
-# Start a command in its own session, so that stopping it stops everything it started.
+# Start a command in its own session, so that stopping it stops everything it started. Its
+# output goes where CloudAI 13816b1a puts it, at the top of the run directory:
+# <name>_stdout.txt/_stderr.txt on the frontend node, <name>_stdout_node<ID>.txt on workers.
 start() {
-  local name=$1 cmd=$2
-  shift 2
-  local logfile="$RESULTS_DIR/logs/${name}_node${NODE_ID}.log"
+  local name=$1 suffix=$2 cmd=$3
+  shift 3
+  local out="$RESULTS_DIR/${name}_stdout${suffix}.txt" err="$RESULTS_DIR/${name}_stderr${suffix}.txt"
   log "start $name"
-  setsid bash -c "$cmd \"\$@\"" "$name" "$@" > "$logfile" 2>&1 < /dev/null &
-  PIDS+=("$!") NAMES+=("$name") LOGS+=("$logfile")
+  setsid bash -c "$cmd \"\$@\"" "$name" "$@" > "$out" 2> "$err" < /dev/null &
+  PIDS+=("$!") NAMES+=("$name") OUTS+=("$out") ERRS+=("$err")
+}
+
+# The load generator writes into the job's own stdout.txt/stderr.txt, as in CloudAI (where
+# genai-perf ran in the foreground); a copy in the node's scratch directory feeds the marker.
+start_loadgen() {
+  local out="$SCRATCH/$LOADGEN.out" err="$SCRATCH/$LOADGEN.err"
+  log "start $LOADGEN"
+  setsid bash -c "$LOADGEN_CMD \"\$@\"" "$LOADGEN" "$@" > >(tee "$out") 2> >(tee "$err" >&2) < /dev/null &
+  PIDS+=("$!") NAMES+=("$LOADGEN") OUTS+=("$out") ERRS+=("$err")
 }
 
 stop_all() {
@@ -60,13 +71,17 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 143' TERM INT
 
-# Record the first failure of the job (the first writer wins) and stop this node.
+# Record the first failure of the job (the first writer wins) and stop this node. `node` is
+# the Slurm node id, as in the log file names (decode_stdout_node2.txt); `host` its hostname.
 fail() {
-  local process=$1 code=$2 logfile=${3:-}
+  local process=$1 code=$2 f
+  shift 2
   if mkdir "$RESULTS_DIR/.failure.lock" 2>/dev/null; then
     {
-      echo "role=$ROLE node=$HOST process=$process exit=$code"
-      [ -n "$logfile" ] && [ -f "$logfile" ] && tail -n 20 "$logfile"
+      echo "role=$ROLE node=$NODE_ID host=$HOST process=$process exit=$code"
+      for f in "$@"; do
+        if [ -s "$f" ]; then tail -n 10 "$f"; fi
+      done
     } > "$FAILURE_MARKER.tmp" && mv "$FAILURE_MARKER.tmp" "$FAILURE_MARKER"
   fi
   log "FAILED: $process exited with code $code"
@@ -81,7 +96,7 @@ check_children() {
     if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
       wait "${PIDS[$i]}"
       code=$?
-      fail "${NAMES[$i]}" "$code" "${LOGS[$i]}"
+      fail "${NAMES[$i]}" "$code" "${OUTS[$i]}" "${ERRS[$i]}"
     fi
   done
   if [ -e "$FAILURE_MARKER" ]; then
@@ -115,7 +130,7 @@ wait_until() {
   until $check; do
     check_children
     if [ "$SECONDS" -ge "$deadline" ]; then
-      fail "$what" "timeout" ""
+      fail "$what" "timeout"
     fi
     sleep 1
   done
@@ -127,14 +142,14 @@ nats_up() { port_open "$FRONTEND_HOST" "$NATS_PORT"; }
 
 if [ "$ROLE" = frontend ]; then
   cd "$WORKDIR" 2> /dev/null || cd "$RESULTS_DIR" || exit 1
-  start etcd "$ETCD_CMD"
-  start nats "$NATS_CMD"
+  start etcd "" "$ETCD_CMD"
+  start nats "" "$NATS_CMD"
   wait_until etcd etcd_up
   wait_until nats nats_up
-  start frontend "$FRONTEND_CMD"
+  start frontend "" "$FRONTEND_CMD"
   wait_until "frontend serving $MODEL" frontend_ready
   set_loadgen_args
-  start "$LOADGEN" "$LOADGEN_CMD" "${LOADGEN_ARGS[@]}"
+  start_loadgen "${LOADGEN_ARGS[@]}"
   loadgen_pid=${PIDS[-1]}
   while kill -0 "$loadgen_pid" 2> /dev/null; do
     check_children
@@ -142,7 +157,7 @@ if [ "$ROLE" = frontend ]; then
   done
   wait "$loadgen_pid"
   code=$?
-  [ "$code" -eq 0 ] || fail "$LOADGEN" "$code" "${LOGS[-1]}"
+  [ "$code" -eq 0 ] || fail "$LOADGEN" "$code" "${OUTS[-1]}" "${ERRS[-1]}"
   log "$LOADGEN done"
   touch "$DONE_MARKER"
   exit 0
@@ -150,9 +165,9 @@ fi
 
 cd "$WORKDIR" 2> /dev/null || cd "$RESULTS_DIR" || exit 1
 if [ "$ROLE" = prefill ]; then
-  start prefill "$PREFILL_CMD"
+  start prefill "_node$NODE_ID" "$PREFILL_CMD"
 else
-  start decode "$DECODE_CMD"
+  start decode "_node$NODE_ID" "$DECODE_CMD"
 fi
 until [ -e "$DONE_MARKER" ]; do
   check_children

@@ -92,6 +92,13 @@ pub fn args(test: &TestDefinition, artifact_dir: &str) -> Vec<Arg> {
         }
     }
     v.extend(a.extra_args.iter().map(|x| Arg::lit(x)));
+    // genai-perf hands everything after its first `--` to perf_analyzer.
+    if !a.perf_analyzer_args.is_empty() {
+        if !a.extra_args.iter().any(|x| x == "--") {
+            v.push(Arg::lit("--"));
+        }
+        v.extend(a.perf_analyzer_args.iter().map(|x| Arg::lit(x)));
+    }
     v
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::quote::{check_directive, directive, sh};
+use super::quote::{check_directive, directive, env_word, sbatch_line_error, sh};
 use crate::config::{ContainerRuntime, SystemConfig, TestRun};
 
 /// Paths on the submit host (= on the nodes: the file system is shared).
@@ -111,8 +111,14 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     if let Some(t) = &run.time_limit {
         d.push(format!("--time={t}"));
     }
-    for line in d.iter().chain(&system.extra_sbatch_args) {
+    for line in &d {
         check_directive("sbatch option", line)?;
+    }
+    // The user's own lines are written as given (as CloudAI does): sbatch honours their quotes.
+    for line in &system.extra_sbatch_args {
+        if let Some(why) = sbatch_line_error(line) {
+            return Err(format!("extra_sbatch_args entry {line:?}: {why}"));
+        }
     }
 
     let mut out = String::from("#!/bin/bash\n");
@@ -126,8 +132,10 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     out.push_str("\nset -uo pipefail\n");
     out.push_str("SLURM_JOB_MASTER_NODE=\"$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)\"\n");
     out.push_str("export SLURM_JOB_MASTER_NODE\n");
+    // Values are shell by contract, like CloudAI's unquoted `export K=V`, but one word each.
     for (k, v) in environment(system, run) {
-        let _ = writeln!(out, "export {k}={}", sh(&v));
+        let word = env_word(&v).map_err(|e| format!("environment variable {k}: {e}"))?;
+        let _ = writeln!(out, "export {k}={word}");
     }
     out.push('\n');
     let _ = writeln!(

@@ -390,19 +390,30 @@ impl Results {
 }
 
 /// Output token throughput per GPU: the run's output token throughput divided by
-/// `nodes × gpus_per_node`.
+/// `engine_nodes × gpus_per_node` (see [`engine_gpus`]).
 ///
 /// `None` when the throughput is missing or not finite, or the GPU count is zero.
-pub fn output_throughput_per_gpu(results: &Results, nodes: u32, gpus_per_node: u32) -> Option<f64> {
+pub fn output_throughput_per_gpu(
+    results: &Results,
+    engine_nodes: u32,
+    gpus_per_node: u32,
+) -> Option<f64> {
     let total = results
         .key_value(MetricKey::OutputTokenThroughput, None)
         .ok()?;
-    per_gpu(total, nodes, gpus_per_node)
+    per_gpu(total, engine_gpus(engine_nodes, gpus_per_node)?)
 }
 
-/// `total / (nodes × gpus_per_node)`; `None` for zero GPUs or a non-finite result.
-pub fn per_gpu(total: f64, nodes: u32, gpus_per_node: u32) -> Option<f64> {
-    let gpus = u64::from(nodes) * u64::from(gpus_per_node);
+/// The per-GPU divisor: the GPUs of the nodes that run an engine (`Topology::engine_nodes`,
+/// 1 + prefill + decode with the seed's default commands, as CloudAI 13816b1a divides), or
+/// `None` when there are none.
+pub fn engine_gpus(engine_nodes: u32, gpus_per_node: u32) -> Option<u64> {
+    let gpus = u64::from(engine_nodes) * u64::from(gpus_per_node);
+    (gpus > 0).then_some(gpus)
+}
+
+/// `total / gpus`; `None` for zero GPUs or a non-finite result.
+pub fn per_gpu(total: f64, gpus: u64) -> Option<f64> {
     if gpus == 0 {
         return None;
     }

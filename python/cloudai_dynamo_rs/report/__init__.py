@@ -8,6 +8,5 @@ See :mod:`.metrics` for how throughput per GPU and per user are defined.
 from __future__ import annotations
 
 from .generate import ReportPaths, generate_report
-from .metrics import worker_gpus
 
-__all__ = ["ReportPaths", "generate_report", "worker_gpus"]
+__all__ = ["ReportPaths", "generate_report"]

@@ -38,10 +38,15 @@ _RESULT_COLUMNS = [
 
 #: Already HTML (entities), shown on every page.
 DIVISOR_NOTE_HTML = (
-    "Per-GPU throughput divides output token throughput by the GPUs of the worker nodes, "
-    "(prefill nodes + decode nodes) &times; gpus_per_node. The frontend node (etcd, NATS, HTTP "
-    "frontend, load generator) runs no engine, so its GPUs are not counted; CloudAI divided by "
-    "(1 + prefill + decode) &times; gpus_per_node. Per-user throughput is the per-request "
+    "Per-GPU throughput divides output token throughput by the GPUs of the nodes that run an "
+    "engine (the &ldquo;gpus&rdquo; column; &ldquo;GPUs Counted&rdquo; in report.csv): "
+    "engine nodes &times; gpus_per_node. The prefill and decode nodes always count; the "
+    "frontend node counts when it hosts an engine, as with the seed&rsquo;s default "
+    "<code>dynamo serve graphs.agg_router:Frontend</code>, whose graph (Frontend &rarr; "
+    "Processor &rarr; Router &rarr; VllmWorker) runs a decode engine there: (1 + prefill + "
+    "decode) &times; gpus_per_node, as in CloudAI. A frontend <code>cmd</code> such as "
+    "<code>python -m dynamo.frontend</code> runs none (unless <code>runs_engine = true</code>): "
+    "(prefill + decode) &times; gpus_per_node. Per-user throughput is the per-request "
     "&ldquo;Output Token Throughput Per User&rdquo; metric when the export has it, otherwise "
     "output token throughput &divide; concurrency."
 )

@@ -1,12 +1,14 @@
 """The metrics of one run, and the two derived rates: per GPU and per user.
 
 **Per-GPU divisor.** Output token throughput per GPU divides the run's output token throughput
-by the GPUs of its *worker* nodes: ``(prefill nodes + decode nodes) * gpus_per_node``. The
-frontend node runs etcd, NATS, the HTTP frontend and the load generator but no engine, so its
-GPUs produce no tokens; counting them (CloudAI divides by ``(1 + prefill + decode) *
-gpus_per_node``) makes a one-worker-node run look half as efficient as it is and skews
-comparisons between topologies of different sizes. Whole nodes are counted, not
-``tensor_parallel_size * workers``, because a node is what a run occupies.
+by the GPUs of the nodes that run an engine: ``engine_nodes * gpus_per_node``, where the node
+plan (``topology.engine_nodes`` in ``test-run.json``, decided by the Rust core) counts the
+prefill and decode nodes plus the frontend node when it hosts an engine. With the seed's
+default commands it does (``dynamo serve graphs.agg_router:Frontend`` starts Dynamo's
+Frontend → Processor → Router → VllmWorker graph there), so the divisor is CloudAI's
+``(1 + prefill + decode) * gpus_per_node``; a frontend ``cmd`` such as
+``python -m dynamo.frontend`` runs none (unless ``runs_engine = true``): ``(prefill + decode)``.
+The arithmetic is the core's (``_core.per_gpu_throughput``).
 
 **Per-user rate.** The per-request ``Output Token Throughput Per User`` metric when the file
 has one (genai-perf ≥ 0.0.16, aiperf: measured per request), otherwise output token
@@ -53,14 +55,6 @@ class RunMetrics:
     error: str = ""  # why the results could not be read
 
 
-def worker_gpus(run: Run, gpus_per_node: int | None) -> int | None:
-    """The per-GPU divisor (see the module docstring); None when unknown or zero."""
-    if gpus_per_node is None or run.prefill_nodes is None or run.decode_nodes is None:
-        return None
-    gpus = (run.prefill_nodes + run.decode_nodes) * gpus_per_node
-    return gpus or None
-
-
 def best_results_file(run_dir: Path) -> Path | None:
     """The export the report reads: the preferred CSV, else the preferred JSON."""
     files = _core.find_result_files(run_dir)
@@ -71,7 +65,7 @@ def best_results_file(run_dir: Path) -> Path | None:
 
 def read_run_metrics(run: Run, gpus_per_node: int | None) -> RunMetrics:
     """Metrics of ``run``; a malformed file becomes ``error`` rather than aborting the report."""
-    out = RunMetrics(gpus=worker_gpus(run, gpus_per_node))
+    out = RunMetrics(gpus=_core.per_gpu_throughput(None, run.engine_nodes, gpus_per_node)[0])
     try:
         out.results_file = best_results_file(run.run_dir)
     except OSError as err:
@@ -87,7 +81,9 @@ def read_run_metrics(run: Run, gpus_per_node: int | None) -> RunMetrics:
         return out
     out.values = dict(zip(METRICS, row[: len(METRICS)], strict=True))
     throughput = out.values["output_tokens_per_s"]
-    out.values[PER_GPU] = None if throughput is None or not out.gpus else throughput / out.gpus
+    out.gpus, out.values[PER_GPU] = _core.per_gpu_throughput(
+        throughput, run.engine_nodes, gpus_per_node
+    )
     out.values[PER_USER] = _per_user(throughput, row[-1], run.concurrency)
     return out
 

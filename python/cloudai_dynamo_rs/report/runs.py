@@ -31,6 +31,7 @@ class Run:
     prefill_nodes: int | None = None
     decode_nodes: int | None = None
     num_nodes: int | None = None
+    engine_nodes: int | None = None  # nodes running an engine: the per-GPU divisor's nodes
     concurrency: float | None = None
     status: str | None = None  # from status.json; None when the runner wrote none
     cause: str = ""
@@ -96,6 +97,7 @@ def load_run(record_path: Path, results_dir: Path) -> Run:
         prefill_nodes=_int(topology.get("prefill")),
         decode_nodes=_int(topology.get("decode")),
         num_nodes=_int(topology.get("num_nodes")),
+        engine_nodes=_int(topology.get("engine_nodes")),
         concurrency=_concurrency(record),
     )
     _apply_status(run)

@@ -52,10 +52,17 @@ def failure_cause(marker_text: str) -> str:
         first = lines[0].strip() if lines else ""
         return f"failure marker: {first or 'empty'}" + (f": {last}" if last else "")
     who = _describe_role(head["role"])
-    if head.get("node"):
+    details = []
+    if head.get("host"):
+        # `node` is the Slurm node id, as in the log names (decode_stdout_node2.txt).
+        who += f" on node {head.get('node') or '?'}"
+        details.append(f"host {head['host']}")
+    elif head.get("node"):
         who += f" on {head['node']}"
     if head.get("process"):
-        who += f" (process {head['process']})"
+        details.append(f"process {head['process']}")
+    if details:
+        who += f" ({', '.join(details)})"
     what = f"exited with code {head['exit']}" if head.get("exit") else "failed"
     return f"{who} {what}" + (f": {last}" if last else "")
 

@@ -11,8 +11,8 @@
 set -uo pipefail
 SLURM_JOB_MASTER_NODE="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"
 export SLURM_JOB_MASTER_NODE
-export DYN_LOG=info
-export HF_HOME=/lustre/hf_home
+export DYN_LOG="info"
+export HF_HOME="/lustre/hf_home"
 
 echo "cloudaix: job $SLURM_JOB_ID on $SLURM_JOB_NODELIST; roles by SLURM_NODEID:"
 cat /results/golden_2026-01-01_00-00-00/disagg/0/node_roles.txt

@@ -17,8 +17,8 @@
 set -uo pipefail
 SLURM_JOB_MASTER_NODE="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"
 export SLURM_JOB_MASTER_NODE
-export NCCL_DEBUG=INFO
-export HF_HOME=/your/path/to/hf_home
+export NCCL_DEBUG="INFO"
+export HF_HOME="/your/path/to/hf_home"
 
 echo "cloudaix: job $SLURM_JOB_ID on $SLURM_JOB_NODELIST; roles by SLURM_NODEID:"
 cat /results/golden_2026-01-01_00-00-00/seed/0/node_roles.txt
