@@ -274,6 +274,25 @@ fn dashed_and_underscored_spellings() {
 }
 
 #[test]
+fn sweep_axes_are_the_list_valued_sweepable_fields_as_the_file_spells_them() {
+    // extra_inputs is a list-valued field, not an axis; the decode table keeps its key.
+    let text = SEED
+        .replace("  num_nodes = 0\n", "  num_nodes = [1, 2]\n")
+        .replace(
+            "streaming = true\n",
+            "streaming = true\nextra_inputs = [\"a:1\", \"b:2\"]\nconcurrency = [4]\n",
+        );
+    let mut t = load_test_str(&text, "t.toml").unwrap();
+    assert_eq!(
+        t.sweep_axis_keys(),
+        vec!["dynamo.vllm_worker.num_nodes", "genai_perf.concurrency"]
+    );
+    let decode = text.replace("vllm_worker]", "decode_worker]");
+    let mut t = load_test_str(&decode, "t.toml").unwrap();
+    assert_eq!(t.sweep_axis_keys()[0], "dynamo.decode_worker.num_nodes");
+}
+
+#[test]
 fn hf_home_is_checked() {
     let d = Dir::new();
     let empty = SEED.replace("\"/your/path/to/hf_home\"", "\"\"");

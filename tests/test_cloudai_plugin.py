@@ -2,19 +2,15 @@
 
 Unit tests (always run) cover the TOML writer (round trip through the core), CloudAI dump
 conversion, metric keys, the report, the job status from markers and engine selection.
-Integration tests run CloudAI's own CLI through ``cloudai_dynamo_rs.engine`` in a subprocess
-(CloudAI reconfigures logging process-wide) and are skipped, visibly, without CloudAI.
+The same plugin inside a real CloudAI is tested by tests/with_cloudai (run by .ci/cloudai under
+both vendored CloudAI versions).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -442,168 +438,3 @@ def test_main_refuses_cloudai_when_it_is_missing(
     monkeypatch.setattr(engine, "cloudai_importable", lambda: False)
     assert engine.main(["--engine", "cloudai", "run"]) == 2
     assert "CloudAI is not importable" in capsys.readouterr().err
-
-
-# ---- integration with a real CloudAI ---------------------------------------------------------
-
-needs_cloudai = pytest.mark.skipif(
-    importlib.util.find_spec("cloudai") is None, reason="CloudAI not importable"
-)
-
-
-@pytest.fixture
-def seed_workspace(tmp_path: Path) -> Path:
-    """The seed scenario with HF_HOME pointed at a directory that exists."""
-    conf = tmp_path / "conf"
-    shutil.copytree(SEED_CONF, conf)
-    hf_home = tmp_path / "hf"
-    hf_home.mkdir()
-    test = conf / "test" / "llama3.1_405b_fp8.toml"
-    test.write_text(test.read_text().replace("/your/path/to/hf_home", str(hf_home)))
-    return tmp_path
-
-
-def _cloudaix(
-    ws: Path, verb: str, tests_dir: Path, scenario: Path, *extra: str
-) -> subprocess.CompletedProcess[str]:
-    args = [
-        sys.executable, "-m", "cloudai_dynamo_rs.engine", verb,
-        "--system-config", str(ws / "conf" / "system" / "oci.toml"),
-        "--tests-dir", str(tests_dir),
-        "--test-scenario", str(scenario),
-        *extra,
-    ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != engine.ENV_VAR}
-    return subprocess.run(args, cwd=ws, env=env, capture_output=True, text=True, timeout=300)
-
-
-def _dry_run(ws: Path, tests_dir: Path, scenario: Path) -> Path:
-    done = _cloudaix(ws, "dry-run", tests_dir, scenario, "--output-dir", str(ws / "out"))
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stderr.splitlines()[0] == "cloudaix: engine=cloudai"
-    (results_dir,) = [p for p in (ws / "out").iterdir() if p.is_dir()]
-    return results_dir
-
-
-@needs_cloudai
-def test_register_replaces_the_builtin_aidynamo() -> None:
-    from cloudai.core import Registry
-    from cloudai.systems.slurm import SlurmSystem
-
-    from cloudai_dynamo_rs.cloudai_plugin import adapters, register
-
-    register()
-    register()  # idempotent: update_* calls only
-    registry = Registry()
-    tdef = registry.test_definitions_map["AIDynamo"]
-    assert tdef is adapters.AIDynamoTestDefinition
-    if hasattr(registry, "get_command_gen_strategy"):
-        strategy = registry.get_command_gen_strategy(SlurmSystem, tdef)
-        assert strategy is adapters.AIDynamoSlurmCommandGenStrategy
-    else:
-        from cloudai.core import CommandGenStrategy
-
-        strategy = registry.strategies_map[(CommandGenStrategy, SlurmSystem, tdef)]
-        assert strategy is adapters.AIDynamoSlurmCommandGenStrategyJuly2025
-    assert registry.reports_map[tdef] == {adapters.AIDynamoReportGenerationStrategy}
-
-
-@needs_cloudai
-def test_cloudai_dry_run_of_the_seed_writes_our_scripts(seed_workspace: Path) -> None:
-    ws = seed_workspace
-    results_dir = _dry_run(
-        ws, ws / "conf" / "test", ws / "conf" / "test_scenario" / "ai_dynamo.toml"
-    )
-    run_dir = results_dir / "Tests.1" / "0"
-    expected = cdr.render_one(
-        (ws / "conf" / "system" / "oci.toml").read_text(),
-        (ws / "conf" / "test" / "llama3.1_405b_fp8.toml").read_text(),
-        run_dir=run_dir,
-        install_dir=ws / "install",  # oci.toml: install_path = "./install", relative to the CWD
-        id="Tests.1",
-        num_nodes=2,
-        time_limit="01:00:00",
-    )
-    for name in ("cloudai_sbatch_script.sh", "run.sh", "dynamo_config.yaml", "node_roles.txt"):
-        assert (run_dir / name).read_text() == expected[name], name
-    assert os.access(run_dir / "run.sh", os.X_OK)
-    # CloudAI's own record of the run, with our srun as its command.
-    record = tomllib.loads((run_dir / "test-run.toml").read_text())
-    assert record["full_cmd"] == convert.main_srun(expected["cloudai_sbatch_script.sh"])
-
-
-@needs_cloudai
-def test_cloudai_generate_report_writes_our_report(seed_workspace: Path) -> None:
-    ws = seed_workspace
-    tests_dir, scenario = ws / "conf" / "test", ws / "conf" / "test_scenario" / "ai_dynamo.toml"
-    results_dir = _dry_run(ws, tests_dir, scenario)
-    run_dir = results_dir / "Tests.1" / "0"
-    (run_dir / "profile_genai_perf.csv").write_text(SEED_CSV)
-    (run_dir / "done.marker").touch()
-    done = _cloudaix(ws, "generate-report", tests_dir, scenario, "--result-dir", str(results_dir))
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = (run_dir / "report.csv").read_text().splitlines()
-    # The embedded engine's report: the export, then the throughput per worker GPU
-    # (1 prefill node x 8 GPUs; the frontend's do not count).
-    assert report[: len(SEED_CSV.splitlines())] == SEED_CSV.splitlines()
-    assert report[-2:] == [
-        "Overall Output Tokens per Second per GPU,32.65625",
-        "GPUs Counted (count),8",
-    ]
-
-
-@needs_cloudai
-def test_cloudai_sweeps_render_one_run_per_step(seed_workspace: Path) -> None:
-    ws = seed_workspace
-    test = ws / "conf" / "test" / "llama3.1_405b_fp8.toml"
-    text = test.read_text().replace(
-        "num_nodes = 1\n", "num_nodes = 1\n  tensor-parallel-size = [4, 8]\n"
-    )
-    test.write_text(text.replace("streaming = true", "streaming = true\n  concurrency = [1, 2]"))
-    scenario = ws / "sweep.toml"
-    scenario.write_text(
-        'name = "sweep"\n[[Tests]]\nid = "Tests.1"\ntest_name = "llama3.1_405b_fp8"\n'
-        "[Tests.cmd_args.dynamo.prefill_worker]\nmax-num-seqs = 32\n"  # dashed override
-    )
-    results_dir = _dry_run(ws, ws / "conf" / "test", scenario)
-    steps = sorted((results_dir / "Tests.1" / "0").glob("*/dynamo_config.yaml"))
-    assert [p.parent.name for p in steps] == ["1", "2", "3", "4"]
-    seen = []
-    for config in steps:
-        prefill = config.read_text().split("PrefillWorker:")[1].split("\n\n")[0]
-        run_sh = (config.parent / "run.sh").read_text()
-        concurrency = run_sh.split("--concurrency\n")[1].split()[0]
-        seen.append(
-            ("tensor-parallel-size: 4" in prefill, concurrency, "max-num-seqs: 32" in prefill)
-        )
-    assert seen == [(True, "1", True), (True, "2", True), (False, "1", True), (False, "2", True)]
-
-
-@needs_cloudai
-def test_cloudai_reports_core_validation_errors(seed_workspace: Path) -> None:
-    ws = seed_workspace
-    test = ws / "conf" / "test" / "llama3.1_405b_fp8.toml"
-    test.write_text(test.read_text().replace("num_nodes = 1", 'num_nodes = "two"'))
-    done = _cloudaix(
-        ws, "dry-run", ws / "conf" / "test", ws / "conf" / "test_scenario" / "ai_dynamo.toml"
-    )
-    assert done.returncode != 0
-    expected = "cmd_args.dynamo.prefill_worker.num_nodes: expected a non-negative integer"
-    assert f'{expected}, found string "two"' in done.stdout + done.stderr
-
-
-@needs_cloudai
-def test_report_strategy_gives_cloudai_metrics(seed_run: Path) -> None:
-    from types import SimpleNamespace
-
-    from cloudai.core import METRIC_ERROR
-
-    from cloudai_dynamo_rs.cloudai_plugin import adapters
-
-    tr = SimpleNamespace(output_path=seed_run, nnodes=2)
-    strategy = adapters.AIDynamoReportGenerationStrategy(SimpleNamespace(gpus_per_node=8), tr)
-    assert strategy.can_handle_directory()
-    assert strategy.get_metric("default") == pytest.approx(261.25)
-    assert strategy.get_metric("genai_perf:Time To First Token (ms):p99") == pytest.approx(3457.97)
-    assert strategy.get_metric("no-such-key") is METRIC_ERROR
-    assert all(m in strategy.metrics for m in ["default", "inter-token-latency"])

@@ -60,6 +60,9 @@ pub struct DynamoArgs {
     pub prefill_worker: Worker,
     /// `vllm_worker` in the seed schema, `decode_worker` in later CloudAI: the decode role.
     pub decode_worker: Worker,
+    /// Which of the two keys the file used (a host framework addresses the table by it).
+    #[serde(skip)]
+    pub decode_key: &'static str,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -236,6 +239,21 @@ impl TestDefinition {
         slots
     }
 
+    /// The sweep axes this definition declares (fields written as lists), each as the dotted
+    /// key path of the file (`dynamo.vllm_worker.num_nodes`, `genai_perf.concurrency`,
+    /// `extra_env_vars.X`), in axis order. Every other list is a plain value: a host framework
+    /// that sweeps every list (CloudAI's DSE) must be told which ones are axes.
+    pub fn sweep_axis_keys(&mut self) -> Vec<String> {
+        let decode_key = self.cmd_args.dynamo.decode_key;
+        self.sweep_slots()
+            .into_iter()
+            .filter(|(_, slot)| slot.is_list())
+            .map(|(name, _)| {
+                name.replacen("dynamo.decode_worker.", &format!("dynamo.{decode_key}."), 1)
+            })
+            .collect()
+    }
+
     pub fn hf_home(&self) -> Option<&str> {
         self.extra_env_vars
             .get("HF_HOME")
@@ -368,8 +386,12 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<DynamoArgs> {
     let prefill = r.required(cx, "prefill_worker", |n, cx, p| {
         read_worker(n, cx, p, false)
     });
+    let mut decode_key = "vllm_worker";
     let decode = match r.get_any(cx, &["vllm_worker", "decode_worker"]) {
-        Some((name, n)) => read_worker(n, cx, &r.field_path(name), true),
+        Some((name, n)) => {
+            decode_key = name;
+            read_worker(n, cx, &r.field_path(name), true)
+        }
         None => {
             cx.error(
                 r.span(),
@@ -386,6 +408,7 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<DynamoArgs> {
         router: router?,
         prefill_worker: prefill?,
         decode_worker: decode?,
+        decode_key,
     })
 }
 

@@ -41,6 +41,18 @@ fn load_test_str<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound
     guard(|| to_py(py, config::load_test_str(text, name)))
 }
 
+/// The sweep axes of a test definition (see `TestDefinition::sweep_axis_keys`).
+#[pyfunction]
+#[pyo3(signature = (text, name = "<string>"))]
+fn sweep_axes<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        to_py(
+            py,
+            config::load_test_str(text, name).map(|mut d| d.sweep_axis_keys()),
+        )
+    })
+}
+
 #[pyfunction]
 fn load_scenario(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     guard(|| to_py(py, py.detach(|| config::load_scenario(&path))))
@@ -77,6 +89,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_system_str, m)?)?;
     m.add_function(wrap_pyfunction!(load_test, m)?)?;
     m.add_function(wrap_pyfunction!(load_test_str, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_axes, m)?)?;
     m.add_function(wrap_pyfunction!(load_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(load_scenario_str, m)?)?;
     m.add_function(wrap_pyfunction!(load_workspace, m)?)?;

@@ -62,6 +62,23 @@ class OpenTable(BaseModel):
         }
 
 
+def freeze_plain_lists(table: Any, axes: set[str], prefix: str = "") -> Any:
+    """Turn every list of ``table`` that is not one of ``axes`` into a tuple, in place.
+
+    CloudAI's DSE sweeps every ``list`` in ``cmd_args.model_dump()``; our core sweeps only its
+    sweepable fields (``_core.sweep_axes``). A tuple is dumped as the same TOML array but is no
+    sweep axis for CloudAI, so both engines expand the same files into the same cases.
+    """
+    items = table.model_extra if isinstance(table, BaseModel) else table
+    for key, value in list((items or {}).items()):
+        path = f"{prefix}{key}"
+        if isinstance(value, BaseModel | Mapping):
+            freeze_plain_lists(value, axes, f"{path}.")
+        elif isinstance(value, list) and path not in axes:
+            items[key] = tuple(value)
+    return table
+
+
 def _format_errors(errors: list[Any]) -> str:
     # Line/column point into the TOML we generated, not the user's file: leave them out.
     lines = [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors]
@@ -83,9 +100,10 @@ class AIDynamoTestDefinition(TestDefinition):
                 f"{', '.join(unsupported)}: not supported by the cloudai-dynamo-rs AIDynamo"
             )
         try:
-            _core.load_test_str(convert.test_toml(dump), name=self.name)
+            axes = _core.sweep_axes(convert.test_toml(dump), name=self.name)
         except _core.ConfigError as err:
             raise ValueError(_format_errors(err.errors)) from None
+        freeze_plain_lists(self.cmd_args, {a for a in axes if not a.startswith("extra_env_vars.")})
         return self
 
     @property

@@ -1,0 +1,53 @@
+"""Run CloudAI's own CLI through `cloudaix --engine cloudai` in a subprocess (CloudAI
+reconfigures logging process-wide, so never in the test process)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLUSTER_BIN = Path("/run/cloudaix-cluster/bin")
+
+
+def cloudaix(
+    cwd: Path,
+    verb: str,
+    system: Path,
+    tests_dir: Path,
+    scenario: Path,
+    *extra: str,
+    engine: str = "cloudai",
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    args = [
+        sys.executable, "-m", "cloudai_dynamo_rs.engine", "--engine", engine, verb,
+        "--system-config", str(system),
+        "--tests-dir", str(tests_dir),
+        "--test-scenario", str(scenario),
+        *extra,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "CLOUDAIX_ENGINE"}
+    env["PATH"] = f"{CLUSTER_BIN}:{env['PATH']}"
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def results_dir(out: Path) -> Path:
+    (found,) = [p for p in out.iterdir() if p.is_dir()]
+    return found
+
+
+def dry_run(
+    cwd: Path, system: Path, tests_dir: Path, scenario: Path, engine: str = "cloudai"
+) -> Path:
+    """Dry-run into `cwd/out-<engine>`; returns the scenario's results directory."""
+    out = cwd / f"out-{engine}"
+    done = cloudaix(
+        cwd, "dry-run", system, tests_dir, scenario, "--output-dir", str(out), engine=engine
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.splitlines()[0] == f"cloudaix: engine={engine}"
+    return results_dir(out)

@@ -1,0 +1,144 @@
+"""The plugin inside a real CloudAI: registry, dry-run, report, sweeps, errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import tomllib
+from cloudai_cli import cloudaix, dry_run
+
+import cloudai_dynamo_rs as cdr
+from cloudai_dynamo_rs.cloudai_plugin import convert
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+SEED_CSV = DATA / "results" / "cloudai-doc-genai-perf" / "profile_genai_perf.csv"
+
+
+def test_register_replaces_the_builtin_aidynamo() -> None:
+    from cloudai.core import Registry
+    from cloudai.systems.slurm import SlurmSystem
+
+    from cloudai_dynamo_rs.cloudai_plugin import adapters, register
+
+    register()
+    register()  # idempotent: update_* calls only
+    registry = Registry()
+    tdef = registry.test_definitions_map["AIDynamo"]
+    assert tdef is adapters.AIDynamoTestDefinition
+    if hasattr(registry, "get_command_gen_strategy"):
+        strategy = registry.get_command_gen_strategy(SlurmSystem, tdef)
+        assert strategy is adapters.AIDynamoSlurmCommandGenStrategy
+    else:
+        from cloudai.core import CommandGenStrategy
+
+        strategy = registry.strategies_map[(CommandGenStrategy, SlurmSystem, tdef)]
+        assert strategy is adapters.AIDynamoSlurmCommandGenStrategyJuly2025
+    assert registry.reports_map[tdef] == {adapters.AIDynamoReportGenerationStrategy}
+
+
+def _seed_dry_run(ws: Path, scenario: Path | None = None) -> Path:
+    conf = ws / "conf"
+    return dry_run(
+        ws,
+        conf / "system" / "oci.toml",
+        conf / "test",
+        scenario or conf / "test_scenario" / "ai_dynamo.toml",
+    )
+
+
+def test_cloudai_dry_run_of_the_seed_writes_our_scripts(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    run_dir = _seed_dry_run(ws) / "Tests.1" / "0"
+    expected = cdr.render_one(
+        (ws / "conf" / "system" / "oci.toml").read_text(),
+        (ws / "conf" / "test" / "llama3.1_405b_fp8.toml").read_text(),
+        run_dir=run_dir,
+        install_dir=ws / "install",  # oci.toml: install_path = "./install", relative to the CWD
+        id="Tests.1",
+        num_nodes=2,
+        time_limit="01:00:00",
+    )
+    for name in ("run.sh", "dynamo_config.yaml", "node_roles.txt"):
+        assert (run_dir / name).read_text() == expected[name], name
+    assert os.access(run_dir / "run.sh", os.X_OK)
+    # CloudAI's own record of the run, with our srun as its command.
+    record = tomllib.loads((run_dir / "test-run.toml").read_text())
+    assert record["full_cmd"] == convert.main_srun(expected["cloudai_sbatch_script.sh"])
+
+
+def test_cloudai_generate_report_writes_our_report(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    results_dir = _seed_dry_run(ws)
+    run_dir = results_dir / "Tests.1" / "0"
+    shutil.copy(SEED_CSV, run_dir / "profile_genai_perf.csv")
+    (run_dir / "done.marker").touch()
+    conf = ws / "conf"
+    done = cloudaix(
+        ws, "generate-report", conf / "system" / "oci.toml", conf / "test",
+        conf / "test_scenario" / "ai_dynamo.toml", "--result-dir", str(results_dir),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = (run_dir / "report.csv").read_text().splitlines()
+    # The embedded engine's report: the export first, as written.
+    exported = SEED_CSV.read_text().splitlines()
+    assert report[: len(exported)] == exported
+
+
+def test_cloudai_sweeps_render_one_run_per_step(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    test = ws / "conf" / "test" / "llama3.1_405b_fp8.toml"
+    text = test.read_text().replace(
+        "num_nodes = 1\n", "num_nodes = 1\n  tensor-parallel-size = [4, 8]\n"
+    )
+    test.write_text(text.replace("streaming = true", "streaming = true\n  concurrency = [1, 2]"))
+    scenario = ws / "sweep.toml"
+    scenario.write_text(
+        'name = "sweep"\n[[Tests]]\nid = "Tests.1"\ntest_name = "llama3.1_405b_fp8"\n'
+        "[Tests.cmd_args.dynamo.prefill_worker]\nmax-num-seqs = 32\n"  # dashed override
+    )
+    results_dir = _seed_dry_run(ws, scenario)
+    steps = sorted((results_dir / "Tests.1" / "0").glob("*/dynamo_config.yaml"))
+    assert [p.parent.name for p in steps] == ["1", "2", "3", "4"]
+    seen = []
+    for config in steps:
+        prefill = config.read_text().split("PrefillWorker:")[1].split("\n\n")[0]
+        run_sh = (config.parent / "run.sh").read_text()
+        concurrency = run_sh.split("--concurrency\n")[1].split()[0]
+        seen.append(
+            ("tensor-parallel-size: 4" in prefill, concurrency, "max-num-seqs: 32" in prefill)
+        )
+    assert seen == [(True, "1", True), (True, "2", True), (False, "1", True), (False, "2", True)]
+
+
+def test_cloudai_reports_core_validation_errors(seed_workspace: Path) -> None:
+    ws = seed_workspace
+    test = ws / "conf" / "test" / "llama3.1_405b_fp8.toml"
+    test.write_text(test.read_text().replace("num_nodes = 1", 'num_nodes = "two"'))
+    conf = ws / "conf"
+    done = cloudaix(
+        ws, "dry-run", conf / "system" / "oci.toml", conf / "test",
+        conf / "test_scenario" / "ai_dynamo.toml",
+    )  # fmt: skip
+    assert done.returncode != 0
+    expected = "cmd_args.dynamo.prefill_worker.num_nodes: expected a non-negative integer"
+    assert f'{expected}, found string "two"' in done.stdout + done.stderr
+
+
+def test_report_strategy_gives_cloudai_metrics(tmp_path: Path) -> None:
+    from cloudai.core import METRIC_ERROR
+
+    from cloudai_dynamo_rs.cloudai_plugin import adapters
+
+    shutil.copy(SEED_CSV, tmp_path / "profile_genai_perf.csv")
+    tr = SimpleNamespace(output_path=tmp_path, nnodes=2)
+    strategy = adapters.AIDynamoReportGenerationStrategy(SimpleNamespace(gpus_per_node=8), tr)
+    assert strategy.can_handle_directory()
+    assert strategy.get_metric("default") == pytest.approx(261.25)
+    assert strategy.get_metric("genai_perf:Time To First Token (ms):p99") == pytest.approx(3457.97)
+    assert strategy.get_metric("no-such-key") is METRIC_ERROR
+    assert all(m in strategy.metrics for m in ["default", "inter-token-latency"])
