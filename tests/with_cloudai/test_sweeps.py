@@ -49,5 +49,5 @@ def test_both_engines_make_the_same_cases_from_the_same_files(tmp_path: Path) ->
     ):
         words = ours[step].split()
         assert words[words.index("--concurrency") + 1] == str(concurrency)
-        assert f"export SWEPT={swept}\n" in ours[step]
+        assert f'export SWEPT="{swept}"\n' in ours[step]  # env values: double-quoted words
         assert words.count("--extra-inputs") == 3
