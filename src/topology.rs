@@ -55,6 +55,11 @@ impl Topology {
     }
 }
 
+/// Most nodes one job may use when the system file lists no nodes to count: larger than any
+/// Slurm cluster, small enough that a typo (`num_nodes = 4294967295`) is an error rather than a
+/// plan that takes all memory.
+pub const MAX_JOB_NODES: u32 = 65_536;
+
 /// Plan the nodes of a test whose sweeps are pinned. `requested` is the scenario's
 /// `num_nodes`; `nodes` its explicit node list or `PARTITION:GROUP:N` specs.
 pub fn plan(
@@ -65,8 +70,17 @@ pub fn plan(
 ) -> Result<Topology, String> {
     let prefill = *test.cmd_args.dynamo.prefill_worker.num_nodes.value();
     let decode = *test.cmd_args.dynamo.decode_worker.num_nodes.value();
-    let needed = 1 + prefill + decode;
     let breakdown = format!("1 frontend + {prefill} prefill + {decode} decode");
+    let (capacity, where_) = capacity(system)?;
+    // u64: 1 + two u32 cannot overflow it.
+    let needed64 = 1 + u64::from(prefill) + u64::from(decode);
+    if needed64 > u64::from(capacity) {
+        return Err(format!(
+            "expected at most {capacity} nodes ({where_}), found {breakdown} = {needed64}"
+        ));
+    }
+    let needed = u32::try_from(needed64).map_err(|_| format!("{breakdown}: too many nodes"))?;
+    check_gpus(system, test)?;
     let resolved = resolve_nodes(system, nodes)?;
     let (have, what) = if resolved.is_empty() {
         (
@@ -117,10 +131,81 @@ pub fn plan(
     })
 }
 
+/// How many nodes a job may have: the nodes the system file lists for its default partition,
+/// or [`MAX_JOB_NODES`] when it lists none.
+fn capacity(system: &SystemConfig) -> Result<(u32, String), String> {
+    let partition = system
+        .partitions
+        .iter()
+        .find(|p| p.name == system.default_partition);
+    let mut hosts: Vec<String> = Vec::new();
+    for g in partition.map(|p| p.groups.as_slice()).unwrap_or_default() {
+        for n in &g.nodes {
+            hosts.extend(expand_hostlist(n)?);
+            if hosts.len() > MAX_JOB_NODES as usize * 4 {
+                return Err(format!(
+                    "partition {:?} lists more than {} nodes",
+                    system.default_partition,
+                    MAX_JOB_NODES as usize * 4
+                ));
+            }
+        }
+    }
+    hosts.sort_unstable();
+    hosts.dedup();
+    if hosts.is_empty() {
+        Ok((
+            MAX_JOB_NODES,
+            "the limit of one job when the system file lists no nodes".to_string(),
+        ))
+    } else {
+        let n = u32::try_from(hosts.len())
+            .unwrap_or(u32::MAX)
+            .min(MAX_JOB_NODES);
+        Ok((
+            n,
+            format!(
+                "the nodes of partition {:?} in the system file",
+                system.default_partition
+            ),
+        ))
+    }
+}
+
+/// Each prefill or decode node runs one engine over `tensor_parallel_size ×
+/// pipeline_parallel_size` GPUs, which must fit in one node (CloudAI's DSE constraint
+/// `tp_times_pp_le_gpus_per_node`). Roles with no node are not checked.
+fn check_gpus(system: &SystemConfig, test: &TestDefinition) -> Result<(), String> {
+    let Some(gpus) = system.gpus_per_node else {
+        return Ok(());
+    };
+    let d = &test.cmd_args.dynamo;
+    for (role, w) in [
+        ("prefill_worker", &d.prefill_worker),
+        ("decode_worker", &d.decode_worker),
+    ] {
+        if *w.num_nodes.value() == 0 {
+            continue;
+        }
+        let (tp, pp) = (
+            *w.tensor_parallel_size.value(),
+            *w.pipeline_parallel_size.value(),
+        );
+        let product = u64::from(tp) * u64::from(pp);
+        if product > u64::from(gpus) {
+            return Err(format!(
+                "dynamo.{role}: expected tensor_parallel_size × pipeline_parallel_size ≤ gpus_per_node ({gpus}), found {tp} × {pp} = {product}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Expand `PARTITION:GROUP:N` specs through the system's partitions; other entries are
 /// hostnames (Slurm hostlist ranges such as `node[1-4]` are expanded).
 pub fn resolve_nodes(system: &SystemConfig, nodes: &[String]) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for spec in nodes {
         let parts: Vec<&str> = spec.split(':').collect();
         let expanded = if let [partition, group, count] = parts[..] {
@@ -134,7 +219,10 @@ pub fn resolve_nodes(system: &SystemConfig, nodes: &[String]) -> Result<Vec<Stri
             let g = p.groups.iter().find(|g| g.name == group).ok_or_else(|| {
                 format!("node spec {spec:?}: no group {group:?} in partition {partition:?}")
             })?;
-            let members: Vec<String> = g.nodes.iter().flat_map(|n| expand_hostlist(n)).collect();
+            let mut members: Vec<String> = Vec::new();
+            for n in &g.nodes {
+                members.extend(expand_hostlist(n)?);
+            }
             let n: usize = count
                 .parse()
                 .map_err(|_| format!("node spec {spec:?}: expected a node count after the second ':', found {count:?}"))?;
@@ -146,36 +234,48 @@ pub fn resolve_nodes(system: &SystemConfig, nodes: &[String]) -> Result<Vec<Stri
             }
             members
                 .into_iter()
-                .filter(|m| !out.contains(m))
+                .filter(|m| !seen.contains(m))
                 .take(n)
                 .collect::<Vec<_>>()
         } else {
-            expand_hostlist(spec)
+            expand_hostlist(spec)?
         };
         for host in expanded {
-            if out.contains(&host) {
+            if !seen.insert(host.clone()) {
                 return Err(format!("node {host:?} is listed twice in `nodes`"));
             }
             out.push(host);
+            if out.len() > MAX_JOB_NODES as usize {
+                return Err(format!(
+                    "`nodes` lists more than {MAX_JOB_NODES} nodes, the most one job may have"
+                ));
+            }
         }
     }
     Ok(out)
 }
 
 /// `node[01-03,7]` → node01 node02 node03 node7 (one bracket group, zero padding kept).
-pub fn expand_hostlist(s: &str) -> Vec<String> {
+/// A list of more than [`MAX_JOB_NODES`] names is refused: no job can use them, and a range
+/// such as `n[0-99999999999]` would otherwise take all memory.
+pub fn expand_hostlist(s: &str) -> Result<Vec<String>, String> {
     let (Some(open), Some(close)) = (s.find('['), s.rfind(']')) else {
-        return vec![s.to_string()];
+        return Ok(vec![s.to_string()]);
     };
     if close < open {
-        return vec![s.to_string()];
+        return Ok(vec![s.to_string()]);
     }
     let (prefix, body, suffix) = (&s[..open], &s[open + 1..close], &s[close + 1..]);
+    let limit = MAX_JOB_NODES as u64;
+    let too_many = || format!("host list {s:?} names more than {limit} nodes");
     let mut out = Vec::new();
     for range in body.split(',') {
         match range.split_once('-') {
             Some((a, b)) => match (a.parse::<u64>(), b.parse::<u64>()) {
-                (Ok(lo), Ok(hi)) if lo <= hi && hi - lo < 100_000 => {
+                (Ok(lo), Ok(hi)) if lo <= hi => {
+                    if hi - lo >= limit || out.len() as u64 + (hi - lo) >= limit {
+                        return Err(too_many());
+                    }
                     for i in lo..=hi {
                         out.push(format!("{prefix}{i:0width$}{suffix}", width = a.len()));
                     }
@@ -184,8 +284,11 @@ pub fn expand_hostlist(s: &str) -> Vec<String> {
             },
             None => out.push(format!("{prefix}{range}{suffix}")),
         }
+        if out.len() as u64 > limit {
+            return Err(too_many());
+        }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -195,9 +298,17 @@ mod tests {
     #[test]
     fn hostlists_expand_with_padding() {
         assert_eq!(
-            expand_hostlist("n[08-10,3]"),
+            expand_hostlist("n[08-10,3]").unwrap(),
             vec!["n08", "n09", "n10", "n3"]
         );
-        assert_eq!(expand_hostlist("plain"), vec!["plain"]);
+        assert_eq!(expand_hostlist("plain").unwrap(), vec!["plain"]);
+    }
+
+    #[test]
+    fn huge_hostlists_are_refused() {
+        assert!(expand_hostlist("n[0-99999999999]").is_err());
+        let many = format!("n[{}]", ["1-60000"; 3].join(","));
+        assert!(expand_hostlist(&many).is_err());
+        assert_eq!(expand_hostlist("n[1-65536]").unwrap().len(), 65_536);
     }
 }

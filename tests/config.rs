@@ -130,7 +130,13 @@ fn conf_examples_are_valid() {
     .iter()
     .map(|f| root.join(f))
     .collect();
-    let (errs, kinds) = verify_files(&files, Checks { host_paths: false });
+    let (errs, kinds) = verify_files(
+        &files,
+        Checks {
+            host_paths: false,
+            ..Checks::default()
+        },
+    );
     assert_eq!(errs, Vec::<Diagnostic>::new());
     assert_eq!(kinds.len(), 3);
 }
@@ -345,8 +351,16 @@ fn every_file_reports_its_errors_at_once() {
         "s.toml",
         "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"x\"\niterations = 0\n",
     );
-    let e =
-        load_workspace(&sys, &[bad_test, syntax], &s, Checks { host_paths: false }).unwrap_err();
+    let e = load_workspace(
+        &sys,
+        &[bad_test, syntax],
+        &s,
+        Checks {
+            host_paths: false,
+            ..Checks::default()
+        },
+    )
+    .unwrap_err();
     let files: Vec<&str> = e
         .diagnostics
         .iter()
@@ -520,7 +534,13 @@ fn verify_files_finds_node_shortfalls_and_unknown_files() {
         "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\nnum_nodes = 1\n",
     );
     let other = d.write("other.toml", "x = 1\n");
-    let (errs, _) = verify_files(&[sys, t, s, other], Checks { host_paths: false });
+    let (errs, _) = verify_files(
+        &[sys, t, s, other],
+        Checks {
+            host_paths: false,
+            ..Checks::default()
+        },
+    );
     let msgs: Vec<&str> = errs.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(msgs.len(), 2, "{msgs:?}");
     assert!(msgs[0].starts_with("cannot tell what this file is"));
@@ -594,4 +614,431 @@ fn never_panics_on_mangled_input() {
             let _ = load_test_str(&String::from_utf8_lossy(&m), "t.toml");
         }
     }
+}
+
+// ---- hostile configurations: names, characters, counts, limits -------------------------
+
+const ENV_NAME_RULE: &str =
+    "expected an environment variable name (letters, digits and '_', not starting with a digit)";
+
+#[test]
+fn environment_variable_names_must_be_shell_identifiers() {
+    let t = seed_with(
+        "extra_env_vars",
+        "\"X=1;touch /tmp/p;Y\" = \"1\"\nOK_1 = \"v\"\n9LIVES = [\"a\", \"b\"]\nA-B = 1",
+    );
+    assert_eq!(
+        errors(&t),
+        vec![
+            format!(
+                "t.toml:24:1: extra_env_vars.X=1;touch /tmp/p;Y: {ENV_NAME_RULE}, found \"X=1;touch /tmp/p;Y\""
+            ),
+            format!("t.toml:26:1: extra_env_vars.9LIVES: {ENV_NAME_RULE}, found \"9LIVES\""),
+            format!("t.toml:27:1: extra_env_vars.A-B: {ENV_NAME_RULE}, found \"A-B\""),
+        ]
+    );
+    let sys = format!("{SYSTEM}[global_env_vars]\nGOOD = 1\n\"$(reboot)\" = \"x\"\n");
+    let line = sys.lines().count(); // the hostile key is the last line
+    let e = cloudai_dynamo_rs::config::load_system_str(&sys, "s.toml").unwrap_err();
+    assert_eq!(
+        e.diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        vec![format!(
+            "s.toml:{line}:1: global_env_vars.$(reboot): {ENV_NAME_RULE}, found \"$(reboot)\""
+        )]
+    );
+    // Names bash owns would be lost or fail in the job script.
+    let t = seed_with(
+        "extra_env_vars",
+        "UID = 0
+_ = \"x\"",
+    );
+    assert_eq!(
+        errors(&t),
+        vec![
+            "t.toml:24:1: extra_env_vars.UID: expected an environment variable the job can set, found \"UID\", which bash sets itself (its export fails or is lost)",
+            "t.toml:25:1: extra_env_vars._: expected an environment variable the job can set, found \"_\", which bash sets itself (its export fails or is lost)",
+        ]
+    );
+    // A scenario override is held to the same rule, and the error points into the scenario.
+    let d = Dir::new();
+    let sc = "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\n  [Tests.extra_env_vars]\n  \"a b\" = \"1\"\n";
+    let e = d.workspace(SEED, sc).unwrap_err();
+    assert_eq!(
+        messages(e),
+        vec![format!(
+            "6:3: extra_env_vars.a b: {ENV_NAME_RULE}, found \"a b\""
+        )]
+    );
+}
+
+#[test]
+fn control_characters_are_refused_with_their_position() {
+    let sys = SYSTEM.replace(
+        "default_partition = \"debug\"",
+        "default_partition = \"de\\u0000bug\"",
+    );
+    let e = cloudai_dynamo_rs::config::load_system_str(&sys, "s.toml").unwrap_err();
+    let msgs: Vec<String> = e.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        msgs[0],
+        "s.toml:6:21: default_partition: expected text without control characters, found U+0000 (NUL) at character 3 of the string"
+    );
+    // Escape sequences and C1 controls too, in keys as well as values.
+    let t = seed_with(
+        "cmd_args.dynamo.prefill_worker",
+        "quantization = \"fp8\\u001b[31m\"\nextra_args = { \"k\\u0085\" = 1 }",
+    );
+    assert_eq!(
+        errors(&t),
+        vec![
+            "t.toml:13:16: cmd_args.dynamo.prefill_worker.quantization: expected text without control characters, found U+001B (escape) at character 4 of the string",
+            "t.toml:14:16: cmd_args.dynamo.prefill_worker.extra_args.k\u{85}: expected a key without control characters, found U+0085 at character 2 of the key",
+        ]
+    );
+}
+
+#[test]
+fn line_breaks_only_in_commands_descriptions_and_environment_values() {
+    let t = SEED.replace(
+        "served_model_name = \"nvidia/Llama-3.1-405B-Instruct-FP8\"",
+        "served_model_name = \"model\\n#SBATCH --x\"",
+    );
+    assert_eq!(
+        errors(&t),
+        vec![
+            "t.toml:7:21: cmd_args.served_model_name: expected a single-line string, found U+000A (line feed) at character 6"
+        ]
+    );
+    // Shell by contract, or free text: accepted.
+    let t = seed_with(
+        "cmd_args.dynamo.prefill_worker",
+        "cmd = \"\"\"\nset -e\npython -m dynamo.mocker\n\"\"\"",
+    )
+    .replace(
+        "description = \"llama3.1_405b_fp8\"",
+        "description = \"two\\nlines\\tand a tab\"",
+    );
+    let t = seed_with_text(&t, "extra_env_vars", "JSON = \"{\\n  \\\"a\\\": 1\\n}\"");
+    assert_eq!(errors(&t), Vec::<String>::new());
+}
+
+fn seed_with_text(text: &str, section: &str, extra: &str) -> String {
+    let header = format!("[{section}]\n");
+    text.replacen(&header, &format!("{header}{extra}\n"), 1)
+}
+
+#[test]
+fn integers_beyond_64_bits_are_reported_as_written() {
+    let t = SEED.replace("  num_nodes = 1", "  num_nodes = 99999999999999999999");
+    assert_eq!(
+        errors(&t),
+        vec![
+            "t.toml:13:15: cmd_args.dynamo.prefill_worker.num_nodes: expected a non-negative integer, found integer 99999999999999999999 (out of the 64-bit range) (or a list of such values to sweep)"
+        ]
+    );
+    let t = seed_with("cmd_args.genai_perf", "random_seed = -0x8000000000000000");
+    // TOML hex integers cannot be negative: the parser refuses it, no NaN anywhere.
+    assert!(errors(&t).iter().all(|m| !m.contains("NaN")));
+    let t = seed_with(
+        "cmd_args.genai_perf",
+        "random_seed = -9_223_372_036_854_775_809",
+    );
+    assert_eq!(
+        errors(&t),
+        vec![
+            "t.toml:19:15: cmd_args.genai_perf.random_seed: expected a non-negative integer, found integer -9223372036854775809 (out of the 64-bit range)"
+        ]
+    );
+}
+
+#[test]
+fn node_counts_never_wrap_and_fit_the_system() {
+    let d = Dir::new();
+    let sc = "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\n";
+    // 1 + 4294967295 + 1 wraps to 1 in 32 bits.
+    let t = SEED
+        .replace("  num_nodes = 1", "  num_nodes = 4294967295")
+        .replace("  num_nodes = 0", "  num_nodes = 1");
+    let e = d.workspace(&t, sc).unwrap_err();
+    assert_eq!(
+        messages(e),
+        vec![
+            "2:1: Tests[0]: expected at most 4 nodes (the nodes of partition \"debug\" in the system file), found 1 frontend + 4294967295 prefill + 1 decode = 4294967297"
+        ]
+    );
+    // Decode 0: no plan of 4 billion roles is ever built; without listed nodes the bound is
+    // the per-job limit.
+    let t = SEED.replace("  num_nodes = 1", "  num_nodes = 4294967295");
+    let sys = d.write(
+        "system2.toml",
+        "name = \"x\"\nscheduler = \"slurm\"\ninstall_path = \"/i\"\noutput_path = \"/o\"\ndefault_partition = \"p\"\n",
+    );
+    let hf = d.path().join("hf");
+    fs::create_dir_all(&hf).unwrap();
+    let tp = d.write(
+        "tests2/t.toml",
+        &t.replace("/your/path/to/hf_home", hf.to_str().unwrap()),
+    );
+    let s = d.write("scenario2.toml", sc);
+    let e = load_workspace(&sys, &[tp], &s, Checks::default()).unwrap_err();
+    assert_eq!(
+        messages(e),
+        vec![
+            "2:1: Tests[0]: expected at most 65536 nodes (the limit of one job when the system file lists no nodes), found 1 frontend + 4294967295 prefill + 0 decode = 4294967296"
+        ]
+    );
+}
+
+#[test]
+fn tensor_times_pipeline_parallel_must_fit_a_node() {
+    let d = Dir::new();
+    let sc = "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\n";
+    let t = seed_with(
+        "cmd_args.dynamo.prefill_worker",
+        "tensor_parallel_size = 8\npipeline_parallel_size = 2",
+    );
+    let e = d.workspace(&t, sc).unwrap_err();
+    assert_eq!(
+        messages(e),
+        vec![
+            "2:1: Tests[0]: dynamo.prefill_worker: expected tensor_parallel_size × pipeline_parallel_size ≤ gpus_per_node (8), found 8 × 2 = 16"
+        ]
+    );
+    // A role with no node runs no engine: its sizes are not checked.
+    let t = seed_with("cmd_args.dynamo.vllm_worker", "tensor_parallel_size = 64");
+    assert!(d.workspace(&t, sc).is_ok());
+}
+
+fn limited(d: &Dir, test: &str, scenario: &str, max_runs: u64) -> Result<usize, Vec<String>> {
+    let hf = d.path().join("hf");
+    fs::create_dir_all(&hf).unwrap();
+    let sys = d.write("system.toml", SYSTEM);
+    let t = d.write(
+        "tests/t.toml",
+        &test.replace("/your/path/to/hf_home", hf.to_str().unwrap()),
+    );
+    let s = d.write("scenario.toml", scenario);
+    let checks = Checks {
+        max_runs,
+        ..Checks::default()
+    };
+    load_workspace(&sys, &[t], &s, checks)
+        .map(|ws| ws.runs.len())
+        .map_err(messages)
+}
+
+#[test]
+fn scenarios_are_capped_in_runs_before_anything_expands() {
+    let d = Dir::new();
+    let sc = |extra: &str| {
+        format!("name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\n{extra}\n")
+    };
+    // iterations = 4294967295 reached 20 GB; now a message, at once.
+    let e = limited(&d, SEED, &sc("iterations = 4294967295"), 10_000).unwrap_err();
+    assert_eq!(
+        e,
+        vec![
+            "2:1: Tests[0]: the scenario expands to 4294967295 runs, more than the limit of 10000 (raise it with --max-runs): Tests[0] \"a\": 4294967295 iterations = 4294967295 runs"
+        ]
+    );
+    // A 1000 × 1000 sweep.
+    let thousand = (1..=1000)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let t = seed_with(
+        "cmd_args.genai_perf",
+        &format!("concurrency = [{thousand}]\nrequest_rate = [{thousand}]"),
+    );
+    let e = limited(&d, &t, &sc(""), 10_000).unwrap_err();
+    assert_eq!(
+        e,
+        vec![
+            "2:1: Tests[0]: the scenario expands to 1000000 runs, more than the limit of 10000 (raise it with --max-runs): Tests[0] \"a\": 1000 values of genai_perf.concurrency × 1000 values of genai_perf.request_rate × 1 iteration = 1000000 runs"
+        ]
+    );
+    // 2^64 cases: no overflow, the same error with the exact count.
+    let axes: String = (0..64)
+        .map(|i| format!("S{i} = [\"a\", \"b\"]\n"))
+        .collect();
+    let t = seed_with("extra_env_vars", &axes);
+    let e = limited(&d, &t, &sc(""), 10_000).unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with(
+            "2:1: Tests[0]: the scenario expands to 18446744073709551616 runs, more than the limit of 10000"
+        ),
+        "{}",
+        e[0]
+    );
+    // 2^200 cases do not fit in 128 bits either.
+    let axes: String = (0..200)
+        .map(|i| format!("S{i} = [\"a\", \"b\"]\n"))
+        .collect();
+    let t = seed_with("extra_env_vars", &axes);
+    let e = limited(&d, &t, &sc(""), u64::MAX).unwrap_err();
+    assert!(e[0].contains("expands to more than 2^128 runs"), "{}", e[0]);
+    // Runs are summed over the scenario's tests; the limit is inclusive and can be raised.
+    let t = seed_with("cmd_args.genai_perf", "concurrency = [1, 2, 3]");
+    let two = format!(
+        "{}[[Tests]]\nid = \"b\"\ntest_name = \"llama3.1_405b_fp8\"\niterations = 2\n",
+        sc("")
+    );
+    assert_eq!(limited(&d, &t, &two, 9), Ok(9));
+    let e = limited(&d, &t, &two, 8).unwrap_err();
+    assert_eq!(
+        e,
+        vec![
+            "6:1: Tests[1]: the scenario expands to 9 runs, more than the limit of 8 (raise it with --max-runs): Tests[0] \"a\": 3 values of genai_perf.concurrency × 1 iteration = 3 runs; Tests[1] \"b\": 3 values of genai_perf.concurrency × 2 iterations = 6 runs"
+        ]
+    );
+}
+
+#[test]
+fn dependency_cycles_are_found_at_validation() {
+    let entry = |id: &str, deps: &[&str]| {
+        let mut s = format!("[[Tests]]\nid = \"{id}\"\ntest_name = \"t\"\n");
+        for d in deps {
+            s += &format!(
+                "  [[Tests.dependencies]]\n  type = \"start_post_comp\"\n  id = \"{d}\"\n"
+            );
+        }
+        s
+    };
+    let load = |entries: &[String]| {
+        let text = format!("name = \"s\"\n{}", entries.concat());
+        match cloudai_dynamo_rs::config::load_scenario_str(&text, "s.toml") {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics.iter().map(ToString::to_string).collect(),
+        }
+    };
+    // a ↔ b: reported once, at a (line 2).
+    assert_eq!(
+        load(&[entry("a", &["b"]), entry("b", &["a"])]),
+        vec![
+            "s.toml:2:1: Tests[0].dependencies: dependency cycle: \"a\" → \"b\" → \"a\" (each waits for the next, so none would ever start)"
+        ]
+    );
+    // A longer cycle behind a test that is not on it; c's entry starts at line 14.
+    let errs = load(&[
+        entry("x", &["c"]),
+        entry("c", &["d"]),
+        entry("d", &["e"]),
+        entry("e", &["c"]),
+    ]);
+    assert_eq!(
+        errs,
+        vec![
+            "s.toml:8:1: Tests[1].dependencies: dependency cycle: \"c\" → \"d\" → \"e\" → \"c\" (each waits for the next, so none would ever start)"
+        ]
+    );
+    // Self-dependency, and a chain without a cycle.
+    assert_eq!(
+        load(&[entry("a", &["a"])]),
+        vec!["s.toml:2:1: Tests[0].dependencies[0].id: a test cannot depend on itself"]
+    );
+    assert!(load(&[entry("a", &[]), entry("b", &["a"]), entry("c", &["a", "b"])]).is_empty());
+}
+
+#[test]
+fn two_test_files_with_one_name_are_an_error() {
+    let d = Dir::new();
+    let hf = d.path().join("hf");
+    fs::create_dir_all(&hf).unwrap();
+    let t = SEED.replace("/your/path/to/hf_home", hf.to_str().unwrap());
+    let sys = d.write("system.toml", SYSTEM);
+    let a = d.write("tests/a.toml", &t);
+    let b = d.write("tests/b.toml", &format!("# copy\n{t}"));
+    let s = d.write(
+        "scenario.toml",
+        "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\n",
+    );
+    let e = load_workspace(&sys, &[a.clone(), b.clone()], &s, Checks::default()).unwrap_err();
+    let expected = format!(
+        "{}:2:8: name: duplicate test name \"llama3.1_405b_fp8\": {}:1:8 already defines it (a scenario's `test_name` must name one test)",
+        b.display(),
+        a.display()
+    );
+    assert_eq!(
+        e.diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        vec![expected.clone()]
+    );
+    // verify-configs finds it with the test files alone.
+    let (errs, _) = verify_files(&[a, b], Checks::default());
+    assert_eq!(
+        errs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec![expected]
+    );
+}
+
+#[test]
+fn names_used_as_directories_fit_one_path_component() {
+    let long = "x".repeat(300);
+    let text = format!("name = \"s\"\n[[Tests]]\nid = \"{long}\"\ntest_name = \"t\"\n");
+    let e = cloudai_dynamo_rs::config::load_scenario_str(&text, "s.toml").unwrap_err();
+    assert_eq!(
+        e.diagnostics[0].to_string(),
+        format!(
+            "s.toml:2:1: Tests[0].id: expected a test id usable as a directory name, found {:?}… (300 bytes), which is 300 bytes long, more than the 255 a directory name may have",
+            "x".repeat(40)
+        )
+    );
+    let text = format!(
+        "name = \"{}\"\n[[Tests]]\nid = \"a\"\ntest_name = \"t\"\n",
+        "é".repeat(101)
+    );
+    let e = cloudai_dynamo_rs::config::load_scenario_str(&text, "s.toml").unwrap_err();
+    assert!(
+        e.diagnostics[0]
+            .to_string()
+            .starts_with("s.toml:1:8: name: expected a scenario name of at most 200 bytes"),
+        "{}",
+        e.diagnostics[0]
+    );
+    // 255 bytes is fine.
+    let text = format!(
+        "name = \"s\"\n[[Tests]]\nid = \"{}\"\ntest_name = \"t\"\n",
+        "y".repeat(255)
+    );
+    assert!(cloudai_dynamo_rs::config::load_scenario_str(&text, "s.toml").is_ok());
+}
+
+#[test]
+fn host_lists_too_large_for_any_job_are_refused() {
+    let d = Dir::new();
+    let sys = SYSTEM.replace("node[1-4]", "node[0-99999999999]");
+    let hf = d.path().join("hf");
+    fs::create_dir_all(&hf).unwrap();
+    let s = d.write("system.toml", &sys);
+    let t = d.write(
+        "tests/t.toml",
+        &SEED.replace("/your/path/to/hf_home", hf.to_str().unwrap()),
+    );
+    let sc = d.write(
+        "scenario.toml",
+        "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\n",
+    );
+    let e = load_workspace(&s, &[t], &sc, Checks::default()).unwrap_err();
+    assert_eq!(
+        messages(e),
+        vec!["2:1: Tests[0]: host list \"node[0-99999999999]\" names more than 65536 nodes"]
+    );
+}
+
+#[test]
+fn a_test_file_problem_is_reported_once() {
+    // The file is read on its own and again under the scenario entry that uses it.
+    let d = Dir::new();
+    let t = seed_with("cmd_args.genai_perf", "bogus = 1");
+    let sc = "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"llama3.1_405b_fp8\"\n[[Tests]]\nid = \"b\"\ntest_name = \"llama3.1_405b_fp8\"\n";
+    let e = d.workspace(&t, sc).unwrap_err();
+    let m = messages(e);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].starts_with("19:1: cmd_args.genai_perf.bogus: unknown field"));
 }

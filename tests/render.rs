@@ -20,7 +20,10 @@ fn workspace(system: &str) -> Workspace {
         &data(system),
         &tests,
         &data("scenario.toml"),
-        Checks { host_paths: false },
+        Checks {
+            host_paths: false,
+            ..Checks::default()
+        },
     )
     .expect("valid")
 }

@@ -2,9 +2,11 @@
 contract.
 
 Every string field gets a payload using each shell metacharacter (``$(…)``, backticks, ``;``,
-quotes, line breaks). The scripts must pass ``bash -n``, and *executing* them (with stand-ins
-for srun, etcd, the frontend and genai-perf on PATH) must pass each value through as one
-literal argument and never run a payload.
+quotes; line breaks only where a field may hold them, see tests/config.rs). The scripts must
+pass ``bash -n``, and *executing* them (with stand-ins for srun, etcd, the frontend and
+genai-perf on PATH) must pass each value through as one literal argument and never run a
+payload. Names written unquoted (environment variable names) are refused before anything is
+written.
 
 Shell by contract: the ``cmd`` fields (commands) and environment values (system
 ``global_env_vars``, test ``extra_env_vars``), which expand like a double-quoted shell word, as
@@ -26,10 +28,14 @@ import cloudai_dynamo_rs as cdr
 
 
 def payload(tag: str, quotes: bool = True) -> str:
-    """A value that runs `touch pwn_<tag>_<n>` if any part of it is ever evaluated."""
+    """A value that runs `touch pwn_<tag>_<n>` if any part of it is ever evaluated.
+
+    No line break: single-line fields refuse them (tests/config.rs), and those that accept
+    them (commands, environment values) are shell by contract.
+    """
     parts = [f"$(touch pwn_{tag}_1)", f"`touch pwn_{tag}_2`", f";touch pwn_{tag}_3;"]
     if quotes:
-        parts += [f"'\"; touch pwn_{tag}_4; \"'", f"\ntouch pwn_{tag}_5\n"]
+        parts.append(f"'\"; touch pwn_{tag}_4; \"'")
     return "x" + "".join(parts)
 
 
@@ -328,3 +334,78 @@ def test_env_value_that_is_not_one_word_is_a_positioned_error(
     line = len(ENV_TEST.format(tmp=tmp_path).splitlines()) + 1
     assert f"t.toml:{line}:10: extra_env_vars.BROKEN: expected a shell word" in str(err.value)
     assert why in str(err.value)
+
+
+HOSTILE_NAMES = ["X=1;touch pwn_name_1;Y", "$(touch pwn_name_2)", "`touch pwn_name_3`", "A B", "1X"]
+
+
+@pytest.mark.parametrize("where", ["extra_env_vars", "global_env_vars"])
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_environment_names_are_refused_before_writing(
+    job: dict, where: str, name: str
+) -> None:
+    """Names are written unquoted (`export NAME=…`): anything but an identifier is refused."""
+    tmp = job["tmp"]
+    path = tmp / ("tests/t.toml" if where == "extra_env_vars" else "system.toml")
+    text = path.read_text()
+    header = f"[{where}]\n"
+    if header not in text:
+        text += header
+    path.write_text(text.replace(header, f'{header}{toml_str(name)} = "1"\n'))
+    line = text[: text.index(header)].count("\n") + 2  # the line after the header
+    before = sorted((tmp / "results").iterdir())
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.prepare(
+            tmp / "system.toml",
+            [tmp / "tests" / "t.toml"],
+            tmp / "scenario.toml",
+            timestamp="t2",
+        )
+    [e] = err.value.errors
+    assert (e["file"], e["line"], e["column"], e["path"]) == (str(path), line, 1, f"{where}.{name}")
+    assert e["message"] == (
+        "expected an environment variable name (letters, digits and '_', not starting with a "
+        f"digit), found {json.dumps(name)}"
+    )
+    assert sorted((tmp / "results").iterdir()) == before
+    # The path CloudAI uses (one run rendered from TOML texts) refuses it too.
+    with pytest.raises(cdr.ConfigError):
+        cdr.render_one(
+            (tmp / "system.toml").read_text(),
+            (tmp / "tests" / "t.toml").read_text(),
+            run_dir=tmp / "run",
+            install_dir=tmp / "install",
+            id="x",
+        )
+    assert pwned(tmp) == []
+
+
+def test_identifier_names_reach_the_job_environment(job: dict) -> None:
+    """The positive side: identifiers of every shape are exported under their own name."""
+    tmp = job["tmp"]
+    test = tmp / "tests" / "t.toml"
+    names = ["_9", "lower_case", "MiXeD1", "HOSTNAME"]
+    extra = "".join(f'{n} = "value of {n}"\n' for n in names)
+    test.write_text(test.read_text().replace("[extra_env_vars]\n", f"[extra_env_vars]\n{extra}"))
+    prepared = cdr.prepare(tmp / "system.toml", [test], tmp / "scenario.toml", timestamp="t3")
+    run_dir = Path(prepared["runs"][0]["run_dir"])
+    work, bin_dir = tmp / "work3", tmp / "bin3"
+    work.mkdir()
+    bin_dir.mkdir()
+    stub(bin_dir, "srun", "env -0 > srun.env")
+    stub(bin_dir, "scontrol", "echo node1")
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SLURM_JOB_NODELIST": "n1",
+        "SLURM_JOB_ID": "1",
+    }
+    subprocess.run(
+        ["bash", str(run_dir / "cloudai_sbatch_script.sh")], cwd=work, env=env, check=True
+    )
+    job_env = dict(
+        kv.split("=", 1) for kv in (work / "srun.env").read_text().split("\0") if "=" in kv
+    )
+    for n in names:
+        assert job_env[n] == f"value of {n}", n
+    assert pwned(tmp) == []

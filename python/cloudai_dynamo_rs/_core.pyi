@@ -4,6 +4,7 @@ from os import PathLike
 from typing import Any, Literal, TypedDict
 
 __version__: str
+DEFAULT_MAX_RUNS: int
 
 StrPath = str | PathLike[str]
 
@@ -46,6 +47,7 @@ def load_workspace(
     scenario: StrPath,
     *,
     check_host_paths: bool = True,
+    max_runs: int = ...,
 ) -> dict[str, Any]:
     """Validate all three kinds together and expand the scenario into test runs.
 
@@ -54,7 +56,7 @@ def load_workspace(
     """
 
 def verify_files(
-    paths: list[StrPath], *, check_host_paths: bool = True
+    paths: list[StrPath], *, check_host_paths: bool = True, max_runs: int = ...
 ) -> tuple[list[ErrorEntry], list[tuple[str, FileKind | None]]]: ...
 def prepare(
     system: StrPath,
@@ -64,6 +66,7 @@ def prepare(
     timestamp: str,
     output_root: StrPath | None = None,
     check_host_paths: bool = True,
+    max_runs: int = ...,
 ) -> dict[str, Any]:
     """Validate and write ``<output_root>/<scenario>_<timestamp>/<id>/<iteration>[/<step>]/``.
 

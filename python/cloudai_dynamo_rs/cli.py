@@ -7,6 +7,7 @@ Verbs and flags follow CloudAI's CLI (``run``, ``dry-run``, ``generate-report``,
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -16,6 +17,64 @@ from . import _core
 from .report import generate_report
 from .report.cli import cmd_generate_report
 from .runner import PreparedRun, RunInterrupted, SlurmScheduler, run_jobs
+
+# ---- command-line values: checked by argparse, before any file is read or written ----------
+
+
+def positive_int(text: str) -> int:
+    # Up to 2^64 - 1: the core counts runs in 64 bits.
+    digits = text.strip().removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) < 2**64:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, found {text!r}")
+    return int(digits)
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, found {text!r}")
+    return value
+
+
+def existing_file(text: str) -> Path:
+    p = Path(text)
+    if not p.is_file():
+        why = "is not a regular file" if p.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"expected an existing file, found {text!r}, which {why}")
+    return p
+
+
+def existing_dir(text: str) -> Path:
+    p = Path(text)
+    if not p.is_dir():
+        why = "is not a directory" if p.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(
+            f"expected an existing directory, found {text!r}, which {why}"
+        )
+    return p
+
+
+def output_dir(text: str) -> Path:
+    p = Path(text)
+    if text == "" or (p.exists() and not p.is_dir()):
+        raise argparse.ArgumentTypeError(
+            f"expected a directory (created if missing), found {text!r}"
+            + (", which is not a directory" if text else "")
+        )
+    return p
+
+
+def add_max_runs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-runs",
+        type=positive_int,
+        default=_core.DEFAULT_MAX_RUNS,
+        help="Most runs (tests, times iterations, times sweep cases) the scenario may expand to "
+        f"(default: {_core.DEFAULT_MAX_RUNS}).",
+    )
 
 
 def _toml_files(paths: Sequence[Path]) -> list[Path]:
@@ -47,7 +106,9 @@ def cmd_verify_configs(args: argparse.Namespace) -> int:
     if not files:
         print("error: no .toml files found in " + ", ".join(map(str, paths)), file=sys.stderr)
         return 1
-    errors, kinds = _core.verify_files(files, check_host_paths=not args.skip_host_checks)
+    errors, kinds = _core.verify_files(
+        files, check_host_paths=not args.skip_host_checks, max_runs=args.max_runs
+    )
     for path, kind in kinds:
         print(f"{kind or 'unknown':9} {path}")
     if errors:
@@ -68,6 +129,7 @@ def prepare(args: argparse.Namespace) -> dict:
         args.test_scenario,
         timestamp=time.strftime("%Y-%m-%d_%H-%M-%S"),
         output_root=args.output_dir,
+        max_runs=args.max_runs,
     )
     for w in prepared["warnings"]:
         print(f"warning: {format_error(w)}", file=sys.stderr)
@@ -131,9 +193,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def add_scenario_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--system-config", type=Path, required=True, help="System TOML.")
-    p.add_argument("--tests-dir", type=Path, required=True, help="Directory of test TOMLs.")
-    p.add_argument("--test-scenario", type=Path, required=True, help="Test scenario TOML.")
+    p.add_argument("--system-config", type=existing_file, required=True, help="System TOML.")
+    p.add_argument("--tests-dir", type=existing_dir, required=True, help="Directory of test TOMLs.")
+    p.add_argument("--test-scenario", type=existing_file, required=True, help="Test scenario TOML.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,25 +219,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Do not check that paths such as HF_HOME exist on this host.",
     )
+    add_max_runs(verify)
     verify.set_defaults(func=cmd_verify_configs)
 
     dry = sub.add_parser("dry-run", help="Write every script of the scenario; submit nothing.")
     add_scenario_args(dry)
-    dry.add_argument("--output-dir", type=Path, help="Results root (default: system output_path).")
+    dry.add_argument(
+        "--output-dir", type=output_dir, help="Results root (default: system output_path)."
+    )
+    add_max_runs(dry)
     dry.set_defaults(func=cmd_dry_run)
 
     run = sub.add_parser("run", help="Write the scripts, submit every run to Slurm, follow them.")
     add_scenario_args(run)
-    run.add_argument("--output-dir", type=Path, help="Results root (default: system output_path).")
+    run.add_argument(
+        "--output-dir", type=output_dir, help="Results root (default: system output_path)."
+    )
+    add_max_runs(run)
     run.add_argument(
         "--max-parallel",
-        type=int,
+        type=positive_int,
         default=4,
         help="Most jobs queued or running at once (default: 4; sweeps are independent jobs).",
     )
     run.add_argument(
         "--poll-interval",
-        type=float,
+        type=positive_seconds,
         help="Seconds between job-state polls (default: the system's monitor_interval).",
     )
     run.set_defaults(func=cmd_run)
@@ -185,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_scenario_args(report)
     report.add_argument(
-        "--result-dir", type=Path, required=True, help="A scenario's results directory."
+        "--result-dir", type=existing_dir, required=True, help="A scenario's results directory."
     )
     report.set_defaults(func=cmd_generate_report)
     return parser

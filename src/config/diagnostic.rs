@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::source::{Sources, Span};
 
 /// One problem in a configuration file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Diagnostic {
     /// Path of the file as it was given.
     pub file: String,
@@ -91,6 +91,10 @@ impl<'s> Cx<'s> {
         // Reads happen in schema order; users read errors in file order.
         self.diagnostics
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        // A test file is read on its own and again under each scenario entry that uses it:
+        // a problem of the file itself is found each time but reported once.
+        let mut seen = std::collections::HashSet::new();
+        self.diagnostics.retain(|d| seen.insert(d.clone()));
         match value {
             Some(v) if self.diagnostics.is_empty() => Ok(v),
             _ => Err(ConfigError {

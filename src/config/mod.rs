@@ -14,6 +14,7 @@ mod source;
 mod sweep;
 mod system;
 mod test_def;
+mod text;
 mod workspace;
 
 pub use diagnostic::{ConfigError, Diagnostic};
@@ -25,7 +26,10 @@ pub use test_def::{
     ArgValue, CmdArgs, DecodeOnly, DynamoArgs, Frontend, GitRepo, LoadArgs, LoadGenerator,
     Processor, Router, ServiceArgs, TEMPLATE_NAME, TestDefinition, Worker,
 };
-pub use workspace::{Checks, FileKind, TestRun, Workspace, load_workspace, verify_files};
+pub use text::{MAX_NAME_BYTES, MAX_SCENARIO_NAME_BYTES, is_env_name};
+pub use workspace::{
+    Checks, DEFAULT_MAX_RUNS, FileKind, TestRun, Workspace, load_workspace, verify_files,
+};
 
 use std::path::Path;
 
@@ -36,7 +40,10 @@ use source::{FileId, Sources};
 /// Parse one file's text, reporting a syntax error as a diagnostic.
 fn parse_file(cx: &mut Cx, file: FileId) -> Option<Node> {
     match node::parse_document(&cx.sources.file(file).text, file) {
-        Ok(n) => Some(n),
+        Ok(n) => {
+            text::check_controls(&n, cx, "");
+            Some(n)
+        }
         Err(e) => {
             cx.error(e.span, "", format!("invalid TOML: {}", e.message));
             None

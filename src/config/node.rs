@@ -23,6 +23,8 @@ pub struct Key {
 pub enum Value {
     String(String),
     Integer(i64),
+    /// An integer TOML accepts but i64 cannot hold, kept as written for error messages.
+    OutOfRange(String),
     Float(f64),
     Boolean(bool),
     Datetime(String),
@@ -37,6 +39,7 @@ impl Value {
         match self {
             Value::String(s) => format!("string {}", quote_short(s)),
             Value::Integer(i) => format!("integer {i}"),
+            Value::OutOfRange(raw) => format!("integer {raw} (out of the 64-bit range)"),
             Value::Float(f) => format!("float {f}"),
             Value::Boolean(b) => format!("boolean {b}"),
             Value::Datetime(d) => format!("datetime {d}"),
@@ -129,7 +132,7 @@ fn convert(v: Spanned<DeValue<'_>>, file: FileId) -> Node {
     let value = match v.into_inner() {
         DeValue::String(s) => Value::String(s.into_owned()),
         DeValue::Integer(i) => parse_integer(i.as_str(), i.radix())
-            .map_or_else(|| Value::Float(f64::NAN), Value::Integer),
+            .map_or_else(|| Value::OutOfRange(i.as_str().to_string()), Value::Integer),
         DeValue::Float(f) => Value::Float(parse_float(f.as_str())),
         DeValue::Boolean(b) => Value::Boolean(b),
         DeValue::Datetime(d) => Value::Datetime(d.to_string()),
@@ -150,8 +153,13 @@ fn parse_integer(raw: &str, radix: u32) -> Option<i64> {
     } else {
         digits.get(2..)?
     };
-    let magnitude = i64::from_str_radix(digits, radix).ok()?;
-    Some(if negative { -magnitude } else { magnitude })
+    // Parsed with its sign, so that i64::MIN is in range.
+    let signed = if negative {
+        format!("-{digits}")
+    } else {
+        digits.to_string()
+    };
+    i64::from_str_radix(&signed, radix).ok()
 }
 
 fn parse_float(raw: &str) -> f64 {
@@ -209,6 +217,11 @@ mod tests {
         assert_eq!(parse_integer("-1_000", 10), Some(-1000));
         assert_eq!(parse_integer("0o17", 8), Some(15));
         assert_eq!(parse_integer("0b101", 2), Some(5));
+        assert_eq!(
+            parse_integer("-9_223_372_036_854_775_808", 10),
+            Some(i64::MIN)
+        );
+        assert_eq!(parse_integer("99999999999999999999", 10), None);
     }
 
     #[test]

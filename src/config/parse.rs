@@ -20,7 +20,10 @@ fn mismatch(node: &Node, cx: &mut Cx, path: &str, expected: &str) {
     );
 }
 
-pub fn string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+/// A string that may span lines: only for fields that are multi-line by contract (commands run
+/// through `bash -c`, descriptions). Control characters other than tab and line breaks are
+/// refused for every string when the file is parsed (see [`super::text`]).
+pub fn multiline_string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     match &node.value {
         Value::String(s) => Some(s.clone()),
         _ => {
@@ -30,8 +33,33 @@ pub fn string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     }
 }
 
+/// A one-line string: names, paths, URLs, flags. A line break there would end an `#SBATCH`
+/// line, a YAML value or a file name early.
+pub fn string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+    let s = multiline_string(node, cx, path)?;
+    if let Some(at) = super::text::first_bad(&s, |c| matches!(c, '\n' | '\r')) {
+        cx.error(
+            node.span,
+            path,
+            format!("expected a single-line string, found {at}"),
+        );
+        return None;
+    }
+    Some(s)
+}
+
+/// A non-empty command, run through `bash -c` (shell by contract, so it may span lines).
+pub fn command(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+    let s = multiline_string(node, cx, path)?;
+    non_empty(s, node, cx, path)
+}
+
 pub fn non_empty_string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     let s = string(node, cx, path)?;
+    non_empty(s, node, cx, path)
+}
+
+fn non_empty(s: String, node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     if s.trim().is_empty() {
         cx.error(
             node.span,

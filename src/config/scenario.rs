@@ -10,6 +10,7 @@ use super::parse::{
 };
 use super::reader::{TableReader, list_of_tables};
 use super::sweep::{Sweep, sweep};
+use super::text::{MAX_NAME_BYTES, MAX_SCENARIO_NAME_BYTES, path_component_problem};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Scenario {
@@ -66,6 +67,7 @@ pub const DEPENDENCY_KINDS: &[&str] = &["start_post_init", "start_post_comp", "e
 pub fn read_scenario(node: &Node, cx: &mut Cx) -> Option<Scenario> {
     let mut r = TableReader::new(node, "", cx)?;
     let name = r.required(cx, "name", non_empty_string);
+    let r_name_node = r.get("name");
     let job_status_check = r.or(cx, "job_status_check", true, boolean);
     let tests = r.required(cx, "Tests", |n, cx, p| list_of_tables(n, cx, p, read_entry));
     // Hooks are accepted for compatibility with CloudAI scenarios but not run by this tool.
@@ -73,6 +75,19 @@ pub fn read_scenario(node: &Node, cx: &mut Cx) -> Option<Scenario> {
     r.finish(cx);
     let tests = tests?;
     check_ids(&tests, cx);
+    if let (Some(n), Some(node)) = (&name, r_name_node) {
+        // The name becomes the results directory's name, with a timestamp appended.
+        if n.len() > MAX_SCENARIO_NAME_BYTES {
+            cx.error(
+                node.span,
+                "name",
+                format!(
+                    "expected a scenario name of at most {MAX_SCENARIO_NAME_BYTES} bytes (it names the results directory), found {}",
+                    short(n)
+                ),
+            );
+        }
+    }
     Some(Scenario {
         name: name?,
         job_status_check,
@@ -132,8 +147,15 @@ fn collect_overrides(r: &mut TableReader) -> Option<Node> {
 fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
     for (i, t) in tests.iter().enumerate() {
         // The id names the run's directory.
-        if t.id.contains(['/', '\\', '\n', '\r', '\0']) || t.id == "." || t.id == ".." {
-            cx.error(t.span, &format!("Tests[{i}].id"), format!("expected a test id usable as a directory name (no '/', line break, '.' or '..'), found {:?}", t.id));
+        if let Some(problem) = path_component_problem(&t.id, MAX_NAME_BYTES) {
+            cx.error(
+                t.span,
+                &format!("Tests[{i}].id"),
+                format!(
+                    "expected a test id usable as a directory name, found {}, which {problem}",
+                    short(&t.id)
+                ),
+            );
         }
         if tests[..i].iter().any(|o| o.id == t.id) {
             cx.error(
@@ -161,4 +183,103 @@ fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
             }
         }
     }
+    check_cycles(tests, cx);
+}
+
+fn short(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() > MAX {
+        format!(
+            "{:?}… ({} bytes)",
+            s.chars().take(MAX).collect::<String>(),
+            s.len()
+        )
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// A test waits for its dependencies whatever their kind, so any cycle of dependencies (a
+/// waits for b, b for a) would leave every test on it unsubmitted. Each cycle is reported
+/// once, at its first test in file order, naming every test on it. Self-dependencies are
+/// reported by [`check_ids`].
+fn check_cycles(tests: &[ScenarioTest], cx: &mut Cx) {
+    let index_of = |id: &str| tests.iter().position(|t| t.id == id);
+    // Edges by index, first occurrence of a duplicated id only.
+    let edges: Vec<Vec<usize>> = tests
+        .iter()
+        .map(|t| {
+            let mut e: Vec<usize> = t
+                .dependencies
+                .iter()
+                .filter_map(|d| index_of(&d.id))
+                .filter(|&j| tests[j].id != t.id)
+                .collect();
+            e.dedup();
+            e
+        })
+        .collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut mark = vec![Mark::New; tests.len()];
+    let mut reported: Vec<Vec<usize>> = Vec::new();
+    for start in 0..tests.len() {
+        if mark[start] != Mark::New {
+            continue;
+        }
+        // Iterative depth-first search: the path and each node's next edge to follow.
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        mark[start] = Mark::OnPath;
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            if let Some(&to) = edges[node].get(*next) {
+                *next += 1;
+                match mark[to] {
+                    Mark::New => {
+                        mark[to] = Mark::OnPath;
+                        path.push((to, 0));
+                    }
+                    Mark::OnPath => {
+                        let from = path.iter().position(|&(n, _)| n == to).unwrap_or(0);
+                        let mut cycle: Vec<usize> = path[from..].iter().map(|&(n, _)| n).collect();
+                        // Same cycle, same message: rotate to its smallest index.
+                        let min = cycle
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|&(_, n)| *n)
+                            .map_or(0, |(i, _)| i);
+                        cycle.rotate_left(min);
+                        if !reported.contains(&cycle) {
+                            report_cycle(tests, &cycle, cx);
+                            reported.push(cycle);
+                        }
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[node] = Mark::Done;
+                path.pop();
+            }
+        }
+    }
+}
+
+fn report_cycle(tests: &[ScenarioTest], cycle: &[usize], cx: &mut Cx) {
+    let first = cycle[0];
+    let names: Vec<String> = cycle
+        .iter()
+        .chain(std::iter::once(&first))
+        .map(|&i| format!("{:?}", tests[i].id))
+        .collect();
+    cx.error(
+        tests[first].span,
+        &format!("Tests[{first}].dependencies"),
+        format!(
+            "dependency cycle: {} (each waits for the next, so none would ever start)",
+            names.join(" → ")
+        ),
+    );
 }

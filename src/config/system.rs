@@ -11,7 +11,7 @@ use super::parse::{
 };
 use super::reader::{TableReader, list_of_tables};
 use super::shell_words::split_words;
-use super::test_def::read_map;
+use super::test_def::read_env;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SystemConfig {
@@ -93,7 +93,7 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
     let ntasks_per_node = r.optional(cx, "ntasks_per_node", positive);
     let cache_docker_images_locally = r.or(cx, "cache_docker_images_locally", false, boolean);
     let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), |n, cx, p| {
-        read_map(n, cx, p, env_value)
+        read_env(n, cx, p, env_value)
     });
     let monitor_interval = r.or(cx, "monitor_interval", 60, positive);
     let extra_srun_args = r.or(cx, "extra_srun_args", Vec::new(), srun_words);

@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::diagnostic::Cx;
 use super::node::{Node, Value};
 use super::parse::{
-    boolean, count, env_scalar, env_value, float_in, int_in, non_empty_string, port, positive,
-    string, string_list,
+    boolean, command, count, env_scalar, env_value, float_in, int_in, multiline_string,
+    non_empty_string, port, positive, string, string_list,
 };
 use super::reader::{TableReader, list_of_tables};
 use super::shell_words::split_words;
@@ -265,7 +265,7 @@ impl TestDefinition {
 pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", cx)?;
     let name = r.required(cx, "name", non_empty_string);
-    let description = r.or(cx, "description", String::new(), string);
+    let description = r.or(cx, "description", String::new(), multiline_string);
     let template = r.required(cx, "test_template_name", string);
     if let (Some(t), Some(node)) = (&template, r.get("test_template_name")) {
         if t != TEMPLATE_NAME {
@@ -433,10 +433,10 @@ fn read_frontend(node: &Node, cx: &mut Cx, path: &str) -> Option<Frontend> {
         port: r.or(cx, "port", d.port, port),
         port_etcd: r.or(cx, "port_etcd", d.port_etcd, port),
         port_nats: r.or(cx, "port_nats", d.port_nats, port),
-        cmd: r.optional(cx, "cmd", non_empty_string),
+        cmd: r.optional(cx, "cmd", command),
         runs_engine: r.optional(cx, "runs_engine", boolean),
-        etcd_cmd: r.optional(cx, "etcd_cmd", non_empty_string),
-        nats_cmd: r.optional(cx, "nats_cmd", non_empty_string),
+        etcd_cmd: r.optional(cx, "etcd_cmd", command),
+        nats_cmd: r.optional(cx, "nats_cmd", command),
     };
     let ports = [
         ("port", f.port),
@@ -510,7 +510,7 @@ fn read_worker(node: &Node, cx: &mut Cx, path: &str, decode: bool) -> Option<Wor
             router: r.or(cx, "router", "kv".into(), non_empty_string),
             enable_prefix_caching: r.or(cx, "enable_prefix_caching", true, boolean),
         }),
-        cmd: r.optional(cx, "cmd", non_empty_string),
+        cmd: r.optional(cx, "cmd", command),
         extra_args: r.or(cx, "extra_args", IndexMap::new(), read_arg_map),
     };
     r.finish(cx);
@@ -547,7 +547,7 @@ fn read_load_args(node: &Node, cx: &mut Cx, path: &str, genai_perf: bool) -> Opt
     let synthetic_input_tokens_mean =
         aliased_mean(&mut r, cx, "synthetic_input_tokens_mean", "isl");
     let args = LoadArgs {
-        cmd: r.optional(cx, "cmd", non_empty_string),
+        cmd: r.optional(cx, "cmd", command),
         port: r.optional(cx, "port", port),
         endpoint: r.optional(cx, "endpoint", non_empty_string),
         endpoint_type: r.optional(cx, "endpoint_type", non_empty_string),
@@ -711,7 +711,47 @@ pub fn read_env_sweeps(
     cx: &mut Cx,
     path: &str,
 ) -> Option<IndexMap<String, Sweep<String>>> {
-    read_map(node, cx, path, sweep(env_value))
+    read_env(node, cx, path, sweep(env_value))
+}
+
+/// An environment table (`extra_env_vars`, `global_env_vars`): each key is written as
+/// `export NAME=…`, so it must be a shell identifier, or the name itself would run as shell.
+pub fn read_env<T>(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+    value: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+) -> Option<IndexMap<String, T>> {
+    let map = read_map(node, cx, path, value);
+    let Value::Table(entries) = &node.value else {
+        return map;
+    };
+    let mut map = map?;
+    for (key, _) in entries {
+        if !super::text::is_env_name(&key.name) {
+            cx.error(
+                key.span,
+                &format!("{path}.{}", key.name),
+                format!(
+                    "expected an environment variable name (letters, digits and '_', not starting with a digit), found {:?}",
+                    key.name
+                ),
+            );
+            // Reported; dropped so that checks of the other variables (HF_HOME) still run.
+            map.shift_remove(&key.name);
+        } else if super::text::BASH_OWNED.contains(&key.name.as_str()) {
+            cx.error(
+                key.span,
+                &format!("{path}.{}", key.name),
+                format!(
+                    "expected an environment variable the job can set, found {:?}, which bash sets itself (its export fails or is lost)",
+                    key.name
+                ),
+            );
+            map.shift_remove(&key.name);
+        }
+    }
+    Some(map)
 }
 
 /// A table with free keys (environment variables, engine flags), in file order.

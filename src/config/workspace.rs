@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::diagnostic::{ConfigError, Cx, Diagnostic};
 use super::node::{Node, Value, merge};
-use super::scenario::{Dependency, Scenario, read_scenario};
+use super::scenario::{Dependency, Scenario, ScenarioTest, read_scenario};
 use super::source::{Sources, Span};
 use super::sweep::{SweepValue, product};
 use super::system::{SystemConfig, read_system};
@@ -16,16 +16,26 @@ use super::test_def::{TEMPLATE_NAME, TestDefinition, read_test};
 use super::{parse_file, read_source};
 use crate::topology::{self, Topology};
 
-/// Checks that look at the submit host, beyond the schema.
+/// How many runs a scenario may expand to unless the user raises the limit (`--max-runs`): a
+/// typo in a sweep (`[1, 1000]` written `[1..1000]`-style as a thousand values) or in
+/// `iterations` must not fill the disk.
+pub const DEFAULT_MAX_RUNS: u64 = 10_000;
+
+/// Checks beyond the schema, and limits.
 #[derive(Clone, Copy, Debug)]
 pub struct Checks {
     /// `extra_env_vars.HF_HOME` must be set and name an existing directory.
     pub host_paths: bool,
+    /// Most runs (tests × iterations × sweep cases) a scenario may expand to.
+    pub max_runs: u64,
 }
 
 impl Default for Checks {
     fn default() -> Self {
-        Self { host_paths: true }
+        Self {
+            host_paths: true,
+            max_runs: DEFAULT_MAX_RUNS,
+        }
     }
 }
 
@@ -105,6 +115,7 @@ pub fn load_workspace(
         let def = read_test(&node, &mut cx);
         tests.push(LoadedTest { node, def });
     }
+    check_unique_names(&tests, &mut cx);
     let scenario = scenario_id
         .and_then(|id| parse_file(&mut cx, id))
         .and_then(|n| read_scenario(&n, &mut cx));
@@ -112,6 +123,7 @@ pub fn load_workspace(
     let mut runs = Vec::new();
     let mut warnings = Vec::new();
     if let (Some(system), Some(scenario)) = (&system, &scenario) {
+        let mut planned = Vec::new();
         for (index, entry) in scenario.tests.iter().enumerate() {
             let Some(test) = tests
                 .iter()
@@ -136,7 +148,13 @@ pub fn load_workspace(
             if checks.host_paths {
                 check_hf_home(&def, &node, &mut cx);
             }
-            expand(system, entry, index, def, &mut cx, &mut runs, &mut warnings);
+            planned.push((index, entry, def));
+        }
+        // Counted before anything is expanded, so that a huge scenario costs nothing.
+        if check_run_count(&mut planned, checks.max_runs, &mut cx) {
+            for (index, entry, def) in planned {
+                expand(system, entry, index, def, &mut cx, &mut runs, &mut warnings);
+            }
         }
     }
     let workspace = match (system, scenario) {
@@ -149,6 +167,32 @@ pub fn load_workspace(
         _ => None,
     };
     cx.finish(workspace)
+}
+
+/// A scenario names tests by their `name`: two files with the same name would make the choice
+/// depend on file order. Reported at the later file, naming the earlier one.
+fn check_unique_names(tests: &[LoadedTest], cx: &mut Cx) {
+    for (i, t) in tests.iter().enumerate() {
+        let Some(def) = &t.def else { continue };
+        let earlier = tests[..i]
+            .iter()
+            .find(|o| o.def.as_ref().is_some_and(|d| d.name == def.name));
+        if let Some(first) = earlier {
+            let at = |n: &Node| find(n, &["name"]).map_or(n.span, |v| v.span);
+            let first_span = at(&first.node);
+            let file = cx.sources.file(first_span.file);
+            let (line, column) = file.position(first_span.start);
+            let where_first = format!("{}:{line}:{column}", file.path.display());
+            cx.error(
+                at(&t.node),
+                "name",
+                format!(
+                    "duplicate test name {:?}: {where_first} already defines it (a scenario's `test_name` must name one test)",
+                    def.name
+                ),
+            );
+        }
+    }
 }
 
 fn template_name(node: &Node) -> Option<&str> {
@@ -199,6 +243,83 @@ fn check_hf_home(def: &TestDefinition, node: &Node, cx: &mut Cx) {
             }
         }
     }
+}
+
+/// How many runs one scenario entry expands to, and the factors that make it.
+struct RunCount {
+    /// `None` when the product does not fit in 128 bits.
+    runs: Option<u128>,
+    factors: Vec<String>,
+}
+
+fn count_runs(entry: &ScenarioTest, def: &mut TestDefinition) -> RunCount {
+    let mut runs: Option<u128> = Some(u128::from(entry.iterations));
+    let mut factors = Vec::new();
+    let mut axis = |name: &str, n: usize| {
+        runs = runs.and_then(|r| r.checked_mul(n as u128));
+        factors.push(format!("{n} values of {name}"));
+    };
+    for (name, slot) in def.sweep_slots() {
+        if slot.is_list() {
+            axis(&name, slot.value_count());
+        }
+    }
+    if let Some(n) = entry.num_nodes.as_ref().filter(|s| s.is_sweep()) {
+        axis("num_nodes", n.values().len());
+    }
+    let it = entry.iterations;
+    factors.push(format!("{it} iteration{}", if it == 1 { "" } else { "s" }));
+    RunCount { runs, factors }
+}
+
+/// Refuse a scenario that expands to more than `max_runs` runs, naming the count and the axes
+/// that make it. Returns whether expansion may go on.
+fn check_run_count(
+    planned: &mut [(usize, &ScenarioTest, TestDefinition)],
+    max_runs: u64,
+    cx: &mut Cx,
+) -> bool {
+    let counts: Vec<RunCount> = planned
+        .iter_mut()
+        .map(|(_, entry, def)| count_runs(entry, def))
+        .collect();
+    let total = counts
+        .iter()
+        .try_fold(0u128, |acc, c| c.runs.and_then(|r| acc.checked_add(r)));
+    if total.is_some_and(|t| t <= u128::from(max_runs)) {
+        return true;
+    }
+    let show = |r: Option<u128>| r.map_or_else(|| "more than 2^128".to_string(), |r| r.to_string());
+    let parts: Vec<String> = planned
+        .iter()
+        .zip(&counts)
+        .map(|((index, entry, _), c)| {
+            format!(
+                "Tests[{index}] {:?}: {} = {} runs",
+                entry.id,
+                c.factors.join(" × "),
+                show(c.runs)
+            )
+        })
+        .collect();
+    // Reported at the entry that contributes most.
+    let biggest = planned
+        .iter()
+        .zip(&counts)
+        .max_by_key(|(_, c)| c.runs.unwrap_or(u128::MAX))
+        .map(|((index, entry, _), _)| (*index, entry.span));
+    if let Some((index, span)) = biggest {
+        cx.error(
+            span,
+            &format!("Tests[{index}]"),
+            format!(
+                "the scenario expands to {} runs, more than the limit of {max_runs} (raise it with --max-runs): {}",
+                show(total),
+                parts.join("; ")
+            ),
+        );
+    }
+    false
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -341,6 +462,7 @@ pub fn verify_files(
     cx.diagnostics = io_errors;
     let mut kinds = Vec::new();
     let (mut systems, mut tests, mut scenarios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut loaded = Vec::new();
     for (path, id) in ids {
         let Some(node) = parse_file(&mut cx, id) else {
             kinds.push((path, None));
@@ -354,11 +476,11 @@ pub fn verify_files(
             }
             Some(FileKind::Test) => {
                 if template_name(&node) == Some(TEMPLATE_NAME) {
-                    if let Some(def) = read_test(&node, &mut cx) {
-                        if checks.host_paths {
-                            check_hf_home(&def, &node, &mut cx);
-                        }
+                    let def = read_test(&node, &mut cx);
+                    if let (Some(def), true) = (&def, checks.host_paths) {
+                        check_hf_home(def, &node, &mut cx);
                     }
+                    loaded.push(LoadedTest { node, def });
                 }
                 tests.push(path.clone());
             }
@@ -374,20 +496,26 @@ pub fn verify_files(
         }
         kinds.push((path, kind));
     }
+    check_unique_names(&loaded, &mut cx);
     let mut diagnostics = cx.diagnostics;
     if let ([system], [scenario]) = (&systems[..], &scenarios[..]) {
         // Per-file errors are already listed; add only what the combination reveals.
-        let combined = match load_workspace(system, &tests, scenario, Checks { host_paths: false })
-        {
+        let combined = match load_workspace(
+            system,
+            &tests,
+            scenario,
+            Checks {
+                host_paths: false,
+                ..checks
+            },
+        ) {
             Ok(_) => Vec::new(),
             Err(e) => e.diagnostics,
         };
-        for d in combined {
-            if !diagnostics.contains(&d) {
-                diagnostics.push(d);
-            }
-        }
+        diagnostics.extend(combined);
     }
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert(d.clone()));
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (diagnostics, kinds)
 }

@@ -65,16 +65,18 @@ fn load_scenario_str<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<B
 }
 
 #[pyfunction]
-#[pyo3(signature = (system, tests, scenario, *, check_host_paths = true))]
+#[pyo3(signature = (system, tests, scenario, *, check_host_paths = true, max_runs = config::DEFAULT_MAX_RUNS))]
 fn load_workspace(
     py: Python<'_>,
     system: PathBuf,
     tests: Vec<PathBuf>,
     scenario: PathBuf,
     check_host_paths: bool,
+    max_runs: u64,
 ) -> PyResult<Bound<'_, PyAny>> {
     let checks = Checks {
         host_paths: check_host_paths,
+        max_runs,
     };
     guard(|| {
         to_py(
@@ -85,6 +87,7 @@ fn load_workspace(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DEFAULT_MAX_RUNS", config::DEFAULT_MAX_RUNS)?;
     m.add_function(wrap_pyfunction!(load_system, m)?)?;
     m.add_function(wrap_pyfunction!(load_system_str, m)?)?;
     m.add_function(wrap_pyfunction!(load_test, m)?)?;
@@ -99,14 +102,16 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// `(errors, kinds)`: every problem as a dict, and `(path, kind or None)` per readable file.
 #[pyfunction]
-#[pyo3(signature = (paths, *, check_host_paths = true))]
+#[pyo3(signature = (paths, *, check_host_paths = true, max_runs = config::DEFAULT_MAX_RUNS))]
 fn verify_files(
     py: Python<'_>,
     paths: Vec<PathBuf>,
     check_host_paths: bool,
+    max_runs: u64,
 ) -> PyResult<Bound<'_, PyAny>> {
     let checks = Checks {
         host_paths: check_host_paths,
+        max_runs,
     };
     guard(|| {
         let result = py.detach(|| config::verify_files(&paths, checks));

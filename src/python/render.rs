@@ -10,7 +10,8 @@ use crate::config::Checks;
 use crate::render::{self, PrepareError};
 
 #[pyfunction]
-#[pyo3(signature = (system, tests, scenario, *, timestamp, output_root = None, check_host_paths = true))]
+#[pyo3(signature = (system, tests, scenario, *, timestamp, output_root = None, check_host_paths = true, max_runs = crate::config::DEFAULT_MAX_RUNS))]
+#[allow(clippy::too_many_arguments)]
 fn prepare<'py>(
     py: Python<'py>,
     system: PathBuf,
@@ -19,9 +20,11 @@ fn prepare<'py>(
     timestamp: &str,
     output_root: Option<PathBuf>,
     check_host_paths: bool,
+    max_runs: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let checks = Checks {
         host_paths: check_host_paths,
+        max_runs,
     };
     guard(|| {
         let result = py.detach(|| {

@@ -1,0 +1,172 @@
+//! Rules for the text of configuration files that ends up in scripts, Slurm directives and
+//! path names: which characters a string may hold, what an environment variable may be called,
+//! and how long a name used as a directory may be.
+//!
+//! Control characters are refused everywhere (keys and values) except tab, and line breaks
+//! only where a value is multi-line by contract (`cmd`-like fields, `description`, environment
+//! values): a NUL or an escape sequence in a partition name or a path is never intended, and
+//! a line break in an `#SBATCH` value, a YAML key or a file name changes its meaning.
+
+use super::diagnostic::Cx;
+use super::node::{Node, Value};
+
+/// Longest name used as one path component (test id, scenario name): the common file-system
+/// limit (`NAME_MAX`, 255 bytes on Linux).
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Longest scenario name: it becomes `<name>_<timestamp>` plus a staging prefix/suffix while
+/// the results tree is written, all within one path component.
+pub const MAX_SCENARIO_NAME_BYTES: usize = 200;
+
+/// Whether `c` is refused in every string.
+fn forbidden(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// `U+0000 (NUL)`-style name of a character, for messages.
+pub fn describe_char(c: char) -> String {
+    let name = match c {
+        '\0' => " (NUL)",
+        '\n' => " (line feed)",
+        '\r' => " (carriage return)",
+        '\t' => " (tab)",
+        '\u{1b}' => " (escape)",
+        '\u{7f}' => " (delete)",
+        _ => "",
+    };
+    format!("U+{:04X}{name}", u32::from(c))
+}
+
+/// The first character of `s` matching `bad`, as "U+… at character N".
+pub fn first_bad(s: &str, bad: impl Fn(char) -> bool) -> Option<String> {
+    s.chars()
+        .enumerate()
+        .find(|(_, c)| bad(*c))
+        .map(|(i, c)| format!("{} at character {}", describe_char(c), i + 1))
+}
+
+/// Report every key and string value of a document holding a forbidden control character
+/// (keys may not hold a line break either: they name fields, variables and YAML keys).
+pub fn check_controls(node: &Node, cx: &mut Cx, path: &str) {
+    match &node.value {
+        Value::String(s) => {
+            if let Some(at) = first_bad(s, forbidden) {
+                cx.error(
+                    node.span,
+                    path,
+                    format!("expected text without control characters, found {at} of the string"),
+                );
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_controls(item, cx, &format!("{path}[{i}]"));
+            }
+        }
+        Value::Table(entries) => {
+            for (key, value) in entries {
+                let sub = super::diagnostic::join(path, &key.name);
+                if let Some(at) = first_bad(&key.name, char::is_control) {
+                    cx.error(
+                        key.span,
+                        &sub,
+                        format!("expected a key without control characters, found {at} of the key"),
+                    );
+                }
+                check_controls(value, cx, &sub);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A shell identifier, the only names `export NAME=…` accepts without running anything.
+pub fn is_env_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Variables bash sets or recomputes itself: an `export` of them in the job script fails
+/// (read-only) or is lost (`$_`, `$RANDOM`, …), so the job would not see the configured value.
+pub const BASH_OWNED: &[&str] = &[
+    "_",
+    "BASHOPTS",
+    "BASHPID",
+    "BASH_ARGC",
+    "BASH_ARGV",
+    "BASH_COMMAND",
+    "BASH_LINENO",
+    "BASH_SOURCE",
+    "BASH_SUBSHELL",
+    "BASH_VERSINFO",
+    "DIRSTACK",
+    "EPOCHREALTIME",
+    "EPOCHSECONDS",
+    "EUID",
+    "FUNCNAME",
+    "GROUPS",
+    "HISTCMD",
+    "LINENO",
+    "PIPESTATUS",
+    "PPID",
+    "RANDOM",
+    "SECONDS",
+    "SHELLOPTS",
+    "SRANDOM",
+    "UID",
+];
+
+/// Why `name` cannot be one directory name, if it cannot.
+pub fn path_component_problem(name: &str, max_bytes: usize) -> Option<String> {
+    if name.contains(['/', '\\']) {
+        Some("contains '/' or '\\'".into())
+    } else if name == "." || name == ".." {
+        Some("is '.' or '..'".into())
+    } else if name.len() > max_bytes {
+        Some(format!(
+            "is {} bytes long, more than the {max_bytes} a directory name may have",
+            name.len()
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_are_shell_identifiers() {
+        for ok in ["A", "_", "HF_HOME", "x1", "_9"] {
+            assert!(is_env_name(ok), "{ok}");
+        }
+        for bad in ["", "1X", "A-B", "X=1;touch /tmp/p;Y", "A B", "É", "A.B"] {
+            assert!(!is_env_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_named_with_their_place() {
+        assert_eq!(
+            first_bad("de\0bug", forbidden).as_deref(),
+            Some("U+0000 (NUL) at character 3")
+        );
+        assert_eq!(first_bad("a\tb\nc", forbidden), None);
+        assert_eq!(
+            first_bad("é\u{85}", forbidden).as_deref(),
+            Some("U+0085 at character 2")
+        );
+    }
+
+    #[test]
+    fn path_components() {
+        assert!(path_component_problem("run-1", 255).is_none());
+        assert!(path_component_problem("..", 255).is_some());
+        assert!(path_component_problem(&"é".repeat(128), 255).is_some());
+        assert!(path_component_problem(&"a".repeat(255), 255).is_none());
+    }
+}
