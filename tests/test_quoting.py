@@ -142,12 +142,11 @@ def test_scripts_parse(job: dict) -> None:
         subprocess.run(["bash", "-n", str(run_dir / script)], check=True)
 
 
-def test_sbatch_script_passes_values_literally(job: dict) -> None:
-    tmp, run_dir = job["tmp"], Path(job["run"]["run_dir"])
-    work, bin_dir = tmp / "work", tmp / "bin"
-    work.mkdir()
-    bin_dir.mkdir()
-    # srun records its arguments (NUL-separated) and the environment it was given.
+def run_sbatch(run_dir: Path, work: Path) -> tuple[list[str], dict[str, str]]:
+    """Execute the sbatch script with a stand-in srun that records its arguments
+    (NUL-separated) and the environment it was given; returns both."""
+    bin_dir = work / "bin"
+    bin_dir.mkdir(parents=True)
     stub(bin_dir, "srun", 'printf "%s\\0" "$@" > srun.args; env -0 > srun.env')
     stub(bin_dir, "scontrol", "echo node1")
     env = {
@@ -160,13 +159,19 @@ def test_sbatch_script_passes_values_literally(job: dict) -> None:
         ["bash", str(run_dir / "cloudai_sbatch_script.sh")], cwd=work, env=env, check=True
     )
     args = (work / "srun.args").read_text().split("\0")[:-1]
+    job_env = dict(
+        kv.split("=", 1) for kv in (work / "srun.env").read_text().split("\0") if "=" in kv
+    )
+    return args, job_env
+
+
+def test_sbatch_script_passes_values_literally(job: dict) -> None:
+    tmp, run_dir = job["tmp"], Path(job["run"]["run_dir"])
+    args, job_env = run_sbatch(run_dir, tmp / "work")
     assert f"--mpi={payload('mpi')}" in args
     assert f"--container-image={payload('image')}" in args
     i = args.index("--comment")
     assert args[i + 1] == payload("srun", quotes=False)
-    job_env = dict(
-        kv.split("=", 1) for kv in (work / "srun.env").read_text().split("\0") if "=" in kv
-    )
     assert job_env["HF_HOME"] == str(tmp / "hf home 'q' ;x")
     assert pwned(tmp) == []
 
@@ -388,24 +393,7 @@ def test_identifier_names_reach_the_job_environment(job: dict) -> None:
     extra = "".join(f'{n} = "value of {n}"\n' for n in names)
     test.write_text(test.read_text().replace("[extra_env_vars]\n", f"[extra_env_vars]\n{extra}"))
     prepared = cdr.prepare(tmp / "system.toml", [test], tmp / "scenario.toml", timestamp="t3")
-    run_dir = Path(prepared["runs"][0]["run_dir"])
-    work, bin_dir = tmp / "work3", tmp / "bin3"
-    work.mkdir()
-    bin_dir.mkdir()
-    stub(bin_dir, "srun", "env -0 > srun.env")
-    stub(bin_dir, "scontrol", "echo node1")
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "SLURM_JOB_NODELIST": "n1",
-        "SLURM_JOB_ID": "1",
-    }
-    subprocess.run(
-        ["bash", str(run_dir / "cloudai_sbatch_script.sh")], cwd=work, env=env, check=True
-    )
-    job_env = dict(
-        kv.split("=", 1) for kv in (work / "srun.env").read_text().split("\0") if "=" in kv
-    )
+    _, job_env = run_sbatch(Path(prepared["runs"][0]["run_dir"]), tmp / "work3")
     for n in names:
         assert job_env[n] == f"value of {n}", n
     assert pwned(tmp) == []

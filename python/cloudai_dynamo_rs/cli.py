@@ -10,7 +10,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import _core
@@ -39,22 +39,21 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def existing_file(text: str) -> Path:
-    p = Path(text)
-    if not p.is_file():
-        why = "is not a regular file" if p.exists() else "does not exist"
-        raise argparse.ArgumentTypeError(f"expected an existing file, found {text!r}, which {why}")
-    return p
+def _existing(kind: str, test: Callable[[Path], bool]) -> Callable[[str], Path]:
+    def check(text: str) -> Path:
+        p = Path(text)
+        if not test(p):
+            why = f"is not a {kind}" if p.exists() else "does not exist"
+            raise argparse.ArgumentTypeError(
+                f"expected an existing {kind}, found {text!r}, which {why}"
+            )
+        return p
+
+    return check
 
 
-def existing_dir(text: str) -> Path:
-    p = Path(text)
-    if not p.is_dir():
-        why = "is not a directory" if p.exists() else "does not exist"
-        raise argparse.ArgumentTypeError(
-            f"expected an existing directory, found {text!r}, which {why}"
-        )
-    return p
+existing_file = _existing("file", Path.is_file)
+existing_dir = _existing("directory", Path.is_dir)
 
 
 def output_dir(text: str) -> Path:

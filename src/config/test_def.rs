@@ -728,28 +728,26 @@ pub fn read_env<T>(
     };
     let mut map = map?;
     for (key, _) in entries {
-        if !super::text::is_env_name(&key.name) {
-            cx.error(
-                key.span,
-                &format!("{path}.{}", key.name),
-                format!(
-                    "expected an environment variable name (letters, digits and '_', not starting with a digit), found {:?}",
-                    key.name
-                ),
-            );
-            // Reported; dropped so that checks of the other variables (HF_HOME) still run.
-            map.shift_remove(&key.name);
+        let (expected, why) = if !super::text::is_env_name(&key.name) {
+            (
+                "an environment variable name (letters, digits and '_', not starting with a digit)",
+                "",
+            )
         } else if super::text::BASH_OWNED.contains(&key.name.as_str()) {
-            cx.error(
-                key.span,
-                &format!("{path}.{}", key.name),
-                format!(
-                    "expected an environment variable the job can set, found {:?}, which bash sets itself (its export fails or is lost)",
-                    key.name
-                ),
-            );
-            map.shift_remove(&key.name);
-        }
+            (
+                "an environment variable the job can set",
+                ", which bash sets itself (its export fails or is lost)",
+            )
+        } else {
+            continue;
+        };
+        cx.error(
+            key.span,
+            &format!("{path}.{}", key.name),
+            format!("expected {expected}, found {:?}{why}", key.name),
+        );
+        // Reported; dropped so that checks of the other variables (HF_HOME) still run.
+        map.shift_remove(&key.name);
     }
     Some(map)
 }
