@@ -592,7 +592,7 @@ fn gpu_telemetry_tables_and_separators() {
 #[test]
 fn json_variants() {
     let gp = br#"{"output_token_throughput": {"unit": "tokens/sec", "avg": 5.5},
-        "time_to_first_token": {"unit": "ms", "avg": NaN, "p99": Infinity, "p50": 3},
+        "time_to_first_token": {"unit": "ms", "avg": NaN, "p99": NaN, "p50": 3},
         "telemetry_stats": {"gpu_power_usage": {"unit": "W", "gpu0": {"avg": 300.0, "p99": 320.0}}},
         "input_config": {"model_names": ["m"]}}"#;
     let r = results::parse_json(gp, "x.json").unwrap();
@@ -961,7 +961,7 @@ fn error_json() {
     let e = results::parse_json(b"[1, 2]", "bad.json").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "bad.json:1:1: expected a JSON object keyed by metric name at the top level, found an array or boolean"
+        "bad.json:1:1: expected a JSON object keyed by metric name at the top level, found an array"
     );
     let e = results::parse_json(br#"{"input_config": {}, "x": 1}"#, "bad.json").unwrap_err();
     assert!(matches!(e, ResultsError::NoMetricTable { .. }), "{e}");
@@ -1076,4 +1076,386 @@ fn mutated_inputs_never_panic() {
         ok > cases / 10,
         "only {ok} of {cases} mutated inputs parsed"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile files (issue 9): cut files, impossible values, duplicates, units, types, paths
+
+const GP_CSV_LINES: &str = "genai-perf-0.0.16/dynamo-mocker-1p1d-stream-c2/tiny-openai-chat-concurrency2/profile_export_genai_perf.csv";
+
+fn gp_csv() -> String {
+    String::from_utf8(std::fs::read(data(GP_CSV_LINES)).unwrap()).unwrap()
+}
+
+#[test]
+fn csv_cut_inside_its_last_number_is_an_error() {
+    let full = gp_csv();
+    // Line 11 is `Output Token Throughput (tokens/sec),210.81` (CRLF, written by genai-perf):
+    // cut after `21`, as a copy interrupted mid-write leaves it.
+    let at = full.find("tokens/sec),210.81").unwrap() + "tokens/sec),21".len();
+    let e = csv_err(&full.as_bytes()[..at]);
+    assert_eq!(
+        e.to_string(),
+        "bad.csv:11:38: file ends inside a row (`21` has no line break after it); genai-perf and aiperf end every row with a line break, so the file is probably truncated"
+    );
+    // A whole value without its CRLF is still a cut: the writer always ends the row.
+    let at = full.find("tokens/sec),210.81").unwrap() + "tokens/sec),210.81".len();
+    assert!(matches!(
+        csv_err(&full.as_bytes()[..at]),
+        ResultsError::Truncated {
+            line: 11,
+            col: 38,
+            ..
+        }
+    ));
+    // The same through the streaming lookup.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile_genai_perf.csv");
+    std::fs::write(&path, &full[..at - 4]).unwrap();
+    let e = results::lookup_many(&path, &[results::Query::new("default", None)]).unwrap_err();
+    assert!(matches!(e, ResultsError::Truncated { .. }), "{e}");
+}
+
+#[test]
+fn lf_copy_without_final_newline_is_accepted_only_when_complete() {
+    // The seed table is a copy pasted from CloudAI's docs (LF); its last row is
+    // `Request Count (count),40.00` (line 12).
+    let seed = String::from_utf8(std::fs::read(data(SEED)).unwrap()).unwrap();
+    let body = seed.trim_end_matches('\n');
+    let r = results::parse_csv(body.as_bytes(), "seed.csv").unwrap();
+    assert_eq!(value(&r, "Request Count", None), 40.0);
+    for cut in ["40", "40.0", ""] {
+        let text = format!("{}{cut}", body.strip_suffix("40.00").unwrap());
+        let e = csv_err(text.as_bytes());
+        assert!(
+            matches!(
+                e,
+                ResultsError::Truncated {
+                    line: 12,
+                    col: 23,
+                    ..
+                }
+            ),
+            "{cut:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn impossible_csv_values_are_errors_with_position() {
+    let base = gp_csv();
+    let cases = [
+        // (replace, with, line, column of the cell, found)
+        ("tokens/sec),210.81", "tokens/sec),inf", 11, 38, "`inf`"),
+        ("tokens/sec),210.81", "tokens/sec),1e400", 11, 38, "`1e400`"),
+        (
+            "tokens/sec),210.81",
+            "tokens/sec),-210.81",
+            11,
+            38,
+            "`-210.81`",
+        ),
+        ("(ms),72.90,", "(ms),-inf,", 2, 26, "`-inf`"),
+        ("(per sec),12.33", "(per sec),-3", 12, 30, "`-3`"),
+    ];
+    for (from, to, line, col, found) in cases {
+        let text = base.replacen(from, to, 1);
+        let e = csv_err(text.as_bytes());
+        let ResultsError::BadValue {
+            line: l,
+            col: c,
+            found: f,
+            ..
+        } = &e
+        else {
+            panic!("{to}: {e}")
+        };
+        assert_eq!((*l, *c, f.as_str()), (line, col, found), "{to}: {e}");
+    }
+    let nines = "9".repeat(400);
+    let text = base.replacen("tokens/sec),210.81", &format!("tokens/sec),{nines}"), 1);
+    let e = csv_err(text.as_bytes());
+    assert!(
+        e.to_string().starts_with(
+            "bad.csv:11:38: `Output Token Throughput (tokens/sec)` column `Value`: `99999"
+        ) && e
+            .to_string()
+            .ends_with("is impossible; expected a finite number"),
+        "{e}"
+    );
+    // Per-GPU rows too.
+    let gpu = "Metric,GPU,avg,p99\r\nGPU Power Usage (W),gpu0,300.00,inf\r\n\r\nMetric,Value\r\nOutput Token Throughput (tokens/sec),5.00\r\n";
+    let e = csv_err(gpu.as_bytes());
+    assert!(
+        matches!(
+            e,
+            ResultsError::BadValue {
+                line: 2,
+                col: 33,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Negative where the unit allows it (aiperf's OSL mismatch percentage) is kept.
+    let ok = "Metric,avg\r\nOSL Mismatch Diff % (%),-75.18\r\n";
+    let r = results::parse_csv(ok.as_bytes(), "ok.csv").unwrap();
+    assert_eq!(value(&r, "OSL Mismatch Diff %", None), -75.18);
+}
+
+#[test]
+fn genai_perf_minus_one_sentinel_is_missing() {
+    // genai-perf <= 0.0.4 wrote -1 for a statistic it did not have.
+    let text = "Metric,avg,p99\r\nTime To First Token (ms),-1.00,12.50\r\n";
+    let r = results::parse_csv(text.as_bytes(), "old.csv").unwrap();
+    assert!(matches!(
+        r.lookup("time-to-first-token", None),
+        Err(LookupError::MissingValue { .. })
+    ));
+    assert_eq!(value(&r, "time-to-first-token", Some("p99")), 12.5);
+}
+
+#[test]
+fn impossible_json_values_are_errors_with_position() {
+    let cases = [
+        (
+            "{\n  \"time_to_first_token\": {\"unit\": \"ms\", \"avg\": -Infinity}\n}",
+            "bad.json:2:41: `time_to_first_token` field `avg`: -Infinity is impossible; expected a finite number",
+        ),
+        (
+            "{\n  \"output_token_throughput\": {\"unit\": \"tokens/sec\", \"avg\": Infinity}\n}",
+            "bad.json:2:53: `output_token_throughput` field `avg`: Infinity is impossible; expected a finite number",
+        ),
+        (
+            "{\n  \"request_throughput\": {\"unit\": \"requests/sec\", \"avg\": -2.5}\n}",
+            "bad.json:2:50: `request_throughput` field `avg`: -2.5 is impossible; expected a non-negative number for this unit",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = results::parse_json(text.as_bytes(), "bad.json").unwrap_err();
+        assert_eq!(e.to_string(), expected);
+    }
+    // Numbers beyond a double are invalid JSON, with their position.
+    let nines = "9".repeat(400);
+    let text =
+        format!("{{\"request_throughput\": {{\"unit\": \"requests/sec\", \"avg\": {nines}}}}}");
+    let e = results::parse_json(text.as_bytes(), "bad.json").unwrap_err();
+    assert!(matches!(e, ResultsError::Json { line: 1, .. }), "{e}");
+}
+
+#[test]
+fn duplicate_rows_and_keys_are_errors() {
+    let base = gp_csv();
+    // A second `Request Latency (ms)` row at the end of the request table (line 9).
+    let dup = base.replacen(
+        "\r\n\r\nMetric,Value",
+        "\r\nRequest Latency (ms),1.00,1.00,1.00,1.00,1.00,1.00,1.00,1.00,1.00,1.00,1.00,1.00\r\n\r\nMetric,Value",
+        1,
+    );
+    let e = csv_err(dup.as_bytes());
+    assert_eq!(
+        e.to_string(),
+        "bad.csv:9:1: duplicate metric row `Request Latency (ms)` (first on line 4); expected each once"
+    );
+    // The streaming lookup refuses it too, whichever copy it would have read.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile_genai_perf.csv");
+    std::fs::write(&path, &dup).unwrap();
+    let e =
+        results::lookup_many(&path, &[results::Query::new("request-latency", None)]).unwrap_err();
+    assert!(matches!(e, ResultsError::Duplicate { line: 9, .. }), "{e}");
+    // One label per GPU is no duplicate; twice for the same GPU is.
+    let gpu =
+        "Metric,GPU,avg\r\nGPU Power Usage (W),gpu0,1.00\r\nGPU Power Usage (W),gpu1,2.00\r\n";
+    results::parse_csv(gpu.as_bytes(), "gpu.csv").unwrap();
+    let gpu = format!("{gpu}GPU Power Usage (W),gpu0,3.00\r\n");
+    let e = csv_err(gpu.as_bytes());
+    assert!(matches!(e, ResultsError::Duplicate { line: 4, .. }), "{e}");
+
+    let json = "{\"request_throughput\": {\"unit\": \"requests/sec\", \"avg\": 1.0},\n \"request_throughput\": {\"unit\": \"requests/sec\", \"avg\": 2.0}}";
+    let e = results::parse_json(json.as_bytes(), "bad.json").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bad.json:2:2: duplicate JSON key `request_throughput` (first on line 1); expected each once"
+    );
+    let json = "{\"request_latency\": {\"unit\": \"ms\",\n \"avg\": 1.0, \"avg\": 2.0}}";
+    let e = results::parse_json(json.as_bytes(), "bad.json").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ResultsError::Duplicate {
+                line: 2,
+                col: 14,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn units_are_converted_or_refused() {
+    let table = |ttft_unit: &str, throughput_unit: &str| {
+        format!(
+            "Metric,avg\r\nTime To First Token ({ttft_unit}),1.50\r\n\r\nMetric,Value\r\nOutput Token Throughput ({throughput_unit}),7.00\r\n"
+        )
+    };
+    for (unit, ms) in [
+        ("s", 1500.0),
+        ("sec", 1500.0),
+        ("ms", 1.5),
+        ("us", 0.0015),
+        ("ns", 1.5e-6),
+    ] {
+        let r = results::parse_csv(table(unit, "tokens/sec").as_bytes(), "u.csv").unwrap();
+        assert_eq!(value(&r, "time-to-first-token", None), ms, "{unit}");
+    }
+    let e = csv_err(table("min", "tokens/sec").as_bytes());
+    assert_eq!(
+        e.to_string(),
+        "bad.csv:2:1: `Time To First Token (min)`: unknown unit `min`; expected a duration unit: ns, us, µs, ms, s or sec"
+    );
+    let e = csv_err(table("ms", "tokens/min").as_bytes());
+    assert!(
+        matches!(
+            e,
+            ResultsError::UnknownUnit {
+                line: 5,
+                col: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let json = "{\"ttft\": {\"unit\": \"min\", \"avg\": 1.0}}";
+    let e = results::parse_json(json.as_bytes(), "bad.json").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ResultsError::UnknownUnit {
+                line: 1,
+                col: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Metrics no key reads keep whatever unit they have.
+    let other = "Metric,avg\r\nGPU Clock (MHz),1.00\r\n";
+    results::parse_csv(other.as_bytes(), "ok.csv").unwrap();
+}
+
+#[test]
+fn json_wrong_types_are_named_with_position() {
+    for (avg, found) in [
+        ("\"210.81\"", "a string \"210.81\""),
+        ("true", "true"),
+        ("[210.81]", "an array"),
+        ("{}", "an object"),
+    ] {
+        let json = format!(
+            "{{\n  \"output_token_throughput\": {{\"unit\": \"tokens/sec\", \"avg\": {avg}}}\n}}"
+        );
+        let e = results::parse_json(json.as_bytes(), "bad.json").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "bad.json:2:53: `output_token_throughput` field `avg`: wrong type, expected a number or null, found {found}"
+            )
+        );
+    }
+    let json = "{\"request_latency\": {\"unit\": 5, \"avg\": 1.0}}";
+    let e = results::parse_json(json.as_bytes(), "bad.json").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ResultsError::WrongType {
+                line: 1,
+                col: 22,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn paths_that_are_not_regular_files_are_refused() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("run");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::copy(data(GP_CSV_LINES), real.join("profile_genai_perf.csv")).unwrap();
+    let link = dir.path().join("x.csv");
+    symlink(&real, &link).unwrap();
+    let named_dir = dir.path().join("y.csv");
+    std::fs::create_dir(&named_dir).unwrap();
+    let fifo = dir.path().join("fifo.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let queries = [results::Query::new("default", None)];
+    for (path, found) in [
+        (link.as_path(), "a directory"),
+        (named_dir.as_path(), "a directory"),
+        (fifo.as_path(), "a FIFO"),
+        (Path::new("/dev/zero"), "a character device"),
+    ] {
+        for e in [
+            results::read(path).unwrap_err(),
+            results::lookup_many(path, &queries).unwrap_err(),
+        ] {
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "{}: not a regular file ({found}); expected a genai-perf/aiperf export file",
+                    path.display()
+                )
+            );
+        }
+    }
+    // A symlink to a regular file is read as that file.
+    let file_link = dir.path().join("z.csv");
+    symlink(real.join("profile_genai_perf.csv"), &file_link).unwrap();
+    assert_eq!(
+        value(&results::read(&file_link).unwrap(), "default", None),
+        210.81
+    );
+}
+
+#[test]
+fn file_size_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    // Just over the full-parse limit, with real rows: the lookups still read it.
+    let path = dir.path().join("big.csv");
+    let mut text = String::from("Metric,Value\r\nOutput Token Throughput (tokens/sec),5.00\r\n");
+    let mut i = 0;
+    while (text.len() as u64) <= results::MAX_PARSE_BYTES {
+        text.push_str(&format!("Synthetic {i} (ms),1.00\r\n"));
+        i += 1;
+    }
+    std::fs::write(&path, &text).unwrap();
+    let e = results::read(&path).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: file is {} bytes, more than the {} bytes allowed for a full parse; genai-perf/aiperf summary exports are a few KB",
+            path.display(),
+            text.len(),
+            results::MAX_PARSE_BYTES
+        )
+    );
+    let answers = results::lookup_many(&path, &[results::Query::new("default", None)]).unwrap();
+    assert_eq!(answers, vec![Ok(5.0)]);
+    // Beyond the lookup limit nothing is read (a sparse file: no disk used).
+    let huge = dir.path().join("huge.csv");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(results::MAX_SCAN_BYTES + 1)
+        .unwrap();
+    let e = results::lookup_many(&huge, &[results::Query::new("default", None)]).unwrap_err();
+    assert!(matches!(e, ResultsError::TooLarge { .. }), "{e}");
 }

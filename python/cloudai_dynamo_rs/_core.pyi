@@ -126,7 +126,9 @@ def read_results(path: StrPath) -> dict[str, Any]:
 
     ``{"source", "tool", "format", "version", "tables": [{"kind", "line", "columns",
     "metrics": [{"label", "name", "unit", "stats": {stat: float | None}}]}]}``. Raises
-    ResultsError for a malformed file, FileNotFoundError when there is no file.
+    ResultsError for a malformed file (including impossible values, duplicate metrics,
+    unknown units, a path that is not a regular file, or one over 256 KiB: see
+    ``get_metric`` for large files), FileNotFoundError when there is no file.
     """
 
 def get_metric(path: StrPath, metric: str, stat: str | None = None) -> float:
@@ -138,6 +140,7 @@ def get_metric(path: StrPath, metric: str, stat: str | None = None) -> float:
     (``Time To First Token (ms)``), else a name ignoring case, unit and ``_``/``-``/spaces.
     ``stat`` defaults to ``avg`` (``Value`` for run-level metrics). Raises
     MetricNotFoundError, ResultsError, or FileNotFoundError — never returns CloudAI's -1.
+    Answered while scanning a CSV (memory: the file's bytes; CSVs up to 1 GiB).
     """
 
 def find_result_files(run_dir: StrPath) -> list[ResultFileEntry]:

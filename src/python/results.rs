@@ -25,9 +25,14 @@ fn position(e: &CoreResultsError) -> Option<(usize, usize)> {
         | E::AfterQuote { line, col, .. }
         | E::UnknownHeader { line, col, .. }
         | E::EmptyLabel { line, col, .. }
-        | E::Json { line, col, .. } => Some((*line, *col)),
+        | E::Json { line, col, .. }
+        | E::Truncated { line, col, .. }
+        | E::BadValue { line, col, .. }
+        | E::UnknownUnit { line, col, .. }
+        | E::Duplicate { line, col, .. }
+        | E::WrongType { line, col, .. } => Some((*line, *col)),
         E::Empty { .. } | E::JsonShape { .. } => Some((1, 1)),
-        E::Io { .. } | E::NoMetricTable { .. } => None,
+        E::Io { .. } | E::NoMetricTable { .. } | E::NotAFile { .. } | E::TooLarge { .. } => None,
     }
 }
 
@@ -45,7 +50,14 @@ fn error_path(e: &CoreResultsError) -> &Path {
         | E::EmptyLabel { path, .. }
         | E::NoMetricTable { path }
         | E::Json { path, .. }
-        | E::JsonShape { path, .. } => path,
+        | E::JsonShape { path, .. }
+        | E::NotAFile { path, .. }
+        | E::TooLarge { path, .. }
+        | E::Truncated { path, .. }
+        | E::BadValue { path, .. }
+        | E::UnknownUnit { path, .. }
+        | E::Duplicate { path, .. }
+        | E::WrongType { path, .. } => path,
     }
 }
 
@@ -89,8 +101,15 @@ fn lookup_error(e: &LookupError) -> PyErr {
 
 /// A results file: `path` itself, or the preferred export under the directory `path`
 /// (CSV before JSON, see `find_result_files`).
+///
+/// A path named like an export (`.csv`, `.json`) is a file whatever it points to: a
+/// `x.csv` that is a symlink to a directory is refused when read, never searched, so a
+/// number from another file cannot stand in for it.
 fn resolve(path: &Path) -> Result<Option<PathBuf>, CoreResultsError> {
-    if !path.is_dir() {
+    let named_as_file = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json"));
+    if named_as_file || !path.is_dir() {
         return Ok(Some(path.to_owned()));
     }
     let files = results::find_result_files(path)?;
@@ -127,14 +146,23 @@ fn read_results(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// One metric of a file or run directory, like CloudAI's `get_metric` but raising instead of
-/// returning -1.
+/// returning -1. Answered while scanning the file (no rows are built), so its memory is the
+/// file's bytes.
 #[pyfunction]
 #[pyo3(signature = (path, metric, stat = None))]
 fn get_metric(py: Python<'_>, path: PathBuf, metric: &str, stat: Option<&str>) -> PyResult<f64> {
     guard(|| {
-        let parsed = py.detach(|| read_resolved(&path));
-        match parsed {
-            Ok(Ok(results)) => results.lookup(metric, stat).map_err(|e| lookup_error(&e)),
+        let queries = [Query::new(metric, stat)];
+        let answered = py.detach(|| match resolve(&path) {
+            Ok(Some(file)) => Ok(results::lookup_many(file, &queries)),
+            Ok(None) => Err(path.clone()),
+            Err(e) => Ok(Err(e)),
+        });
+        match answered {
+            Ok(Ok(mut answers)) => match answers.pop() {
+                Some(answer) => answer.map_err(|e| lookup_error(&e)),
+                None => Err(no_results_file(&path)),
+            },
             Ok(Err(e)) => Err(results_error(py, &e)),
             Err(dir) => Err(no_results_file(&dir)),
         }

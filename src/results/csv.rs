@@ -8,9 +8,11 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::check::{self, Verdict};
 use super::error::ResultsError;
 use super::lookup::{Row, initial};
 use super::metric::{Attributes, Metric, Stats, split_unit};
@@ -25,8 +27,8 @@ use super::{Table, TableKind};
 pub(crate) trait Sink<'a> {
     /// A table starts; `offset` is the byte where its header row starts.
     fn table(&mut self, layout: &Layout<'a>, offset: usize);
-    /// A data row of the latest table, already validated.
-    fn row(&mut self, row: &RowView<'_>);
+    /// A data row of the latest table, already validated; a sink may still refuse it.
+    fn row(&mut self, row: &RowView<'_>) -> Result<(), ResultsError>;
 }
 
 /// Scans every table of a CSV export (`text` already stripped of its BOM) into `sink`,
@@ -48,6 +50,7 @@ fn scan_rows<'a>(
     sink: &mut impl Sink<'a>,
     plain_rows: bool,
 ) -> Result<(), ResultsError> {
+    let at = |offset| line_col(text.as_bytes(), offset);
     let mut reader = Reader { text, pos: 0 };
     let mut cells = Vec::new();
     let mut stats = Vec::new();
@@ -60,8 +63,9 @@ fn scan_rows<'a>(
         if let Some((layout, _)) = current.as_ref().filter(|_| plain_rows) {
             let start = reader.pos;
             if reader.plain_row(layout, &mut cells, &mut stats) {
-                if let Some(view) = layout.plain_view(&cells, &stats) {
-                    sink.row(&view);
+                if layout.plain_accepts(&cells) {
+                    layout.check(&cells, &mut stats, &at, path)?;
+                    sink.row(&layout.plain_view(&cells, &stats))?;
                     continue;
                 }
                 reader.pos = start;
@@ -93,12 +97,13 @@ fn scan_rows<'a>(
             continue;
         }
         if let Some((layout, header)) = &current {
-            let at = |offset| line_col(text.as_bytes(), offset);
             let view = layout.row(&cells, row, &mut stats, &at, path, *header)?;
-            sink.row(&view);
+            sink.row(&view)?;
         }
     }
-    Ok(())
+    // Last, so that a cut that breaks the row's structure (an open quote, missing cells) is
+    // reported as such.
+    check_ending(text, path)
 }
 
 /// Parses every table of a CSV export (`text` already stripped of its BOM).
@@ -113,9 +118,103 @@ fn build_tables(text: &str, path: &Path, plain_rows: bool) -> Result<Vec<Table>,
         tables: Vec::new(),
         stat_names: Arc::from(Vec::new()),
         attr_names: Arc::from(Vec::new()),
+        offsets: Vec::new(),
     };
     scan_rows(text, path, &mut builder, plain_rows)?;
+    check_duplicates(&builder.tables, &builder.offsets, text, path)?;
     Ok(builder.tables)
+}
+
+/// Two rows of the same metric (label, unit and attributes such as the GPU): a lookup could
+/// not tell which is right, so the file is refused, naming the second copy.
+fn check_duplicates(
+    tables: &[Table],
+    offsets: &[usize],
+    text: &str,
+    path: &Path,
+) -> Result<(), ResultsError> {
+    let mut seen: HashMap<(&str, Option<&str>, Vec<&str>), usize> = HashMap::new();
+    let metrics = tables.iter().flat_map(|t| t.metrics.iter());
+    for (m, &offset) in metrics.zip(offsets) {
+        let attrs = m.attributes.iter().map(|(_, v)| v.as_str()).collect();
+        if let Some(&first) = seen.get(&(m.label.as_str(), m.unit.as_deref(), attrs)) {
+            return Err(duplicate_error(text, path, &m.label, first, offset));
+        }
+        let attrs = m.attributes.iter().map(|(_, v)| v.as_str()).collect();
+        seen.insert((m.label.as_str(), m.unit.as_deref(), attrs), offset);
+    }
+    Ok(())
+}
+
+/// [`ResultsError::Duplicate`] for a metric row first seen at byte `first`, again at `second`.
+pub(crate) fn duplicate_error(
+    text: &str,
+    path: &Path,
+    label: &str,
+    first: usize,
+    second: usize,
+) -> ResultsError {
+    let (line, col) = line_col(text.as_bytes(), second);
+    ResultsError::Duplicate {
+        path: path.to_owned(),
+        line,
+        col,
+        what: "metric row",
+        name: shorten(label),
+        first_line: line_col(text.as_bytes(), first).0,
+    }
+}
+
+/// Refuses a file whose last row has no line break, unless the writer could have left it so.
+///
+/// genai-perf and aiperf write with Python's `csv.writer`, which ends every row with CRLF:
+/// a file with CRLF rows that stops without one was cut short, wherever the cut fell (in
+/// `…tokens/sec),21` the value was `21.xx`). Copies pasted from documents are LF and may
+/// lose the final newline; those are accepted when their last cell is complete as the
+/// writers format numbers (two decimals, `N/A`) or is text.
+fn check_ending(text: &str, path: &Path) -> Result<(), ResultsError> {
+    if text.ends_with(['\n', '\r']) {
+        return Ok(());
+    }
+    let start = text.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let last = &text[start..];
+    if last.trim().is_empty() {
+        return Ok(());
+    }
+    let writer_made = text[..start].contains("\r\n");
+    // The last cell: after the last comma outside quotes (a quoted cell may hold commas).
+    let cell_start = match last.ends_with('"') {
+        true => last[..last.len() - 1].rfind('"').unwrap_or(0),
+        false => last.rfind(',').map_or(0, |i| i + 1),
+    };
+    let cell = &last[cell_start..];
+    if !writer_made && writer_complete(cell) {
+        return Ok(());
+    }
+    let (line, col) = line_col(text.as_bytes(), start + cell_start);
+    Err(ResultsError::Truncated {
+        path: path.to_owned(),
+        line,
+        col,
+        tail: shorten(cell),
+    })
+}
+
+/// Whether a final cell is complete as the writers format it: a number with exactly two
+/// decimals (`f"{v:.2f}"`, `f"{v:,.2f}"`), `N/A`, or text that is no number at all.
+fn writer_complete(cell: &str) -> bool {
+    let t = cell.trim().trim_matches('"');
+    if t.is_empty() {
+        return false;
+    }
+    let numeric = t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-' | b'+'));
+    if !numeric {
+        return true;
+    }
+    let decimals = t.rsplit_once('.').map(|(_, d)| d);
+    decimals.is_some_and(|d| d.len() == 2 && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The sink that owns what it receives: [`Table`]s of [`Metric`]s.
@@ -126,6 +225,8 @@ struct Builder<'a> {
     /// Names shared by every row of the current table (one `Arc` per table).
     stat_names: Arc<[String]>,
     attr_names: Arc<[String]>,
+    /// Byte offset of every row's label, in row order (for duplicate errors).
+    offsets: Vec<usize>,
 }
 
 impl<'a> Sink<'a> for Builder<'a> {
@@ -150,7 +251,7 @@ impl<'a> Sink<'a> for Builder<'a> {
         });
     }
 
-    fn row(&mut self, row: &RowView<'_>) {
+    fn row(&mut self, row: &RowView<'_>) -> Result<(), ResultsError> {
         let attrs: Vec<String> = (0..row.layout.attrs.len())
             .map(|i| row.attr(i).to_owned())
             .collect();
@@ -168,7 +269,9 @@ impl<'a> Sink<'a> for Builder<'a> {
         };
         if let Some(table) = self.tables.last_mut() {
             table.metrics.push(metric);
+            self.offsets.push(row.label_offset());
         }
+        Ok(())
     }
 }
 
@@ -324,17 +427,79 @@ impl<'a> Layout<'a> {
                 }
             }
         }
+        self.check(cells, stats, at, path)?;
         Ok(self.view(cells, label, stats))
     }
 
-    /// Views a row read by [`Reader::plain_row`], if the general path would accept it as is:
-    /// `None` for a blank row, an empty label or a new header.
-    fn plain_view<'r>(&'r self, cells: &'r [Cell<'r>], stats: &'r [Stat]) -> Option<RowView<'r>> {
+    /// Whether the general path would take a row read by [`Reader::plain_row`] as it is:
+    /// not for an empty label or a new header.
+    fn plain_accepts(&self, cells: &[Cell<'_>]) -> bool {
+        !trim(&cells[self.label].text).is_empty() && !is_header_start(cells)
+    }
+
+    /// Views a row that [`Layout::plain_accepts`].
+    fn plain_view<'r>(&'r self, cells: &'r [Cell<'r>], stats: &'r [Stat]) -> RowView<'r> {
+        self.view(cells, trim(&cells[self.label].text), stats)
+    }
+
+    /// Applies [`check`]'s rules to a parsed row: an impossible value or a unit the lookups
+    /// cannot convert is an error at its cell; genai-perf's `-1` sentinel becomes missing.
+    fn check(
+        &self,
+        cells: &[Cell<'_>],
+        stats: &mut [Stat],
+        at: &dyn Fn(usize) -> (usize, usize),
+        path: &Path,
+    ) -> Result<(), ResultsError> {
         let label = trim(&cells[self.label].text);
-        if label.is_empty() || is_header_start(cells) {
-            return None;
+        // Sweep rows are run configurations, not metrics: only finiteness applies.
+        let sweep = self.kind == TableKind::Sweep;
+        for (k, &i) in self.stats.iter().enumerate() {
+            let value = match stats[k] {
+                // Nearly every cell: a plain non-negative decimal is always fine.
+                Stat::Missing
+                | Stat::Decimal {
+                    negative: false, ..
+                } => continue,
+                other => other.value().unwrap_or(0.0),
+            };
+            let non_negative = || {
+                let view = self.view(cells, label, &[]);
+                !sweep && check::non_negative(view.name(), view.unit())
+            };
+            match check::judge(value, non_negative) {
+                Verdict::Fine => {}
+                Verdict::Missing => stats[k] = Stat::Missing,
+                Verdict::Impossible(expected) => {
+                    let (line, col) = at(cells[i].offset);
+                    return Err(ResultsError::BadValue {
+                        path: path.to_owned(),
+                        line,
+                        col,
+                        what: format!("`{label}` column `{}`", self.columns[i]),
+                        found: format!("`{}`", shorten(cells[i].text.trim())),
+                        expected,
+                    });
+                }
+            }
         }
-        Some(self.view(cells, label, stats))
+        if sweep {
+            return Ok(());
+        }
+        let view = self.view(cells, label, &[]);
+        if let Some(expected) = check::unit_problem(&view) {
+            let cell = self.unit.map_or(self.label, |u| u);
+            let (line, col) = at(cells[cell].offset);
+            return Err(ResultsError::UnknownUnit {
+                path: path.to_owned(),
+                line,
+                col,
+                metric: label.to_owned(),
+                found: check::describe_unit(view.unit()),
+                expected,
+            });
+        }
+        Ok(())
     }
 
     fn view<'r>(&'r self, cells: &'r [Cell<'r>], label: &'r str, stats: &'r [Stat]) -> RowView<'r> {
@@ -394,6 +559,11 @@ impl<'r> RowView<'r> {
         self.cells[self.layout.attrs[i]].text.trim()
     }
 
+    /// Byte offset of the label cell.
+    pub(crate) fn label_offset(&self) -> usize {
+        self.cells[self.layout.label].offset
+    }
+
     fn split(&self) -> &Split<'r> {
         self.split.get_or_init(|| {
             let (name, unit) = match self.layout.unit {
@@ -436,6 +606,15 @@ impl Row for RowView<'_> {
     }
     fn stat_value(&self, i: usize) -> Option<f64> {
         self.stats[i].value()
+    }
+    fn attr_count(&self) -> usize {
+        self.layout.attrs.len()
+    }
+    fn attr(&self, i: usize) -> &str {
+        RowView::attr(self, i)
+    }
+    fn offset(&self) -> Option<usize> {
+        Some(self.label_offset())
     }
 }
 

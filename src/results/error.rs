@@ -160,6 +160,124 @@ pub enum ResultsError {
         /// What was found instead (`array`, `string`, ...).
         found: &'static str,
     },
+    /// The path is not a regular file (directory, FIFO, device, socket).
+    #[error(
+        "{}: not a regular file ({found}); expected a genai-perf/aiperf export file",
+        path.display()
+    )]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead.
+        found: &'static str,
+    },
+    /// The file is larger than the parser accepts for this kind of read.
+    #[error(
+        "{}: file is {size} bytes, more than the {limit} bytes allowed for {what}; genai-perf/aiperf summary exports are a few KB",
+        path.display()
+    )]
+    TooLarge {
+        /// File.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+        /// Which read has this limit.
+        what: &'static str,
+    },
+    /// The last row has no line break and could not have been written that way.
+    #[error(
+        "{}:{line}:{col}: file ends inside a row (`{tail}` has no line break after it); genai-perf and aiperf end every row with a line break, so the file is probably truncated",
+        path.display()
+    )]
+    Truncated {
+        /// File.
+        path: PathBuf,
+        /// 1-based line of the unfinished row.
+        line: usize,
+        /// 1-based column of its last cell.
+        col: usize,
+        /// The last cell as written.
+        tail: String,
+    },
+    /// A statistic is a number no export can hold: infinite, or negative where the unit
+    /// allows no negative value.
+    #[error(
+        "{}:{line}:{col}: {what}: {found} is impossible; expected {expected}",
+        path.display()
+    )]
+    BadValue {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column of the cell (or JSON key).
+        col: usize,
+        /// The metric and statistic: `` `Request Latency (ms)` column `avg` ``.
+        what: String,
+        /// The value as read (`` `inf` ``, `-3.5`).
+        found: String,
+        /// What the metric allows.
+        expected: &'static str,
+    },
+    /// A metric that is looked up by CloudAI key has a unit that cannot be converted.
+    #[error(
+        "{}:{line}:{col}: `{metric}`: unknown unit {found}; expected {expected}",
+        path.display()
+    )]
+    UnknownUnit {
+        /// File.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column of the label (or JSON key).
+        col: usize,
+        /// Metric label.
+        metric: String,
+        /// The unit found (quoted), or `none`.
+        found: String,
+        /// The units accepted for this metric.
+        expected: &'static str,
+    },
+    /// The same metric (or JSON key) appears twice; neither copy can be trusted.
+    #[error(
+        "{}:{line}:{col}: duplicate {what} `{name}` (first on line {first_line}); expected each once",
+        path.display()
+    )]
+    Duplicate {
+        /// File.
+        path: PathBuf,
+        /// 1-based line of the second occurrence.
+        line: usize,
+        /// 1-based column of the second occurrence.
+        col: usize,
+        /// `metric row` or `JSON key`.
+        what: &'static str,
+        /// The duplicated label or key.
+        name: String,
+        /// Line of the first occurrence.
+        first_line: usize,
+    },
+    /// A JSON metric field has the wrong type.
+    #[error(
+        "{}:{line}:{col}: {what}: wrong type, expected {expected}, found {found}",
+        path.display()
+    )]
+    WrongType {
+        /// File.
+        path: PathBuf,
+        /// 1-based line of the field's key.
+        line: usize,
+        /// 1-based column of the field's key.
+        col: usize,
+        /// The metric and field: `` `request_latency` field `avg` ``.
+        what: String,
+        /// What the field must hold.
+        expected: &'static str,
+        /// What it holds (`a string "210.81"`, `true`, `an array`).
+        found: String,
+    },
 }
 
 /// A metric or statistic asked for is not in the parsed results.

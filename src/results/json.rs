@@ -8,10 +8,14 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::check::{self, Verdict};
 use super::error::ResultsError;
 use super::metric::{Attributes, Metric, Stats};
+use super::position::line_col;
 use super::{Table, TableKind};
 
 /// Tables of a JSON export plus the tool version it declares, if any.
@@ -24,17 +28,27 @@ pub(crate) struct Parsed {
 
 /// Parses a JSON export (`text` already stripped of its BOM).
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
-    let root = match serde_json::from_str::<Node>(text) {
-        Ok(node) => node,
+    let mut replaced = Vec::new();
+    let (root, parsed_text) = match serde_json::from_str::<Node>(text) {
+        Ok(node) => (node, None),
         // genai-perf's `json.dumps` writes bare NaN/Infinity; retry only then, so the common
         // case pays nothing and error positions refer to the original text.
-        Err(first) => match replace_non_finite(text) {
-            Some(fixed) => {
-                serde_json::from_str::<Node>(&fixed).map_err(|_| json_error(first, path))?
-            }
+        Err(first) => match replace_non_finite(text, &mut replaced) {
+            Some(fixed) => match serde_json::from_str::<Node>(&fixed) {
+                Ok(node) => (node, Some(fixed)),
+                Err(_) => return Err(json_error(first, path)),
+            },
             None => return Err(json_error(first, path)),
         },
     };
+    let base = parsed_text.as_deref().unwrap_or(text).as_ptr() as usize;
+    let cx = Context {
+        text,
+        path,
+        base,
+        replaced,
+    };
+    cx.check_duplicates(&root)?;
     let Node::Obj(top) = root else {
         return Err(ResultsError::JsonShape {
             path: path.to_owned(),
@@ -49,35 +63,33 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
     let mut aiperf_like = false;
     let mut genai_perf_like = false;
     for (key, value) in &top {
-        match (key.as_str(), value) {
+        match (key.name.as_str(), value) {
             ("records", Node::Obj(records)) => {
                 aiperf_like = true;
                 for (tag, m) in records {
-                    classify(tag, m, &mut request, &mut system);
+                    cx.classify(tag, m, &mut request, &mut system)?;
                 }
             }
             ("telemetry_stats", Node::Obj(t)) => {
                 genai_perf_like = true;
-                genai_perf_telemetry(t, &mut gpu);
+                cx.genai_perf_telemetry(t, &mut gpu)?;
             }
             ("telemetry_data", Node::Obj(t)) => {
                 aiperf_like = true;
-                aiperf_telemetry(t, &mut gpu);
+                cx.aiperf_telemetry(t, &mut gpu)?;
             }
-            ("aiperf_version", Node::Str(v)) => {
+            ("aiperf_version", Node::Str(v, _)) => {
                 aiperf_like = true;
                 version = Some(v.clone());
             }
             ("schema_version" | "benchmark_id" | "run_info", _) => aiperf_like = true,
-            _ => classify(key, value, &mut request, &mut system),
+            _ => cx.classify(key, value, &mut request, &mut system)?,
         }
     }
-    if let Some(Node::Obj(cfg)) = top
-        .iter()
-        .find(|(k, _)| k == "input_config")
-        .map(|(_, v)| v)
-    {
-        genai_perf_like |= cfg.iter().any(|(k, _)| k == "model_names" || k == "model");
+    if let Some(Node::Obj(cfg)) = field(&top, "input_config") {
+        genai_perf_like |= cfg
+            .iter()
+            .any(|(k, _)| k.name == "model_names" || k.name == "model");
     }
 
     let mut tables = Vec::new();
@@ -112,140 +124,341 @@ fn json_error(e: serde_json::Error, path: &Path) -> ResultsError {
     }
 }
 
-/// Adds `value` as a metric if it looks like one (an object with a string `unit`):
-/// distributions (with percentiles or `std`) go to `request`, scalars to `system`; `min`/`max`
-/// alone do not count because aiperf's Rust runtime adds them to scalars.
-fn classify(tag: &str, value: &Node, request: &mut Vec<Metric>, system: &mut Vec<Metric>) {
-    let Some(metric) = metric_from(tag, value) else {
-        return;
-    };
-    let distribution = metric
-        .stats
-        .iter()
-        .any(|(k, v)| v.is_some() && (k.starts_with('p') || k == "std"));
-    if distribution {
-        request.push(metric);
-    } else {
-        system.push(metric);
-    }
+/// A bare non-JSON token the writers emit, rewritten before parsing (see
+/// [`replace_non_finite`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Token {
+    NaN,
+    Infinity,
+    NegInfinity,
 }
 
-/// `{"unit": ..., "avg": ..., "tag"?, "header"?}` → metric named by `header` if present.
-fn metric_from(tag: &str, value: &Node) -> Option<Metric> {
-    let Node::Obj(fields) = value else {
-        return None;
-    };
-    let mut unit = None;
-    let mut header = None;
-    let mut names = Vec::new();
-    let mut values = Vec::new();
-    for (k, v) in fields {
-        match (k.as_str(), v) {
-            ("unit", Node::Str(u)) => unit = Some(u),
-            ("header", Node::Str(h)) => header = Some(h.clone()),
-            (_, Node::Num(x)) => {
-                names.push(k.clone());
-                values.push((!x.is_nan()).then_some(*x));
+/// What positions and checks need: the original text, the address the parsed text starts
+/// at (borrowed keys and strings point into it), and the tokens rewritten.
+struct Context<'a> {
+    text: &'a str,
+    path: &'a Path,
+    base: usize,
+    /// Byte offset of each rewritten token's string content, in order.
+    replaced: Vec<(usize, Token)>,
+}
+
+impl Context<'_> {
+    /// Byte offset of borrowed text at `addr` (the rewritten text has the same length).
+    fn offset(&self, addr: Option<usize>) -> usize {
+        addr.map_or(0, |a| a.saturating_sub(self.base))
+    }
+
+    /// Line and column of a key: its opening quote.
+    fn key_position(&self, key: &Key) -> (usize, usize) {
+        let offset = self.offset(key.at).saturating_sub(1);
+        line_col(self.text.as_bytes(), offset)
+    }
+
+    /// The token a string stands for, if it was written as a bare NaN/Infinity.
+    fn token(&self, at: Option<usize>) -> Option<Token> {
+        let offset = self.offset(Some(at?));
+        self.replaced
+            .binary_search_by_key(&offset, |(o, _)| *o)
+            .ok()
+            .map(|i| self.replaced[i].1)
+    }
+
+    /// Refuses any object with a key twice (JSON parsers disagree on which copy wins).
+    fn check_duplicates(&self, node: &Node) -> Result<(), ResultsError> {
+        let Node::Obj(entries) = node else {
+            return Ok(());
+        };
+        let mut seen: HashMap<&str, &Key> = HashMap::with_capacity(entries.len());
+        for (key, value) in entries {
+            if let Some(first) = seen.insert(&key.name, key) {
+                let (line, col) = self.key_position(key);
+                return Err(ResultsError::Duplicate {
+                    path: self.path.to_owned(),
+                    line,
+                    col,
+                    what: "JSON key",
+                    name: key.name.clone(),
+                    first_line: self.key_position(first).0,
+                });
             }
-            (_, Node::Null) => {
-                names.push(k.clone());
-                values.push(None);
+            self.check_duplicates(value)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `value` as a metric if it is one (an object with a `unit`): distributions (with
+    /// percentiles or `std`) go to `request`, scalars to `system`; `min`/`max` alone do not
+    /// count because aiperf's Rust runtime adds them to scalars.
+    fn classify(
+        &self,
+        tag: &Key,
+        value: &Node,
+        request: &mut Vec<Metric>,
+        system: &mut Vec<Metric>,
+    ) -> Result<(), ResultsError> {
+        let Some(metric) = self.metric_from(tag, value, &[])? else {
+            return Ok(());
+        };
+        let distribution = metric
+            .stats
+            .iter()
+            .any(|(k, v)| v.is_some() && (k.starts_with('p') || k == "std"));
+        if distribution {
+            request.push(metric);
+        } else {
+            system.push(metric);
+        }
+        Ok(())
+    }
+
+    /// `{"unit": ..., "avg": ..., "tag"?, "header"?}` → metric named by `header` if present;
+    /// `extra` are more fields of the same metric (genai-perf telemetry keeps `unit` one
+    /// level up). `None` for an object without a `unit`, which is no metric; a metric field
+    /// of the wrong type, an impossible value or an unknown unit is an error at its key.
+    fn metric_from(
+        &self,
+        tag: &Key,
+        value: &Node,
+        extra: &[(Key, Node)],
+    ) -> Result<Option<Metric>, ResultsError> {
+        let Node::Obj(fields) = value else {
+            return Ok(None);
+        };
+        let fields = || fields.iter().chain(extra);
+        if !fields().any(|(k, _)| k.name == "unit") {
+            return Ok(None);
+        }
+        let mut unit = None;
+        let mut header = None;
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        let mut keys = Vec::new();
+        for (k, v) in fields() {
+            match (k.name.as_str(), v) {
+                ("unit", Node::Str(u, _)) => unit = Some(u.as_str()),
+                ("header", Node::Str(h, _)) => header = Some(h.clone()),
+                ("tag", Node::Str(..)) => {}
+                ("unit" | "header" | "tag", other) => {
+                    return Err(self.wrong_type(tag, k, "a string", other));
+                }
+                (_, Node::Num(x)) => {
+                    names.push(k.name.clone());
+                    values.push((!x.is_nan()).then_some(*x));
+                    keys.push(k);
+                }
+                (_, Node::Null) => {
+                    names.push(k.name.clone());
+                    values.push(None);
+                    keys.push(k);
+                }
+                (_, Node::Str(_, at)) if self.token(*at) == Some(Token::NaN) => {
+                    names.push(k.name.clone());
+                    values.push(None);
+                    keys.push(k);
+                }
+                (_, Node::Str(_, at)) if self.token(*at).is_some() => {
+                    let infinity = match self.token(*at) {
+                        Some(Token::NegInfinity) => f64::NEG_INFINITY,
+                        _ => f64::INFINITY,
+                    };
+                    names.push(k.name.clone());
+                    values.push(Some(infinity));
+                    keys.push(k);
+                }
+                (_, other) => return Err(self.wrong_type(tag, k, "a number or null", other)),
             }
-            _ => {}
+        }
+        let unit = unit.filter(|u| !u.is_empty());
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let name = header.unwrap_or_else(|| tag.name.clone());
+        for (value, key) in values.iter_mut().zip(&keys) {
+            let Some(v) = *value else { continue };
+            match check::judge(v, || check::non_negative(&name, unit)) {
+                Verdict::Fine => {}
+                Verdict::Missing => *value = None,
+                Verdict::Impossible(expected) => {
+                    let (line, col) = self.key_position(key);
+                    let found = match v {
+                        f64::INFINITY => "Infinity".to_owned(),
+                        f64::NEG_INFINITY => "-Infinity".to_owned(),
+                        v => v.to_string(),
+                    };
+                    return Err(ResultsError::BadValue {
+                        path: self.path.to_owned(),
+                        line,
+                        col,
+                        what: format!("`{}` field `{}`", tag.name, key.name),
+                        found,
+                        expected,
+                    });
+                }
+            }
+        }
+        let metric = Metric {
+            label: tag.name.clone(),
+            name,
+            unit: unit.map(str::to_owned),
+            attributes: Attributes::empty(),
+            stats: Stats::new(Arc::from(names), values),
+        };
+        if let Some(expected) = check::unit_problem(&metric) {
+            let (line, col) = self.key_position(tag);
+            return Err(ResultsError::UnknownUnit {
+                path: self.path.to_owned(),
+                line,
+                col,
+                metric: tag.name.clone(),
+                found: check::describe_unit(metric.unit.as_deref()),
+                expected,
+            });
+        }
+        Ok(Some(metric))
+    }
+
+    fn wrong_type(
+        &self,
+        tag: &Key,
+        key: &Key,
+        expected: &'static str,
+        found: &Node,
+    ) -> ResultsError {
+        let (line, col) = self.key_position(key);
+        ResultsError::WrongType {
+            path: self.path.to_owned(),
+            line,
+            col,
+            what: format!("`{}` field `{}`", tag.name, key.name),
+            expected,
+            found: found.describe(),
         }
     }
-    let unit = unit?;
-    if names.is_empty() {
-        return None;
-    }
-    Some(Metric {
-        label: tag.to_owned(),
-        name: header.unwrap_or_else(|| tag.to_owned()),
-        unit: (!unit.is_empty()).then(|| unit.clone()),
-        attributes: Attributes::empty(),
-        stats: Stats::new(Arc::from(names), values),
-    })
-}
 
-/// `{metric: {"unit": u, "gpu0": {stats}, ...}}`.
-fn genai_perf_telemetry(t: &[(String, Node)], out: &mut Vec<Metric>) {
-    let gpu_key: Arc<[String]> = Arc::from(vec!["GPU".to_owned()]);
-    for (tag, m) in t {
-        let Node::Obj(fields) = m else { continue };
-        let unit = fields.iter().find_map(|(k, v)| match (k.as_str(), v) {
-            ("unit", Node::Str(u)) => Some(u.clone()),
-            _ => None,
-        });
-        for (gpu, stats) in fields {
-            let Node::Obj(stats) = stats else { continue };
-            let mut with_unit = stats.clone();
-            with_unit.push((
-                "unit".to_owned(),
-                Node::Str(unit.clone().unwrap_or_default()),
-            ));
-            if let Some(mut metric) = metric_from(tag, &Node::Obj(with_unit)) {
-                metric.attributes = Attributes::new(gpu_key.clone(), vec![gpu.clone()]);
-                out.push(metric);
-            }
-        }
-    }
-}
-
-/// `{endpoints: {url: {gpus: {key: {gpu_index, gpu_name, ..., metrics: {tag: {...}}}}}}}`.
-fn aiperf_telemetry(t: &[(String, Node)], out: &mut Vec<Metric>) {
-    let Some(Node::Obj(endpoints)) = field(t, "endpoints") else {
-        return;
-    };
-    for (url, endpoint) in endpoints {
-        let Node::Obj(endpoint) = endpoint else {
-            continue;
-        };
-        let Some(Node::Obj(gpus)) = field(endpoint, "gpus") else {
-            continue;
-        };
-        for (gpu_key, gpu) in gpus {
-            let Node::Obj(gpu) = gpu else { continue };
-            let mut names = vec!["Endpoint".to_owned(), "GPU".to_owned()];
-            let mut values = vec![url.clone(), gpu_key.clone()];
-            for (k, v) in gpu {
-                let text = match v {
-                    Node::Str(s) => s.clone(),
-                    Node::Num(x) => x.to_string(),
-                    _ => continue,
-                };
-                names.push(k.clone());
-                values.push(text);
-            }
-            let attrs = Attributes::new(Arc::from(names), values);
-            let Some(Node::Obj(metrics)) = field(gpu, "metrics") else {
-                continue;
-            };
-            for (tag, m) in metrics {
-                if let Some(mut metric) = metric_from(tag, m) {
-                    metric.attributes = attrs.clone();
+    /// `{metric: {"unit": u, "gpu0": {stats}, ...}}`.
+    fn genai_perf_telemetry(
+        &self,
+        t: &[(Key, Node)],
+        out: &mut Vec<Metric>,
+    ) -> Result<(), ResultsError> {
+        let gpu_key: Arc<[String]> = Arc::from(vec!["GPU".to_owned()]);
+        for (tag, m) in t {
+            let Node::Obj(fields) = m else { continue };
+            let unit: Vec<(Key, Node)> = fields
+                .iter()
+                .filter(|(k, _)| k.name == "unit")
+                .cloned()
+                .collect();
+            for (gpu, stats) in fields {
+                if !matches!(stats, Node::Obj(_)) {
+                    continue;
+                }
+                if let Some(mut metric) = self.metric_from(tag, stats, &unit)? {
+                    metric.attributes = Attributes::new(gpu_key.clone(), vec![gpu.name.clone()]);
                     out.push(metric);
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `{endpoints: {url: {gpus: {key: {gpu_index, gpu_name, ..., metrics: {tag: {...}}}}}}}`.
+    fn aiperf_telemetry(
+        &self,
+        t: &[(Key, Node)],
+        out: &mut Vec<Metric>,
+    ) -> Result<(), ResultsError> {
+        let Some(Node::Obj(endpoints)) = field(t, "endpoints") else {
+            return Ok(());
+        };
+        for (url, endpoint) in endpoints {
+            let Node::Obj(endpoint) = endpoint else {
+                continue;
+            };
+            let Some(Node::Obj(gpus)) = field(endpoint, "gpus") else {
+                continue;
+            };
+            for (gpu_key, gpu) in gpus {
+                let Node::Obj(gpu) = gpu else { continue };
+                let mut names = vec!["Endpoint".to_owned(), "GPU".to_owned()];
+                let mut values = vec![url.name.clone(), gpu_key.name.clone()];
+                for (k, v) in gpu {
+                    let text = match v {
+                        Node::Str(s, _) => s.clone(),
+                        Node::Num(x) => x.to_string(),
+                        _ => continue,
+                    };
+                    names.push(k.name.clone());
+                    values.push(text);
+                }
+                let attrs = Attributes::new(Arc::from(names), values);
+                let Some(Node::Obj(metrics)) = field(gpu, "metrics") else {
+                    continue;
+                };
+                for (tag, m) in metrics {
+                    if let Some(mut metric) = self.metric_from(tag, m, &[])? {
+                        metric.attributes = attrs.clone();
+                        out.push(metric);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
-fn field<'a>(obj: &'a [(String, Node)], name: &str) -> Option<&'a Node> {
-    obj.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+fn field<'a>(obj: &'a [(Key, Node)], name: &str) -> Option<&'a Node> {
+    obj.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
 }
 
-/// JSON value that keeps object keys in document order.
+/// An object key and the address of its text in the parsed input, when serde_json could
+/// lend it (keys without escapes), which gives errors their position.
+#[derive(Debug, Clone, PartialEq)]
+struct Key {
+    name: String,
+    at: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key, E> {
+                Ok(Key {
+                    name: v.to_owned(),
+                    at: Some(v.as_ptr() as usize),
+                })
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(Key {
+                    name: v.to_owned(),
+                    at: None,
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// JSON value that keeps object keys in document order, with their positions.
 ///
 /// `serde_json::Value` sorts keys unless the `preserve_order` feature is on; the order of
 /// metrics and statistics is part of what users see, so this keeps it without that feature.
-/// Arrays are skipped: no metric lives in one.
-#[derive(Debug, Clone)]
+/// Array elements are skipped: no metric lives in one.
+#[derive(Debug, Clone, PartialEq)]
 enum Node {
     Null,
     Num(f64),
-    Str(String),
-    Obj(Vec<(String, Node)>),
-    Other,
+    /// A string and, when borrowed from the input, the address of its content.
+    Str(String, Option<usize>),
+    Bool(bool),
+    Array,
+    Obj(Vec<(Key, Node)>),
 }
 
 impl Node {
@@ -253,9 +466,22 @@ impl Node {
         match self {
             Node::Null => "null",
             Node::Num(_) => "a number",
-            Node::Str(_) => "a string",
+            Node::Str(..) => "a string",
+            Node::Bool(_) => "a boolean",
+            Node::Array => "an array",
             Node::Obj(_) => "an object",
-            Node::Other => "an array or boolean",
+        }
+    }
+
+    /// The value as an error shows it.
+    fn describe(&self) -> String {
+        match self {
+            Node::Str(s, _) => {
+                let short: String = s.chars().take(40).collect();
+                format!("a string {short:?}")
+            }
+            Node::Bool(b) => b.to_string(),
+            other => other.kind().to_owned(),
         }
     }
 }
@@ -280,8 +506,8 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_none<E>(self) -> Result<Node, E> {
         Ok(Node::Null)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
-        Ok(Node::Other)
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
         Ok(Node::Num(v as f64))
@@ -292,32 +518,36 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
         Ok(Node::Num(v))
     }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_owned(), Some(v.as_ptr() as usize)))
+    }
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned()))
+        Ok(Node::Str(v.to_owned(), None))
     }
     fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::Str(v))
+        Ok(Node::Str(v, None))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Node::Other)
+        Ok(Node::Array)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut entries = Vec::new();
-        while let Some((k, v)) = map.next_entry::<String, Node>()? {
+        while let Some((k, v)) = map.next_entry::<Key, Node>()? {
             entries.push((k, v));
         }
         Ok(Node::Obj(entries))
     }
 }
 
-/// Replaces the bare tokens `NaN`, `Infinity` and `-Infinity` outside strings by `null`;
-/// `None` if there are none.
-fn replace_non_finite(text: &str) -> Option<String> {
+/// Rewrites the bare tokens `NaN`, `Infinity` and `-Infinity` outside strings as strings of
+/// the same length (`"N"`, `"Infini"`, `"-Infini"`), so every offset stays that of the
+/// original text; `replaced` gets the offset of each such string's content, in order, for
+/// [`Context::token`] to recognise them. `None` if there are none.
+fn replace_non_finite(text: &str, replaced: &mut Vec<(usize, Token)>) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut in_string = false;
-    let mut changed = false;
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -336,20 +566,24 @@ fn replace_non_finite(text: &str) -> Option<String> {
             i += 1;
             continue;
         }
-        let token = ["-Infinity", "Infinity", "NaN"]
-            .into_iter()
-            .find(|t| bytes[i..].starts_with(t.as_bytes()));
-        if let Some(t) = token {
+        let token = [
+            ("-Infinity", "\"-Infini\"", Token::NegInfinity),
+            ("Infinity", "\"Infini\"", Token::Infinity),
+            ("NaN", "\"N\"", Token::NaN),
+        ]
+        .into_iter()
+        .find(|(t, _, _)| bytes[i..].starts_with(t.as_bytes()));
+        if let Some((t, with, kind)) = token {
             out.push_str(&text[copied..i]);
-            out.push_str("null");
+            out.push_str(with);
+            replaced.push((i + 1, kind));
             i += t.len();
             copied = i;
-            changed = true;
         } else {
             i += 1;
         }
     }
-    changed.then(|| {
+    (!replaced.is_empty()).then(|| {
         out.push_str(&text[copied..]);
         out
     })
@@ -361,12 +595,24 @@ mod tests {
 
     #[test]
     fn non_finite_tokens() {
+        let mut replaced = Vec::new();
+        let text = r#"{"a": NaN, "b": -Infinity, "c": "NaN", "d": Infinity}"#;
+        let fixed = replace_non_finite(text, &mut replaced).unwrap();
         assert_eq!(
-            replace_non_finite(r#"{"a": NaN, "b": -Infinity, "c": "NaN", "d": Infinity}"#)
-                .as_deref(),
-            Some(r#"{"a": null, "b": null, "c": "NaN", "d": null}"#)
+            fixed,
+            r#"{"a": "N", "b": "-Infini", "c": "NaN", "d": "Infini"}"#
         );
-        assert_eq!(replace_non_finite(r#"{"a": 1}"#), None);
+        assert_eq!(fixed.len(), text.len());
+        assert_eq!(
+            replaced,
+            vec![
+                (7, Token::NaN),
+                (18, Token::NegInfinity),
+                (43, Token::Infinity)
+            ]
+        );
+        replaced.clear();
+        assert_eq!(replace_non_finite(r#"{"a": 1}"#, &mut replaced), None);
     }
 
     #[test]

@@ -33,6 +33,55 @@ pub(crate) trait Row {
     fn stat_name(&self, i: usize) -> &str;
     /// Value of statistic `i`; `None` when missing.
     fn stat_value(&self, i: usize) -> Option<f64>;
+    /// Number of attribute (identity) columns, such as `GPU`.
+    fn attr_count(&self) -> usize;
+    /// Attribute `i`.
+    fn attr(&self, i: usize) -> &str;
+    /// Byte offset of the row's label in its file, when the row is read from one.
+    fn offset(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Whether two rows are the same metric: same label, unit and attributes (a GPU table
+/// repeats each label once per GPU).
+pub(crate) fn same_metric(a: &impl Row, b: &Kept) -> bool {
+    a.label() == b.label
+        && a.unit() == b.unit.as_deref()
+        && a.attr_count() == b.attrs.len()
+        && (0..a.attr_count()).all(|i| a.attr(i) == b.attrs[i])
+}
+
+/// The identity of a row a lookup answered from, kept to recognise a second copy of it.
+#[derive(Debug, Clone)]
+pub(crate) struct Kept {
+    label: String,
+    unit: Option<String>,
+    attrs: Vec<String>,
+    /// Where the row is, if it was read from a file.
+    pub(crate) offset: Option<usize>,
+}
+
+impl Kept {
+    fn of(row: &impl Row) -> Self {
+        Self {
+            label: row.label().to_owned(),
+            unit: row.unit().map(str::to_owned),
+            attrs: (0..row.attr_count())
+                .map(|i| row.attr(i).to_owned())
+                .collect(),
+            offset: row.offset(),
+        }
+    }
+}
+
+/// Two copies of the metric a lookup reads: byte offsets of the first and the second, and
+/// the label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Duplicate {
+    pub(crate) first: usize,
+    pub(crate) second: usize,
+    pub(crate) label: String,
 }
 
 /// Index of statistic `name`: exact match first, else ASCII case ignored.
@@ -272,8 +321,9 @@ impl Prefilter {
 #[derive(Debug)]
 pub(crate) struct Matcher<'q> {
     query: &'q Query,
-    /// Preference rank of the row kept, and what it gave.
-    best: Option<(usize, Result<f64, LookupError>)>,
+    /// Preference rank of the row kept, what it gave, and (for rows read from a file) who it
+    /// is, to recognise a duplicate.
+    best: Option<(usize, Result<f64, LookupError>, Option<Kept>)>,
 }
 
 impl<'q> Matcher<'q> {
@@ -283,28 +333,42 @@ impl<'q> Matcher<'q> {
 
     /// Keeps `row` if it matches a better alternative than any earlier row: the result is the
     /// first row, in file order, of the most preferred alternative that matches at all.
-    pub(crate) fn offer(&mut self, row: &impl Row) {
+    ///
+    /// A row read from a file that repeats the kept one is a [`Duplicate`]: which copy is
+    /// right cannot be told, so the lookup must fail rather than take the first.
+    pub(crate) fn offer(&mut self, row: &impl Row) -> Result<(), Duplicate> {
+        if let Some((_, _, Some(kept))) = &self.best {
+            if same_metric(row, kept) {
+                return Err(Duplicate {
+                    first: kept.offset.unwrap_or(0),
+                    second: row.offset().unwrap_or(0),
+                    label: row.label().to_owned(),
+                });
+            }
+        }
         let limit = self
             .best
             .as_ref()
-            .map_or(self.query.alternatives.len(), |(rank, _)| *rank);
+            .map_or(self.query.alternatives.len(), |(rank, _, _)| *rank);
         if let Some(rank) = self.query.alternatives[..limit]
             .iter()
             .position(|a| a.matches(row))
         {
-            self.best = Some((rank, self.query.evaluate(row)));
+            let kept = row.offset().map(|_| Kept::of(row));
+            self.best = Some((rank, self.query.evaluate(row), kept));
         }
+        Ok(())
     }
 
     /// Whether no later row can change the answer.
     pub(crate) fn done(&self) -> bool {
-        matches!(self.best, Some((0, _)))
+        matches!(self.best, Some((0, _, _)))
     }
 
     /// The answer, or [`LookupError::MetricNotFound`] naming `file`.
     pub(crate) fn finish(self, file: &Path) -> Result<f64, LookupError> {
         match self.best {
-            Some((_, result)) => result,
+            Some((_, result, _)) => result,
             None => Err(LookupError::MetricNotFound {
                 metric: self.query.reported.clone(),
                 file: file.display().to_string(),

@@ -154,6 +154,12 @@ impl Row for Metric {
     fn stat_value(&self, i: usize) -> Option<f64> {
         self.stats.values[i]
     }
+    fn attr_count(&self) -> usize {
+        self.attributes.len()
+    }
+    fn attr(&self, i: usize) -> &str {
+        &self.attributes.values[i]
+    }
 }
 
 /// Splits `label` into name and unit at its last parenthesised group.

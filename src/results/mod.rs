@@ -7,6 +7,7 @@
 //! exports in a run directory. To read a few metrics of many files, [`MetricReader`] answers
 //! prepared [`Query`]s while scanning each CSV, without building [`Results`].
 
+mod check;
 mod csv;
 mod discover;
 mod error;
@@ -96,10 +97,33 @@ pub struct Results {
     pub tables: Vec<Table>,
 }
 
+/// Largest file parsed whole, into [`Results`] ([`read`], and every JSON export).
+///
+/// Real summary exports are under 20 KB (shared/research/result-formats.md §6.9, even for
+/// 2 M requests). A parsed row takes several times its bytes, and Python's dicts of it far
+/// more, so this limit is what keeps the peak memory of any read, `read_results` included,
+/// under twice the file size plus 50 MB (`benches/results_vs_pandas.py` measures it).
+pub const MAX_PARSE_BYTES: u64 = 256 << 10;
+
+/// Largest CSV the lookups ([`lookup_many`], [`MetricReader`], Python's `get_metric` and
+/// `read_metrics_many`) read: they scan the file's bytes without building rows, so their
+/// memory is the file itself.
+pub const MAX_SCAN_BYTES: u64 = 1 << 30;
+
 /// Reads and parses `path`, as JSON if its extension is `.json`, otherwise as CSV.
+///
+/// `path` must be a regular file (a symlink to one is fine) of at most [`MAX_PARSE_BYTES`].
 pub fn read(path: impl AsRef<Path>) -> Result<Results, ResultsError> {
     let path = path.as_ref();
-    let data = read_bytes(path)?;
+    let (file, size) = open_regular(path)?;
+    let data = read_limited(
+        file,
+        path,
+        size,
+        MAX_PARSE_BYTES,
+        "a full parse",
+        Vec::new(),
+    )?;
     if is_json(path) {
         parse_json(&data, path)
     } else {
@@ -107,11 +131,89 @@ pub fn read(path: impl AsRef<Path>) -> Result<Results, ResultsError> {
     }
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>, ResultsError> {
-    std::fs::read(path).map_err(|source| ResultsError::Io {
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError + '_ {
+    move |source| ResultsError::Io {
         path: path.to_owned(),
         source,
-    })
+    }
+}
+
+/// Opens `path` for reading if it is a regular file, with its size.
+///
+/// The file is opened non-blocking, so a FIFO cannot hang the open, and then checked on the
+/// open descriptor (no race with a rename): directories, FIFOs, devices such as `/dev/zero`
+/// and sockets are refused before a byte is read.
+fn open_regular(path: &Path) -> Result<(File, u64), ResultsError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(io_error(path))?;
+    let meta = file.metadata().map_err(io_error(path))?;
+    if !meta.is_file() {
+        return Err(ResultsError::NotAFile {
+            path: path.to_owned(),
+            found: file_kind(&meta.file_type()),
+        });
+    }
+    Ok((file, meta.len()))
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// The rest of `file` appended to `data`, refused beyond `limit` bytes in all, whether its
+/// size said so or it grew while being read.
+fn read_limited(
+    file: File,
+    path: &Path,
+    size: u64,
+    limit: u64,
+    what: &'static str,
+    mut data: Vec<u8>,
+) -> Result<Vec<u8>, ResultsError> {
+    let too_large = |size| ResultsError::TooLarge {
+        path: path.to_owned(),
+        size,
+        limit,
+        what,
+    };
+    if size > limit {
+        return Err(too_large(size));
+    }
+    let have = data.len() as u64;
+    data.reserve(usize::try_from(size.saturating_sub(have)).unwrap_or(0));
+    file.take(limit + 1 - have.min(limit))
+        .read_to_end(&mut data)
+        .map_err(io_error(path))?;
+    if data.len() as u64 > limit {
+        return Err(too_large(data.len() as u64));
+    }
+    Ok(data)
 }
 
 fn is_json(path: &Path) -> bool {
@@ -156,10 +258,19 @@ impl<'q> MetricReader<'q> {
         path: impl AsRef<Path>,
     ) -> Result<Vec<Result<f64, LookupError>>, ResultsError> {
         let path = path.as_ref();
-        let data = read_reusing(path, &mut self.buffer).map_err(|source| ResultsError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let (file, size) = open_regular(path)?;
+        let data = if is_json(path) {
+            Cow::Owned(read_limited(
+                file,
+                path,
+                size,
+                MAX_PARSE_BYTES,
+                "a JSON export",
+                Vec::new(),
+            )?)
+        } else {
+            read_reusing(file, path, size, &mut self.buffer)?
+        };
         answer(&data, path, self.queries, &self.prefilter)
     }
 }
@@ -180,6 +291,8 @@ fn answer(
         matchers: queries.iter().map(lookup::Matcher::new).collect(),
         prefilter,
         rows: 0,
+        text,
+        path,
     };
     csv::scan(text, path, &mut sink)?;
     if sink.rows == 0 {
@@ -190,48 +303,64 @@ fn answer(
     Ok(sink.matchers.into_iter().map(|m| m.finish(path)).collect())
 }
 
-/// Reads `path` into `buffer`, which is kept between calls (unlike `std::fs::read`, no
-/// allocation and no `statx`); a file that does not fit is finished into a vector of its
-/// own, sized from its metadata by `read_to_end`.
-fn read_reusing<'b>(path: &Path, buffer: &'b mut Vec<u8>) -> std::io::Result<Cow<'b, [u8]>> {
+/// Reads the CSV `file` into `buffer`, which is kept between calls (no allocation); a file
+/// that does not fit is read into a vector of its own, at most [`MAX_SCAN_BYTES`].
+fn read_reusing<'b>(
+    mut file: File,
+    path: &Path,
+    size: u64,
+    buffer: &'b mut Vec<u8>,
+) -> Result<Cow<'b, [u8]>, ResultsError> {
     // Real exports are a few KB; the buffer is zeroed once per reader, not per file.
     const SIZE: usize = 64 * 1024;
+    if size > SIZE as u64 {
+        let data = read_limited(file, path, size, MAX_SCAN_BYTES, "a lookup", Vec::new())?;
+        return Ok(Cow::Owned(data));
+    }
     if buffer.len() < SIZE {
         buffer.resize(SIZE, 0);
     }
-    let mut file = File::open(path)?;
     let mut len = 0;
     while len < buffer.len() {
         match file.read(&mut buffer[len..]) {
             Ok(0) => return Ok(Cow::Borrowed(&buffer[..len])),
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(io_error(path)(e)),
         }
     }
-    let mut whole = buffer.clone();
-    file.read_to_end(&mut whole)?;
-    Ok(Cow::Owned(whole))
+    // It grew since its size was read: finish it into a vector of its own.
+    let data = buffer.clone();
+    let data = read_limited(file, path, size, MAX_SCAN_BYTES, "a lookup", data)?;
+    Ok(Cow::Owned(data))
 }
 
-/// Offers each scanned row to every query that may still improve its answer.
+/// Offers each scanned row to every query: to improve its answer, or to find that the row
+/// it answered from is repeated.
 struct LookupSink<'q> {
     matchers: Vec<lookup::Matcher<'q>>,
     prefilter: &'q lookup::Prefilter,
     rows: usize,
+    text: &'q str,
+    path: &'q Path,
 }
 
 impl<'a> csv::Sink<'a> for LookupSink<'_> {
     fn table(&mut self, _: &csv::Layout<'a>, _: usize) {}
 
-    fn row(&mut self, row: &csv::RowView<'_>) {
+    fn row(&mut self, row: &csv::RowView<'_>) -> Result<(), ResultsError> {
         self.rows += 1;
         if !self.prefilter.admits(row.label_initial()) {
-            return;
+            return Ok(());
         }
-        for m in self.matchers.iter_mut().filter(|m| !m.done()) {
-            m.offer(row);
+        for m in &mut self.matchers {
+            if let Err(d) = m.offer(row) {
+                return Err(csv::duplicate_error(
+                    self.text, self.path, &d.label, d.first, d.second,
+                ));
+            }
         }
+        Ok(())
     }
 }
 
@@ -374,7 +503,9 @@ impl Results {
     pub fn query(&self, query: &Query) -> Result<f64, LookupError> {
         let mut matcher = lookup::Matcher::new(query);
         for m in self.metrics() {
-            matcher.offer(m);
+            // Parsed rows carry no position, so no duplicate is reported here: parsing
+            // already refused any.
+            let _ = matcher.offer(m);
             if matcher.done() {
                 break;
             }

@@ -92,7 +92,9 @@ def _tables_as_csv(results: dict[str, Any]) -> list[list[str]]:
             rows.append([])
         rows.append(["Metric", *stats])
         for metric in table["metrics"]:
-            rows.append([metric["label"], *(_cell(metric["stats"].get(s)) for s in stats)])
+            # The unit goes into the label, as in the tools' CSVs, so it is not lost.
+            label = metric["label"] + (f" ({metric['unit']})" if metric.get("unit") else "")
+            rows.append([label, *(_cell(metric["stats"].get(s)) for s in stats)])
     return rows
 
 
