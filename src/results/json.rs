@@ -607,8 +607,8 @@ mod tests {
             replaced,
             vec![
                 (7, Token::NaN),
-                (18, Token::NegInfinity),
-                (43, Token::Infinity)
+                (17, Token::NegInfinity),
+                (45, Token::Infinity)
             ]
         );
         replaced.clear();
