@@ -5,6 +5,7 @@
 //! `cloudai_dynamo_rs._core`.
 
 pub mod config;
+pub mod plan;
 pub mod render;
 pub mod results;
 pub mod topology;

@@ -51,8 +51,8 @@ def load_workspace(
 ) -> dict[str, Any]:
     """Validate all three kinds together and expand the scenario into test runs.
 
-    Returns ``{"system", "scenario", "runs", "warnings"}``; raises ConfigError listing every
-    problem of every file.
+    Returns ``{"system", "scenario", "runs", "pruned", "warnings"}`` (``pruned``: sweep cases
+    left out, each with its reason); raises ConfigError listing every problem of every file.
     """
 
 def verify_files(
@@ -70,9 +70,34 @@ def prepare(
 ) -> dict[str, Any]:
     """Validate and write ``<output_root>/<scenario>_<timestamp>/<id>/<iteration>[/<step>]/``.
 
-    Returns ``{"results_dir", "runs", "warnings"}``; ``runs`` lists each run's directory, sbatch
-    script, sweep parameters, dependencies and node counts. The tree appears atomically and an
-    existing one is never overwritten (RenderError).
+    Returns ``{"results_dir", "runs", "warnings", "plan_summary"}``; ``runs`` lists each run's
+    directory, sbatch script, sweep parameters, dependencies and node counts; the results
+    directory also holds ``plan.json`` (see :func:`plan_scenario`). The tree appears atomically
+    and an existing one is never overwritten (RenderError).
+    """
+
+DEFAULT_CONFIRM_NODE_HOURS: float
+
+class PlanResult(TypedDict):
+    plan: dict[str, Any]
+    json: str
+    summary: str
+    text: str
+    confirm: str | None
+
+def plan_scenario(
+    system: StrPath,
+    tests: list[StrPath],
+    scenario: StrPath,
+    *,
+    output_root: StrPath | None = None,
+    check_host_paths: bool = True,
+    max_runs: int = ...,
+    confirm_above: float = ...,
+) -> PlanResult:
+    """Validate and plan a scenario (jobs, nodes, node-hours, pruned points, order); writes
+    nothing. Earlier results under ``output_root`` (default: the system's ``output_path``)
+    give the estimate. ``confirm`` says why ``run`` should ask before submitting, or is None.
     """
 
 def render_one(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -119,8 +120,9 @@ def cmd_verify_configs(args: argparse.Namespace) -> int:
     return 0
 
 
-def prepare(args: argparse.Namespace) -> dict:
-    """Validate the three inputs and write the results tree; print warnings and the summary."""
+def prepare(args: argparse.Namespace, *, print_plan: bool = True) -> dict:
+    """Validate the three inputs and write the results tree (with plan.json); print the plan's
+    summary line, the warnings and what was written."""
     tests = _toml_files([args.tests_dir]) if args.tests_dir else []
     prepared = _core.prepare(
         args.system_config,
@@ -130,6 +132,8 @@ def prepare(args: argparse.Namespace) -> dict:
         output_root=args.output_dir,
         max_runs=args.max_runs,
     )
+    if print_plan:
+        print(prepared["plan_summary"], flush=True)
     for w in prepared["warnings"]:
         print(f"warning: {format_error(w)}", file=sys.stderr)
     runs = prepared["runs"]
@@ -167,9 +171,87 @@ def write_report(results_dir: Path, gpus_per_node: int | None) -> None:
     print(f"report: {paths}")
 
 
+CONFIRM_ENV = "CLOUDAIX_CONFIRM_NODE_HOURS"
+
+
+def confirm_threshold(flag: float | None) -> float:
+    """Node-hours above which ``run`` asks: the flag, else the environment, else the default."""
+    if flag is not None:
+        return flag
+    raw = os.environ.get(CONFIRM_ENV, "").strip()
+    if not raw:
+        return _core.DEFAULT_CONFIRM_NODE_HOURS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{CONFIRM_ENV}: expected a number of node-hours >= 0, found {raw!r}")
+    return value
+
+
+def node_hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected node-hours >= 0, found {text!r}")
+    return value
+
+
+def confirmed(reason: str) -> bool:
+    """Ask on the terminal; anything but y/yes (including end of input) is a no."""
+    print(f"{reason}.", file=sys.stderr)
+    print("Submit? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    tests = _toml_files([args.tests_dir]) if args.tests_dir else []
+    planned = _core.plan_scenario(
+        args.system_config,
+        tests,
+        args.test_scenario,
+        output_root=args.output_dir,
+        max_runs=args.max_runs,
+    )
+    if str(args.json) == "-":
+        sys.stdout.write(planned["json"])
+        return 0
+    print(planned["text"], end="")
+    if args.json:
+        tmp = args.json.with_name(f".{args.json.name}.tmp")
+        tmp.write_text(planned["json"])
+        os.replace(tmp, args.json)
+        print(f"plan written to {args.json}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     system = _core.load_system(args.system_config)
-    prepared = prepare(args)
+    try:
+        threshold = confirm_threshold(args.confirm_above)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    tests = _toml_files([args.tests_dir]) if args.tests_dir else []
+    planned = _core.plan_scenario(
+        args.system_config,
+        tests,
+        args.test_scenario,
+        output_root=args.output_dir,
+        max_runs=args.max_runs,
+        confirm_above=threshold,
+    )
+    print(planned["summary"], flush=True)
+    # Only a person at a terminal can answer; scripts and CI (no tty) are never blocked.
+    if planned["confirm"] and not args.yes and sys.stdin.isatty():
+        if not confirmed(planned["confirm"]):
+            print("not submitted: nothing was written", file=sys.stderr)
+            return 1
+    prepared = prepare(args, print_plan=False)
     runs = prepared_runs(prepared)
     results_dir = Path(prepared["results_dir"])
     poll = args.poll_interval if args.poll_interval else system["monitor_interval"]
@@ -242,11 +324,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="Most jobs queued or running at once (default: 4; sweeps are independent jobs).",
     )
     run.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="Submit without asking, whatever the plan's node-hours.",
+    )
+    run.add_argument(
+        "--confirm-above",
+        type=node_hours,
+        metavar="NODE_HOURS",
+        help=f"Ask before submitting when the plan's upper bound exceeds this (default: "
+        f"${CONFIRM_ENV} or {_core.DEFAULT_CONFIRM_NODE_HOURS:g}); only when stdin is a terminal.",
+    )
+    run.add_argument(
         "--poll-interval",
         type=positive_seconds,
         help="Seconds between job-state polls (default: the system's monitor_interval).",
     )
     run.set_defaults(func=cmd_run)
+
+    plan = sub.add_parser(
+        "plan",
+        help="Jobs, nodes, node-hours (bound and estimate), pruned sweep points, start order.",
+    )
+    add_scenario_args(plan)
+    plan.add_argument(
+        "--output-dir",
+        type=output_dir,
+        help="Results root holding earlier results (default: system output_path).",
+    )
+    add_max_runs(plan)
+    plan.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="Also write plan.json to PATH; '-' prints it on stdout instead of the text.",
+    )
+    plan.set_defaults(func=cmd_plan)
 
     report = sub.add_parser(
         "generate-report", help="Write report.csv, summary.csv and report.html of a results dir."

@@ -20,6 +20,8 @@ import sys
 from collections.abc import Iterator, Sequence
 
 ENGINES = ("cloudai", "embedded")
+#: Verbs CloudAI does not have: always run by the embedded engine.
+OWN_VERBS = frozenset({"plan"})
 ENV_VAR = "CLOUDAIX_ENGINE"
 FLAG = "--engine"
 PROG = "cloudaix"
@@ -122,7 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         flag, rest = split_engine_flag(argv)
-        engine = choose_engine(flag, os.environ.get(ENV_VAR) or None, cloudai_importable())
+        verb = next((a for a in rest if not a.startswith("-")), None)
+        if verb in OWN_VERBS:
+            engine = "embedded"
+        else:
+            engine = choose_engine(flag, os.environ.get(ENV_VAR) or None, cloudai_importable())
     except EngineError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ mod text;
 mod workspace;
 
 pub use diagnostic::{ConfigError, Diagnostic};
+pub use parse::slurm_time_seconds;
 pub use scenario::{Dependency, Scenario, ScenarioTest};
 pub use shell_words::split_words;
 pub use sweep::{Slot, Sweep, SweepValue};
@@ -28,7 +29,8 @@ pub use test_def::{
 };
 pub use text::{MAX_NAME_BYTES, MAX_SCENARIO_NAME_BYTES, is_env_name};
 pub use workspace::{
-    Checks, DEFAULT_MAX_RUNS, FileKind, TestRun, Workspace, load_workspace, verify_files,
+    Checks, DEFAULT_MAX_RUNS, FileKind, PrunedPoint, TestRun, Workspace, load_workspace,
+    verify_files,
 };
 
 use std::path::Path;

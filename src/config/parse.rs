@@ -254,20 +254,35 @@ pub fn slurm_time(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
 }
 
 fn is_slurm_time(s: &str) -> bool {
+    slurm_time_seconds(s).is_some()
+}
+
+/// Seconds of a Slurm time limit: `None` if it is not one, `Some(None)` for `UNLIMITED`.
+/// Slurm's forms: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
+pub fn slurm_time_seconds(s: &str) -> Option<Option<u64>> {
+    let s = s.trim();
     if matches!(s.to_ascii_uppercase().as_str(), "UNLIMITED" | "INFINITE") {
-        return true;
+        return Some(None);
     }
-    let digits = |p: &str| !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit());
+    let number = |p: &str| -> Option<u64> {
+        (!p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse().ok())
+            .flatten()
+    };
     let (days, rest) = match s.split_once('-') {
-        Some((d, r)) => (Some(d), r),
+        Some((d, r)) => (Some(number(d)?), r),
         None => (None, s),
     };
-    if days.is_some_and(|d| !digits(d)) {
-        return false;
-    }
-    let parts: Vec<&str> = rest.split(':').collect();
-    let max_parts = 3;
-    parts.len() <= max_parts && parts.iter().all(|p| digits(p))
+    let parts = rest.split(':').map(number).collect::<Option<Vec<u64>>>()?;
+    let seconds = match (days, &parts[..]) {
+        (None, &[m]) => m * 60,
+        (None, &[m, s]) => m * 60 + s,
+        (_, &[h, m, s]) => h * 3600 + m * 60 + s,
+        (Some(_), &[h]) => h * 3600,
+        (Some(_), &[h, m]) => h * 3600 + m * 60,
+        _ => return None,
+    };
+    Some(Some(days.unwrap_or(0) * 86_400 + seconds))
 }
 
 #[cfg(test)]
@@ -290,5 +305,16 @@ mod tests {
         for bad in ["", "1h", "1:2:3:4", "-1", "a-01:00", "1--2"] {
             assert!(!is_slurm_time(bad), "{bad}");
         }
+        for (text, secs) in [
+            ("30", 1800),
+            ("30:15", 1815),
+            ("01:00:00", 3600),
+            ("1-0", 86_400),
+            ("1-02:03", 86_400 + 2 * 3600 + 3 * 60),
+            ("2-00:00:05", 2 * 86_400 + 5),
+        ] {
+            assert_eq!(slurm_time_seconds(text), Some(Some(secs)), "{text}");
+        }
+        assert_eq!(slurm_time_seconds("UNLIMITED"), Some(None));
     }
 }

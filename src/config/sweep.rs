@@ -45,7 +45,7 @@ impl<T: Clone> Sweep<T> {
 }
 
 /// A swept value in a form common to all field types (for records and reports).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum SweepValue {
     Int(i64),

@@ -45,6 +45,8 @@ pub struct Workspace {
     pub system: SystemConfig,
     pub scenario: Scenario,
     pub runs: Vec<TestRun>,
+    /// Sweep cases left out, each with its reason (see [`PrunedPoint`]).
+    pub pruned: Vec<PrunedPoint>,
     /// Non-fatal findings (e.g. more nodes requested than used), with their position.
     pub warnings: Vec<Diagnostic>,
 }
@@ -74,6 +76,22 @@ impl TestRun {
         }
         p
     }
+}
+
+/// A sweep case that cannot run and is left out of the runs, with the reason. A sweep keeps
+/// its other cases (their step numbers do not change); a test whose every case is pruned, or
+/// that is not a sweep, is an error instead. Today's reason is an impossible node plan
+/// ([`topology::plan`]); any further rule that rejects a case adds its points here.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PrunedPoint {
+    pub id: String,
+    pub test_name: String,
+    /// The 1-based sweep case this point would have been.
+    pub step: usize,
+    pub params: IndexMap<String, SweepValue>,
+    pub reason: String,
+    /// Jobs left out (one per iteration).
+    pub jobs: u32,
 }
 
 struct LoadedTest {
@@ -121,6 +139,7 @@ pub fn load_workspace(
         .and_then(|n| read_scenario(&n, &mut cx));
 
     let mut runs = Vec::new();
+    let mut pruned = Vec::new();
     let mut warnings = Vec::new();
     if let (Some(system), Some(scenario)) = (&system, &scenario) {
         let mut planned = Vec::new();
@@ -153,7 +172,12 @@ pub fn load_workspace(
         // Counted before anything is expanded, so that a huge scenario costs nothing.
         if check_run_count(&mut planned, checks.max_runs, &mut cx) {
             for (index, entry, def) in planned {
-                expand(system, entry, index, def, &mut cx, &mut runs, &mut warnings);
+                let out = Expanded {
+                    runs: &mut runs,
+                    pruned: &mut pruned,
+                    warnings: &mut warnings,
+                };
+                expand(system, entry, index, def, &mut cx, out);
             }
         }
     }
@@ -162,6 +186,7 @@ pub fn load_workspace(
             system,
             scenario,
             runs,
+            pruned,
             warnings,
         }),
         _ => None,
@@ -322,15 +347,20 @@ fn check_run_count(
     false
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where [`expand`] puts what it finds.
+struct Expanded<'a> {
+    runs: &'a mut Vec<TestRun>,
+    pruned: &'a mut Vec<PrunedPoint>,
+    warnings: &'a mut Vec<Diagnostic>,
+}
+
 fn expand(
     system: &SystemConfig,
     entry: &super::scenario::ScenarioTest,
     index: usize,
     mut def: TestDefinition,
     cx: &mut Cx,
-    runs: &mut Vec<TestRun>,
-    warnings: &mut Vec<Diagnostic>,
+    out: Expanded,
 ) {
     let node_counts = entry.num_nodes.as_ref().map(|s| s.values());
     let mut lens: Vec<usize> = def
@@ -346,6 +376,8 @@ fn expand(
     let is_sweep = node_axis || def.sweep_slots().iter().any(|(_, s)| s.is_list());
     let entry_path = format!("Tests[{index}]");
     let mut reported = std::collections::HashSet::new();
+    let mut pruned: Vec<PrunedPoint> = Vec::new();
+    let mut kept = 0usize;
     for (case, idx) in product(&lens).enumerate() {
         let mut pinned = def.clone();
         let mut params = IndexMap::new();
@@ -366,25 +398,27 @@ fn expand(
         }
         let topo = match topology::plan(system, &pinned, requested, &entry.nodes) {
             Ok(t) => t,
-            Err(message) => {
-                // One message per distinct problem, not one per sweep case.
-                if reported.insert(message.clone()) {
-                    cx.error(
-                        entry.span,
-                        &entry_path,
-                        format!("{message}{}", case_suffix(is_sweep, &params)),
-                    );
-                }
+            Err(reason) => {
+                pruned.push(PrunedPoint {
+                    id: entry.id.clone(),
+                    test_name: entry.test_name.clone(),
+                    step: case + 1,
+                    params,
+                    reason,
+                    jobs: entry.iterations,
+                });
                 continue;
             }
         };
+        kept += 1;
         if let Some(w) = &topo.warning {
             if reported.insert(w.clone()) {
-                warnings.push(warning_at(cx, entry.span, &entry_path, w));
+                out.warnings
+                    .push(warning_at(cx, entry.span, &entry_path, w));
             }
         }
         for iteration in 0..entry.iterations {
-            runs.push(TestRun {
+            out.runs.push(TestRun {
                 id: entry.id.clone(),
                 test_name: entry.test_name.clone(),
                 iteration,
@@ -395,6 +429,20 @@ fn expand(
                 dependencies: entry.dependencies.clone(),
                 topology: topo.clone(),
             });
+        }
+    }
+    if is_sweep && kept > 0 {
+        out.pruned.extend(pruned);
+        return;
+    }
+    // Nothing would run: every problem is an error, once per distinct reason.
+    for p in pruned {
+        if reported.insert(p.reason.clone()) {
+            cx.error(
+                entry.span,
+                &entry_path,
+                format!("{}{}", p.reason, case_suffix(is_sweep, &p.params)),
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod config;
 mod errors;
+mod plan;
 mod render;
 mod results;
 
@@ -22,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     config::register(m)?;
     render::register(m)?;
+    plan::register(m)?;
     results::register(m)?;
     Ok(())
 }

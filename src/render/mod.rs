@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::{SystemConfig, TestRun, Workspace};
+use crate::plan::Plan;
 pub use sbatch::{environment, job_name};
 
 /// File names in a run directory.
@@ -119,7 +120,8 @@ pub struct WrittenRun {
     pub decode: u32,
 }
 
-/// Write the results tree of a whole scenario under `output_root/<scenario>_<timestamp>/`.
+/// Write the results tree of a whole scenario under `output_root/<scenario>_<timestamp>/`,
+/// with `plan` as its `plan.json` when given.
 /// The tree is built in a hidden sibling directory and renamed into place, so a failure
 /// leaves no half-written results directory; an existing one is never overwritten.
 pub fn write_scenario(
@@ -127,6 +129,7 @@ pub fn write_scenario(
     output_root: &Path,
     timestamp: &str,
     install_dir: &Path,
+    plan: Option<&Plan>,
 ) -> Result<(PathBuf, Vec<WrittenRun>), RenderError> {
     let name = format!("{}_{timestamp}", ws.scenario.name.replace(['/', '\\'], "_"));
     let final_dir = output_root.join(&name);
@@ -135,7 +138,13 @@ pub fn write_scenario(
     }
     fs::create_dir_all(output_root).map_err(io(output_root))?;
     let staging = output_root.join(format!(".{name}.partial-{}", std::process::id()));
-    let result = write_all(ws, &staging, &final_dir, install_dir);
+    let result = write_all(ws, &staging, &final_dir, install_dir).and_then(|runs| {
+        if let Some(plan) = plan {
+            let p = staging.join(crate::plan::PLAN_FILE);
+            fs::write(&p, plan.to_json()).map_err(io(&p))?;
+        }
+        Ok(runs)
+    });
     match result {
         Ok(runs) => {
             fs::rename(&staging, &final_dir).map_err(io(&final_dir))?;
@@ -211,6 +220,8 @@ pub struct Prepared {
     pub results_dir: PathBuf,
     pub runs: Vec<WrittenRun>,
     pub warnings: Vec<crate::config::Diagnostic>,
+    /// The plan's summary line (the whole plan is `plan.json` in the results directory).
+    pub plan_summary: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,11 +247,14 @@ pub fn prepare(
     let absolute = |p: &Path| std::path::absolute(p).map_err(io(p));
     let root = absolute(output_root.unwrap_or_else(|| Path::new(&ws.system.output_path)))?;
     let install = absolute(Path::new(&ws.system.install_path))?;
-    let (results_dir, runs) = write_scenario(&ws, &root, timestamp, &install)?;
+    // Earlier results are read before this run's directory exists.
+    let plan = crate::plan::plan_workspace(&ws, Some(&root));
+    let (results_dir, runs) = write_scenario(&ws, &root, timestamp, &install, Some(&plan))?;
     Ok(Prepared {
         results_dir,
         runs,
         warnings: ws.warnings,
+        plan_summary: plan.summary(),
     })
 }
 
