@@ -107,6 +107,19 @@ fn sweep_scenario() -> String {
     )
 }
 
+impl Dir {
+    /// The 1000-case sweep on a system whose partition holds `partition_nodes`.
+    fn sweep(&self, partition_nodes: Option<&str>) -> Workspace {
+        let test = sweep_test("big");
+        self.workspace(
+            &system(partition_nodes),
+            &[("big", &test)],
+            &sweep_scenario(),
+        )
+        .unwrap()
+    }
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
@@ -129,13 +142,7 @@ fn cases() -> Vec<(usize, u32, u32)> {
 #[test]
 fn thousand_case_sweep_figures_match_hand_computation() {
     let d = Dir::new();
-    let ws = d
-        .workspace(
-            &system(None),
-            &[("big", &sweep_test("big"))],
-            &sweep_scenario(),
-        )
-        .unwrap();
+    let ws = d.sweep(None);
     let p = plan::build(&ws, &History::default());
     let all = cases();
     assert_eq!(all.len(), 1000);
@@ -202,13 +209,7 @@ fn thousand_case_sweep_figures_match_hand_computation() {
 fn impossible_sweep_points_are_pruned_with_their_reason() {
     let d = Dir::new();
     // A 6-node partition: cases needing 7 or 8 nodes cannot run.
-    let ws = d
-        .workspace(
-            &system(Some("n[1-6]")),
-            &[("big", &sweep_test("big"))],
-            &sweep_scenario(),
-        )
-        .unwrap();
+    let ws = d.sweep(Some("n[1-6]"));
     let p = plan::build(&ws, &History::default());
     let all = cases();
     let pruned: Vec<&(usize, u32, u32)> = all.iter().filter(|c| 1 + c.1 + c.2 > 6).collect();
@@ -367,13 +368,7 @@ fn earlier_results(root: &Path, name: &str, runs: &[Earlier]) {
 #[test]
 fn estimates_come_from_earlier_completed_runs_of_the_same_case_then_test() {
     let d = Dir::new();
-    let ws = d
-        .workspace(
-            &system(None),
-            &[("big", &sweep_test("big"))],
-            &sweep_scenario(),
-        )
-        .unwrap();
+    let ws = d.sweep(None);
     let root = d.0.path().join("results");
     let case1 = r#"{"dynamo.prefill_worker.num_nodes": 1, "dynamo.decode_worker.num_nodes": 1, "genai_perf.concurrency": 1, "extra_env_vars.MODE": "a"}"#;
     let case2 = r#"{"dynamo.prefill_worker.num_nodes": 1, "dynamo.decode_worker.num_nodes": 1, "genai_perf.concurrency": 1, "extra_env_vars.MODE": "b"}"#;

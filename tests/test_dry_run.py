@@ -11,24 +11,6 @@ import cloudai_dynamo_rs as cdr
 from cloudai_dynamo_rs.cli import main
 
 
-@pytest.fixture
-def inputs(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
-    hf = tmp_path / "hf"
-    hf.mkdir()
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    text = seed_text.replace("/your/path/to/hf_home", str(hf))
-    (tests / "t.toml").write_text(
-        text.replace("streaming = true", "streaming = true\nconcurrency = [1, 4]")
-    )
-    return {
-        "system": conf_dir / "system" / "oci.toml",
-        "tests": tests,
-        "scenario": conf_dir / "test_scenario" / "ai_dynamo.toml",
-        "out": tmp_path / "out",
-    }
-
-
 def prepare(i: dict[str, Path], timestamp: str = "ts") -> dict:
     return cdr.prepare(
         i["system"],

@@ -64,25 +64,6 @@ def sweep(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
     }
 
 
-@pytest.fixture
-def small(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
-    """Two cases of 2 nodes, one hour each: 4 node-hours."""
-    hf = tmp_path / "hf"
-    hf.mkdir()
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    text = seed_text.replace("/your/path/to/hf_home", str(hf))
-    (tests / "t.toml").write_text(
-        text.replace("streaming = true", "streaming = true\nconcurrency = [1, 4]")
-    )
-    return {
-        "system": conf_dir / "system" / "oci.toml",
-        "tests": tests,
-        "scenario": conf_dir / "test_scenario" / "ai_dynamo.toml",
-        "out": tmp_path / "out",
-    }
-
-
 def scenario_args(i: dict[str, Path]) -> list[str]:
     return [
         "--system-config",
@@ -251,16 +232,16 @@ def test_plan_text_prunes_points_the_partition_cannot_hold(
 
 
 def test_dry_run_starts_with_the_summary_and_writes_plan_json(
-    small: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["dry-run", *scenario_args(small)]) == 0
+    assert main(["dry-run", *scenario_args(inputs)]) == 0
     lines = capsys.readouterr().out.splitlines()
     # 2 cases x 2 nodes x time limit 01:00:00.
     assert lines[0] == (
         "plan: 2 jobs, 2 nodes (16 GPUs) per job, <= 4.00 node-hours (time limit x nodes)"
     )
     assert lines[1].startswith("2 test run(s) written to ")
-    [results] = small["out"].iterdir()
+    [results] = inputs["out"].iterdir()
     plan = json.loads((results / "plan.json").read_text())
     check_schema(plan)
     assert [r["key"] for r in plan["runs"]] == ["Tests.1/0/1", "Tests.1/0/2"]
@@ -268,11 +249,11 @@ def test_dry_run_starts_with_the_summary_and_writes_plan_json(
 
 
 def test_plan_is_ours_whatever_the_engine(
-    small: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # CloudAI has no `plan`: it never goes there, even when the environment asks for it.
     env = {**os.environ, "CLOUDAIX_ENGINE": "cloudai"}
-    cmd = [sys.executable, "-m", "cloudai_dynamo_rs.engine", "plan", *scenario_args(small)]
+    cmd = [sys.executable, "-m", "cloudai_dynamo_rs.engine", "plan", *scenario_args(inputs)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.startswith("cloudaix: engine=embedded")
@@ -315,6 +296,20 @@ def run_env(fake_slurm: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def run_piped(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` with no terminal anywhere (stdin is /dev/null)."""
+    return subprocess.run(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def run_in_pty(
     cmd: list[str], env: dict[str, str], cwd: Path, answer: str | None
 ) -> tuple[int, str]:
@@ -352,26 +347,26 @@ def run_in_pty(
 
 
 def test_run_asks_on_a_terminal_and_no_submits_nothing(
-    small: dict[str, Path], fake_slurm: Path, tmp_path: Path
+    inputs: dict[str, Path], fake_slurm: Path, tmp_path: Path
 ) -> None:
     # 4 node-hours, above a threshold of 3 set through the environment.
     env = run_env(fake_slurm, CLOUDAIX_CONFIRM_NODE_HOURS="3")
-    code, out = run_in_pty(run_cmd(small), env, tmp_path, "n")
+    code, out = run_in_pty(run_cmd(inputs), env, tmp_path, "n")
     assert code == 1, out
     assert "plan: 2 jobs, 2 nodes (16 GPUs) per job, <= 4.00 node-hours" in out
     assert (
         "up to 4.00 node-hours, above the confirmation threshold of 3 node-hours.\nSubmit? [y/N] "
     ) in out
     assert "not submitted: nothing was written" in out
-    assert not small["out"].exists()
+    assert not inputs["out"].exists()
     assert not (tmp_path / "sbatch.log").exists()
 
 
 def test_run_submits_after_yes_on_a_terminal(
-    small: dict[str, Path], fake_slurm: Path, tmp_path: Path
+    inputs: dict[str, Path], fake_slurm: Path, tmp_path: Path
 ) -> None:
     code, out = run_in_pty(
-        run_cmd(small, "--confirm-above", "1"), run_env(fake_slurm), tmp_path, "y"
+        run_cmd(inputs, "--confirm-above", "1"), run_env(fake_slurm), tmp_path, "y"
     )
     assert "Submit? [y/N] " in out
     assert "2 test run(s) written to" in out
@@ -389,64 +384,41 @@ def test_run_submits_after_yes_on_a_terminal(
     ],
 )
 def test_run_does_not_ask_with_yes_or_below_the_threshold(
-    small: dict[str, Path],
+    inputs: dict[str, Path],
     fake_slurm: Path,
     tmp_path: Path,
     extra: list[str],
     env_extra: dict[str, str],
 ) -> None:
-    code, out = run_in_pty(run_cmd(small, *extra), run_env(fake_slurm, **env_extra), tmp_path, None)
+    code, out = run_in_pty(
+        run_cmd(inputs, *extra), run_env(fake_slurm, **env_extra), tmp_path, None
+    )
     assert "Submit?" not in out
     assert (tmp_path / "sbatch.log").read_text().count("called") == 2
     assert code == 1, out
 
 
 def test_run_never_asks_without_a_terminal(
-    small: dict[str, Path], fake_slurm: Path, tmp_path: Path
+    inputs: dict[str, Path], fake_slurm: Path, tmp_path: Path
 ) -> None:
-    proc = subprocess.run(
-        run_cmd(small, "--confirm-above", "0"),
-        env=run_env(fake_slurm),
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_piped(run_cmd(inputs, "--confirm-above", "0"), run_env(fake_slurm), tmp_path)
     assert "Submit?" not in proc.stdout + proc.stderr
     assert proc.stdout.startswith("plan: 2 jobs")
     assert (tmp_path / "sbatch.log").read_text().count("called") == 2
 
 
 def test_a_bad_threshold_is_refused_before_anything_happens(
-    small: dict[str, Path], fake_slurm: Path, tmp_path: Path
+    inputs: dict[str, Path], fake_slurm: Path, tmp_path: Path
 ) -> None:
     env = run_env(fake_slurm, CLOUDAIX_CONFIRM_NODE_HOURS="lots")
-    proc = subprocess.run(
-        run_cmd(small),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_piped(run_cmd(inputs), env, tmp_path)
     assert proc.returncode == 2
     assert (
         "error: CLOUDAIX_CONFIRM_NODE_HOURS: expected a number of node-hours >= 0, found 'lots'"
         in proc.stderr
     )
     assert "Traceback" not in proc.stderr
-    assert not small["out"].exists()
-    proc = subprocess.run(
-        run_cmd(small, "--confirm-above", "-1"),
-        env=run_env(fake_slurm),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    assert not inputs["out"].exists()
+    proc = run_piped(run_cmd(inputs, "--confirm-above", "-1"), run_env(fake_slurm), tmp_path)
     assert proc.returncode == 2
     assert "expected node-hours >= 0, found '-1'" in proc.stderr
