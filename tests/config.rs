@@ -320,7 +320,7 @@ fn hf_home_is_checked() {
     assert_eq!(
         messages(e),
         vec![format!(
-            "24:11: extra_env_vars.HF_HOME: expected an existing directory on this host, found {:?}, which does not exist or is not a directory",
+            "24:11: extra_env_vars.HF_HOME: expected an existing directory on this host, found {:?}, which does not exist or is not a directory; --skip-host-checks skips this check for files meant for another host",
             missing.to_str().unwrap()
         )]
     );

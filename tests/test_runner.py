@@ -408,7 +408,36 @@ def test_progress_reports_each_state_change_once(tmp_path: Path) -> None:
         (0, 1, 0, 0),
         (0, 0, 1, 0),
     ]
-    assert events[2].line.endswith("T/0/0 job 100: RUNNING | pending 0 running 1 done 0 failed 0")
+    assert events[2].line.endswith("T/0/0 job 100: RUNNING | pending 0 running 1 completed 0")
+
+
+def test_progress_counts_each_final_state_by_its_own_name(tmp_path: Path) -> None:
+    runs = [
+        make_run(tmp_path, "T/0/0"),
+        make_run(tmp_path, "T/0/1", outputs=False),
+        make_run(tmp_path, "T/0/2"),
+        make_run(tmp_path, "T/0/3"),
+    ]
+    plans = {
+        "T/0/1": ["PENDING", "RUNNING", "FAILED"],
+        "T/0/2": ["PENDING", "CANCELLED"],
+    }
+    fake = FakeScheduler(tmp_path, plans, refuse={"T/0/3": "Invalid partition"})
+    events: list[ProgressEvent] = []
+    outcomes = run(runs, fake, progress=events.append)
+    # By hand: one of each final state.
+    assert sorted(o.status for o in outcomes.values()) == [
+        "cancelled",
+        "completed",
+        "failed",
+        "not_submitted",
+    ]
+    last = events[-1]
+    assert last.ended == {"completed": 1, "failed": 1, "cancelled": 1, "not_submitted": 1}
+    assert (last.done, last.failed) == (1, 1)
+    assert last.line.endswith(
+        "| pending 0 running 0 completed 1 failed 1 cancelled 1 not submitted 1"
+    )
 
 
 def test_default_progress_goes_to_stderr(

@@ -7,6 +7,7 @@ Verbs and flags follow CloudAI's CLI (``run``, ``dry-run``, ``generate-report``,
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import sys
@@ -15,9 +16,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import _core
+from .engine import ENGINES, ENV_VAR, FLAG
 from .report import generate_report
 from .report.cli import cmd_generate_report
-from .runner import PreparedRun, RunInterrupted, SlurmScheduler, run_jobs
+from .runner import (
+    PreparedRun,
+    RunInterrupted,
+    SchedulerError,
+    SlurmScheduler,
+    interrupt_on_signals,
+    run_jobs,
+)
 
 # ---- command-line values: checked by argparse, before any file is read or written ----------
 
@@ -131,6 +140,7 @@ def prepare(args: argparse.Namespace, *, print_plan: bool = True) -> dict:
         timestamp=time.strftime("%Y-%m-%d_%H-%M-%S"),
         output_root=args.output_dir,
         max_runs=args.max_runs,
+        check_host_paths=not args.skip_host_checks,
     )
     if print_plan:
         print(prepared["plan_summary"], flush=True)
@@ -215,6 +225,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         tests,
         args.test_scenario,
         output_root=args.output_dir,
+        check_host_paths=not args.skip_host_checks,
         max_runs=args.max_runs,
     )
     if str(args.json) == "-":
@@ -231,6 +242,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     system = _core.load_system(args.system_config)
+    scheduler = SlurmScheduler()
+    try:
+        scheduler.check_usable()  # before anything is written
+    except SchedulerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     try:
         threshold = confirm_threshold(args.confirm_above)
     except ValueError as err:
@@ -242,6 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         tests,
         args.test_scenario,
         output_root=args.output_dir,
+        check_host_paths=not args.skip_host_checks,
         max_runs=args.max_runs,
         confirm_above=threshold,
     )
@@ -256,9 +274,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results_dir = Path(prepared["results_dir"])
     poll = args.poll_interval if args.poll_interval else system["monitor_interval"]
     try:
-        outcomes = run_jobs(
-            runs, SlurmScheduler(), max_parallel=args.max_parallel, poll_interval=poll
-        )
+        outcomes = run_jobs(runs, scheduler, max_parallel=args.max_parallel, poll_interval=poll)
     except RunInterrupted as stop:
         failed = [o for o in stop.outcomes if o.status != "completed"]
         print(f"interrupted: {len(failed)} run(s) cancelled or not run", file=sys.stderr)
@@ -273,18 +289,80 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but an unknown option is reported first, by name, with the closest flag.
+
+    Plain argparse checks required flags before unknown ones, so ``--system-cofig`` came out
+    as "the following arguments are required: --system-config".
+    """
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        if args is not None:
+            self._refuse_unknown_options(list(args))
+        return super().parse_known_args(args, namespace)
+
+    def _refuse_unknown_options(self, args: list[str]) -> None:
+        known = list(self._option_string_actions)
+        for arg in args:
+            if arg == "--":
+                return
+            if not arg.startswith("-") or arg == "-" or _is_number(arg):
+                if self._subparsers is not None:
+                    return  # the mode: its own parser checks the rest
+                continue
+            name = arg.split("=", 1)[0]
+            if name in known or (name.startswith("--") and _unique_prefix(name, known)):
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            self.error(f"unknown option {name}{hint}")
+
+
+def _is_number(arg: str) -> bool:
+    try:
+        float(arg)
+    except ValueError:
+        return False
+    return True
+
+
+def _unique_prefix(name: str, known: list[str]) -> bool:
+    # argparse accepts unambiguous abbreviations (--system for --system-config).
+    return len([k for k in known if k.startswith(name)]) == 1
+
+
 def add_scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system-config", type=existing_file, required=True, help="System TOML.")
     p.add_argument("--tests-dir", type=existing_dir, required=True, help="Directory of test TOMLs.")
     p.add_argument("--test-scenario", type=existing_file, required=True, help="Test scenario TOML.")
 
 
+def add_skip_host_checks(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--skip-host-checks",
+        action="store_true",
+        help="Do not check that paths such as HF_HOME exist on this host (files for another host).",
+    )
+
+
+def add_engine_arg(p: argparse.ArgumentParser) -> None:
+    # Taken out of the command line by engine.main before parsing: listed for --help only.
+    p.add_argument(
+        FLAG,
+        choices=ENGINES,
+        help=f"Engine that runs the command (also ${ENV_VAR}); default: cloudai when CloudAI "
+        "is installed, else embedded.",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cloudaix",
         description="AI Dynamo benchmarks on Slurm (CloudAI-compatible CLI, Rust core).",
+        epilog="`cloudaix MODE --help` lists the flags of a mode.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_core.__version__}")
+    add_engine_arg(parser)
     sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
 
     verify = sub.add_parser("verify-configs", help="Validate system, test and scenario files.")
@@ -295,11 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Accepted for CloudAI compatibility: checks are always strict here.",
     )
-    verify.add_argument(
-        "--skip-host-checks",
-        action="store_true",
-        help="Do not check that paths such as HF_HOME exist on this host.",
-    )
+    add_skip_host_checks(verify)
     add_max_runs(verify)
     verify.set_defaults(func=cmd_verify_configs)
 
@@ -309,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-dir", type=output_dir, help="Results root (default: system output_path)."
     )
     add_max_runs(dry)
+    add_skip_host_checks(dry)
     dry.set_defaults(func=cmd_dry_run)
 
     run = sub.add_parser("run", help="Write the scripts, submit every run to Slurm, follow them.")
@@ -317,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-dir", type=output_dir, help="Results root (default: system output_path)."
     )
     add_max_runs(run)
+    add_skip_host_checks(run)
     run.add_argument(
         "--max-parallel",
         type=positive_int,
@@ -360,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="Also write plan.json to PATH; '-' prints it on stdout instead of the text.",
     )
+    add_skip_host_checks(plan)
     plan.set_defaults(func=cmd_plan)
 
     report = sub.add_parser(
@@ -370,13 +447,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--result-dir", type=existing_dir, required=True, help="A scenario's results directory."
     )
     report.set_defaults(func=cmd_generate_report)
+    for mode in sub.choices.values():
+        add_engine_arg(mode)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
-        return int(args.func(args))
+        # SIGTERM, like Ctrl-C, unwinds: dry-run removes its staging directory, run cancels.
+        with interrupt_on_signals():
+            return int(args.func(args))
     except _core.ConfigError as err:
         return report_config_error(err)
     except (_core.RenderError, _core.ResultsError, OSError) as err:

@@ -132,8 +132,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
-    print(f"{PROG}: engine={engine}", file=sys.stderr, flush=True)
+    if asks_for_help(rest):
+        if engine == "cloudai":  # CloudAI's help cannot list our flag: say it first
+            print(f"{PROG} {FLAG} {'|'.join(ENGINES)} (or {ENV_VAR}): engine {engine}; its help:")
+    else:
+        print(f"{PROG}: engine={engine}", file=sys.stderr, flush=True)
     return run_cloudai(rest) if engine == "cloudai" else run_embedded(rest)
+
+
+def asks_for_help(argv: Sequence[str]) -> bool:
+    """``--help``, ``-h`` or ``--version`` anywhere before ``--``, or no arguments at all:
+    output that is not a run, so no engine line on stderr."""
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg in ("-h", "--help", "--version"):
+            return True
+    return not argv
 
 
 if __name__ == "__main__":

@@ -244,6 +244,10 @@ fn find<'n>(node: &'n Node, path: &[&str]) -> Option<&'n Node> {
     Some(cur)
 }
 
+/// How to get past a host check when the files are meant for another machine (the flag of
+/// `verify-configs`, `dry-run` and `run`).
+const SKIP_HINT: &str = "--skip-host-checks skips this check for files meant for another host";
+
 /// HF_HOME is mounted into every node and holds the weights: check it before anything is
 /// written (CloudAI found a bad one only while generating the sbatch, as a traceback).
 fn check_hf_home(def: &TestDefinition, node: &Node, cx: &mut Cx) {
@@ -263,7 +267,7 @@ fn check_hf_home(def: &TestDefinition, node: &Node, cx: &mut Cx) {
                         "expected a directory path, found an empty string",
                     );
                 } else if !Path::new(&dir).is_dir() {
-                    cx.error(span, path, format!("expected an existing directory on this host, found {dir:?}, which does not exist or is not a directory"));
+                    cx.error(span, path, format!("expected an existing directory on this host, found {dir:?}, which does not exist or is not a directory; {SKIP_HINT}"));
                 }
             }
         }

@@ -1,7 +1,9 @@
 //! Script generation: `prepare` writes a scenario's results tree (dry-run).
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError};
 use pyo3::prelude::*;
 use pythonize::pythonize;
 
@@ -27,7 +29,18 @@ fn prepare<'py>(
         max_runs,
     };
     guard(|| {
+        // The GIL is released while writing; between runs it is taken back briefly to run
+        // Python's signal handlers, so Ctrl-C (or SIGTERM, when the CLI maps it to
+        // KeyboardInterrupt) stops the writing and the staging directory is removed.
+        let pending: Mutex<Option<PyErr>> = Mutex::new(None);
         let result = py.detach(|| {
+            let interrupted = || match Python::attach(|py| py.check_signals()) {
+                Ok(()) => false,
+                Err(e) => {
+                    *pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    true
+                }
+            };
             render::prepare(
                 &system,
                 &tests,
@@ -35,18 +48,16 @@ fn prepare<'py>(
                 output_root.as_deref(),
                 timestamp,
                 checks,
+                &interrupted,
             )
         });
         match result {
             Ok(prepared) => Ok(pythonize(py, &prepared)?),
-            Err(PrepareError::Config(e)) => Err(config_error(py, &e)),
-            Err(PrepareError::Render(render::RenderError::Io { path, source })) => {
-                Err(pyo3::exceptions::PyOSError::new_err(format!(
-                    "cannot write {}: {source}",
-                    path.display()
-                )))
-            }
-            Err(PrepareError::Render(e)) => Err(RenderError::new_err(e.to_string())),
+            Err(PrepareError::Render(render::RenderError::Interrupted)) => Err(pending
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(|| PyKeyboardInterrupt::new_err("interrupted"))),
+            Err(e) => Err(prepare_error(py, e)),
         }
     })
 }
@@ -55,10 +66,7 @@ fn prepare_error(py: Python<'_>, e: PrepareError) -> PyErr {
     match e {
         PrepareError::Config(e) => config_error(py, &e),
         PrepareError::Render(render::RenderError::Io { path, source }) => {
-            pyo3::exceptions::PyOSError::new_err(format!(
-                "cannot write {}: {source}",
-                path.display()
-            ))
+            PyOSError::new_err(format!("cannot write {}: {source}", path.display()))
         }
         PrepareError::Render(e) => RenderError::new_err(e.to_string()),
     }

@@ -38,8 +38,10 @@ pub struct RunFiles {
 pub enum RenderError {
     #[error("{run}: {message}")]
     Invalid { run: String, message: String },
-    #[error("results directory {0} already exists; it is never overwritten")]
-    Exists(PathBuf),
+    #[error("results directory {0} and its numbered variants up to _{1} all exist already")]
+    Exists(PathBuf, u32),
+    #[error("interrupted; nothing was written")]
+    Interrupted,
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -122,39 +124,70 @@ pub struct WrittenRun {
 
 /// Write the results tree of a whole scenario under `output_root/<scenario>_<timestamp>/`,
 /// with `plan` as its `plan.json` when given.
-/// The tree is built in a hidden sibling directory and renamed into place, so a failure
-/// leaves no half-written results directory; an existing one is never overwritten.
+///
+/// The name is claimed first by creating the (empty) directory, so that two writers in the
+/// same second get `<name>`, `<name>_2`, … and an existing directory is never written into.
+/// The tree is built in a hidden sibling `.<name>.partial-<pid>[-n]` (always a fresh one: a
+/// stale staging directory of a dead process is never reused) and renamed over the claimed
+/// empty directory at the end, so a reader never sees a half-written results directory.
+/// `interrupted` is asked between runs; when it says stop, or anything fails, the staging
+/// directory and the claim are removed before returning.
 pub fn write_scenario(
     ws: &Workspace,
     output_root: &Path,
     timestamp: &str,
     install_dir: &Path,
     plan: Option<&Plan>,
+    interrupted: &dyn Fn() -> bool,
 ) -> Result<(PathBuf, Vec<WrittenRun>), RenderError> {
     let name = format!("{}_{timestamp}", ws.scenario.name.replace(['/', '\\'], "_"));
-    let final_dir = output_root.join(&name);
-    if final_dir.exists() {
-        return Err(RenderError::Exists(final_dir));
-    }
     fs::create_dir_all(output_root).map_err(io(output_root))?;
-    let staging = output_root.join(format!(".{name}.partial-{}", std::process::id()));
-    let result = write_all(ws, &staging, &final_dir, install_dir).and_then(|runs| {
+    let (final_dir, final_name) = create_unique(output_root, &name, "_")?;
+    let staging_name = format!(".{final_name}.partial-{}", std::process::id());
+    let staging = match create_unique(output_root, &staging_name, "-") {
+        Ok((dir, _)) => dir,
+        Err(e) => {
+            let _ = fs::remove_dir(&final_dir);
+            return Err(e);
+        }
+    };
+    let result = write_all(ws, &staging, &final_dir, install_dir, interrupted).and_then(|runs| {
         if let Some(plan) = plan {
             let p = staging.join(crate::plan::PLAN_FILE);
             fs::write(&p, plan.to_json()).map_err(io(&p))?;
         }
+        // Renaming a directory over an empty one replaces it atomically.
+        fs::rename(&staging, &final_dir).map_err(io(&final_dir))?;
         Ok(runs)
     });
     match result {
-        Ok(runs) => {
-            fs::rename(&staging, &final_dir).map_err(io(&final_dir))?;
-            Ok((final_dir, runs))
-        }
+        Ok(runs) => Ok((final_dir, runs)),
         Err(e) => {
             let _ = fs::remove_dir_all(&staging);
+            let _ = fs::remove_dir(&final_dir); // only while still the empty claim
             Err(e)
         }
     }
+}
+
+/// Create `root/<base>`, or `<base><sep>2`, `<base><sep>3`, … when taken; the directory and
+/// its name. `create_dir` fails on an existing path, which makes the claim atomic.
+fn create_unique(root: &Path, base: &str, sep: &str) -> Result<(PathBuf, String), RenderError> {
+    const MAX_TRIES: u32 = 1000;
+    for n in 1..=MAX_TRIES {
+        let name = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}{sep}{n}")
+        };
+        let dir = root.join(&name);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok((dir, name)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(&dir)(e)),
+        }
+    }
+    Err(RenderError::Exists(root.join(base), MAX_TRIES))
 }
 
 fn write_all(
@@ -162,9 +195,13 @@ fn write_all(
     staging: &Path,
     final_dir: &Path,
     install_dir: &Path,
+    interrupted: &dyn Fn() -> bool,
 ) -> Result<Vec<WrittenRun>, RenderError> {
     let mut written = Vec::with_capacity(ws.runs.len());
     for run in &ws.runs {
+        if interrupted() {
+            return Err(RenderError::Interrupted);
+        }
         let rel = run.relative_dir();
         let run_dir = final_dir.join(&rel);
         let files = render_run(&ws.system, run, &run_dir, install_dir)?;
@@ -242,6 +279,7 @@ pub fn prepare(
     output_root: Option<&Path>,
     timestamp: &str,
     checks: crate::config::Checks,
+    interrupted: &dyn Fn() -> bool,
 ) -> Result<Prepared, PrepareError> {
     let ws = crate::config::load_workspace(system, tests, scenario, checks)?;
     let absolute = |p: &Path| std::path::absolute(p).map_err(io(p));
@@ -249,7 +287,8 @@ pub fn prepare(
     let install = absolute(Path::new(&ws.system.install_path))?;
     // Earlier results are read before this run's directory exists.
     let plan = crate::plan::plan_workspace(&ws, Some(&root));
-    let (results_dir, runs) = write_scenario(&ws, &root, timestamp, &install, Some(&plan))?;
+    let (results_dir, runs) =
+        write_scenario(&ws, &root, timestamp, &install, Some(&plan), interrupted)?;
     Ok(Prepared {
         results_dir,
         runs,

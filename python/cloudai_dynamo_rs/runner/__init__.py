@@ -11,7 +11,7 @@ Nothing here needs the native module.
 from __future__ import annotations
 
 from .models import JobInfo, PreparedRun, RunOutcome, Status
-from .runner import ProgressEvent, RunInterrupted, print_progress, run_jobs
+from .runner import ProgressEvent, RunInterrupted, interrupt_on_signals, print_progress, run_jobs
 from .scheduler import Scheduler, SchedulerError, SlurmScheduler, SubmitError
 from .status import combine, failure_cause, find_results
 
@@ -29,6 +29,7 @@ __all__ = [
     "combine",
     "failure_cause",
     "find_results",
+    "interrupt_on_signals",
     "print_progress",
     "run_jobs",
 ]

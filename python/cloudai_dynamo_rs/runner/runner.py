@@ -14,9 +14,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from types import FrameType
+from typing import get_args
 
 from .models import (
     DEPENDENCY_TYPES,
@@ -53,18 +54,28 @@ class ProgressEvent:
     message: str
     pending: int  # not submitted yet, or waiting in the queue
     running: int
-    done: int  # completed
-    failed: int  # failed, timeout, cancelled, not submitted
+    ended: dict[str, int] = field(default_factory=dict)  # final status -> runs, none at 0
+
+    @property
+    def done(self) -> int:
+        return self.ended.get("completed", 0)
+
+    @property
+    def failed(self) -> int:
+        """Runs whose status is ``failed`` (cancelled, timeout, … are counted apart)."""
+        return self.ended.get("failed", 0)
 
     @property
     def line(self) -> str:
         secs = int(self.elapsed)
         clock = f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
         who = (self.key or "run") + (f" job {self.job_id}" if self.job_id else "")
-        counts = (
-            f"pending {self.pending} running {self.running} done {self.done} failed {self.failed}"
-        )
-        return f"[{clock}] {who}: {self.message} | {counts}"
+        # Each final state by its own name: a cancelled run is not a failed one.
+        counts = [f"pending {self.pending}", f"running {self.running}", f"completed {self.done}"]
+        for status in get_args(Status):
+            if status != "completed" and self.ended.get(status):
+                counts.append(f"{status.replace('_', ' ')} {self.ended[status]}")
+        return f"[{clock}] {who}: {self.message} | {' '.join(counts)}"
 
 
 Progress = Callable[[ProgressEvent], None]
@@ -138,6 +149,14 @@ class _Signals:
         if reraise and self._pending and not self._depth:
             self._pending = False
             raise KeyboardInterrupt
+
+
+def interrupt_on_signals() -> AbstractContextManager[None]:
+    """While inside, SIGINT and SIGTERM both raise KeyboardInterrupt (main thread only).
+
+    Lets a command clean up (e.g. the dry-run's staging directory) when it is terminated.
+    """
+    return _Signals().installed()
 
 
 class _Engine:
@@ -361,11 +380,11 @@ class _Engine:
         if once and message == self.last_note:
             return
         self.last_note = message
-        pending = running = done = failed = 0
+        pending = running = 0
+        ended: dict[str, int] = {}
         for t in self.tracks:
             if t.outcome is not None:
-                done += t.outcome.status == "completed"
-                failed += t.outcome.status != "completed"
+                ended[t.outcome.status] = ended.get(t.outcome.status, 0) + 1
             elif t.state in STARTED_STATES:
                 running += 1
             else:
@@ -378,8 +397,7 @@ class _Engine:
                 message=message,
                 pending=pending,
                 running=running,
-                done=done,
-                failed=failed,
+                ended=ended,
             )
         )
 

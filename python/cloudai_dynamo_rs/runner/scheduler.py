@@ -88,6 +88,24 @@ def error_message(stderr: str, fallback: str) -> str:
     return "; ".join(line for line in lines if line) or fallback
 
 
+# Written by the repository's local test cluster (.ci/cluster/up); its clients only work
+# through the wrappers next to it.
+LOCAL_CLUSTER_ENV = Path("/run/cloudaix-cluster/env.sh")
+
+
+def _hint() -> str:
+    if LOCAL_CLUSTER_ENV.is_file():
+        return (
+            f"The local test cluster is up: put its Slurm clients first on PATH with "
+            f"`. {LOCAL_CLUSTER_ENV}` (the line .ci/cluster/up printed), then run again."
+        )
+    return (
+        "Run on a Slurm login node, with Slurm's clients on PATH and its configuration found "
+        "(slurm.conf or SLURM_CONF); for the local test cluster, start .ci/cluster/up and "
+        "add the PATH line it prints."
+    )
+
+
 class SlurmScheduler:
     """Slurm through its command-line clients.
 
@@ -118,6 +136,21 @@ class SlurmScheduler:
             raise SchedulerError(f"{cmd[0]}: command not found") from err
         except subprocess.TimeoutExpired as err:
             raise SchedulerError(f"{args[0]} did not answer within {self.timeout:g} s") from err
+
+    def check_usable(self) -> None:
+        """Raise SchedulerError saying why ``sbatch`` cannot be used here, and what to do.
+
+        ``sbatch --version`` needs Slurm's configuration but not the controller, so it tells
+        "no Slurm client" and "no slurm.conf" apart from a busy cluster in a tenth of a second.
+        """
+        try:
+            proc = self._run(["sbatch", "--version"])
+        except SchedulerError as err:
+            raise SchedulerError(f"{err}; `run` submits with Slurm's sbatch. {_hint()}") from err
+        if proc.returncode != 0:
+            lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+            why = lines[-1] if lines else f"sbatch --version exited with {proc.returncode}"
+            raise SchedulerError(f"sbatch cannot be used here ({why}). {_hint()}")
 
     def submit(self, script: Path, run_dir: Path) -> str:
         # Submitting from run_dir makes relative #SBATCH --output paths land there.

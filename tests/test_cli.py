@@ -1,0 +1,248 @@
+"""A newcomer's first ten minutes, scripted: `cloudaix` as a subprocess, as a user types it.
+
+A fresh clone of the repository, the README's seed command (as a dry-run), a mistyped flag,
+a tests directory that does not exist, `--help`, and `run` where Slurm's sbatch cannot be used.
+Expected texts are written here by hand from what a user should read, not taken from the code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / "conf" / "local"
+SEED_ARGS = [
+    "--system-config",
+    str(LOCAL / "system" / "baremetal.toml"),
+    "--tests-dir",
+    str(LOCAL / "test"),
+    "--test-scenario",
+    str(LOCAL / "test_scenario" / "mocker_genai_perf.toml"),
+]
+# The flags of each mode, as README's "Commands" table lists them (plus the engine flag).
+FLAGS = {
+    "verify-configs": ["--tests-dir", "--strict", "--skip-host-checks"],
+    "dry-run": [
+        "--system-config",
+        "--tests-dir",
+        "--test-scenario",
+        "--output-dir",
+        "--skip-host-checks",
+    ],
+    "run": [
+        "--system-config",
+        "--tests-dir",
+        "--test-scenario",
+        "--output-dir",
+        "--skip-host-checks",
+        "--max-parallel",
+        "--poll-interval",
+    ],
+    "generate-report": ["--system-config", "--tests-dir", "--test-scenario", "--result-dir"],
+}
+
+
+def cloudaix(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, engine: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``cloudaix ARGS`` (the console script's entry point), on the embedded engine."""
+    environ = dict(os.environ if env is None else env)
+    environ.pop("CLOUDAIX_ENGINE", None)
+    cmd = [sys.executable, "-m", "cloudai_dynamo_rs.engine"]
+    if engine:
+        cmd += ["--engine", "embedded"]
+    return subprocess.run(
+        [*cmd, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "error" in line]
+
+
+# -- help ----------------------------------------------------------------------------------
+
+
+def test_help_lists_the_modes_and_the_engine_with_its_variable() -> None:
+    out = cloudaix("--help", engine=False)
+    assert out.returncode == 0
+    for word in ["--engine", "cloudai", "embedded", "CLOUDAIX_ENGINE", "--version", *FLAGS]:
+        assert word in out.stdout, word
+
+
+@pytest.mark.parametrize("mode", sorted(FLAGS))
+def test_help_of_each_mode_lists_every_flag(mode: str) -> None:
+    out = cloudaix(mode, "--help", engine=False)
+    assert out.returncode == 0
+    for flag in [*FLAGS[mode], "--engine"]:
+        assert flag in out.stdout, flag
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["--version"], ["run", "--help"]])
+def test_help_and_version_print_no_engine_line(args: list[str]) -> None:
+    out = cloudaix(*args, engine=False)
+    assert out.returncode == 0
+    assert out.stderr == ""
+    assert out.stdout.strip()
+
+
+def test_a_real_command_still_says_which_engine() -> None:
+    out = cloudaix("verify-configs", "--skip-host-checks", str(LOCAL / "system"))
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines()[0] == "cloudaix: engine=embedded"
+
+
+# -- mistakes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "typo", "meant"),
+    [
+        ("dry-run", "--system-cofig", "--system-config"),
+        ("run", "--max-paralel", "--max-parallel"),
+        ("dry-run", "--test-scenaro", "--test-scenario"),
+    ],
+)
+def test_a_mistyped_flag_is_named_and_the_right_one_suggested(
+    mode: str, typo: str, meant: str, tmp_path: Path
+) -> None:
+    args = [a if a != meant else typo for a in SEED_ARGS]
+    if typo == "--max-paralel":
+        args += [typo, "2"]
+    out = cloudaix(mode, *args, "--output-dir", str(tmp_path / "out"))
+    assert out.returncode == 2
+    assert f"unknown option {typo}; did you mean {meant}?" in out.stderr
+    assert "required" not in out.stderr  # not reported as a missing flag
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_flag_with_its_value_after_equals_is_checked_too(tmp_path: Path) -> None:
+    out = cloudaix("dry-run", *SEED_ARGS, f"--output-dri={tmp_path}")
+    assert out.returncode == 2
+    assert "unknown option --output-dri; did you mean --output-dir?" in out.stderr
+
+
+def test_abbreviated_flags_still_work(tmp_path: Path) -> None:
+    # argparse accepts unambiguous prefixes; CloudAI users may rely on them.
+    args = [a.replace("--system-config", "--system") for a in SEED_ARGS]
+    out = cloudaix("dry-run", *args, "--output-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("mode", ["dry-run", "run"])
+def test_a_missing_tests_directory_is_one_clear_error(mode: str, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-tests"
+    args = [str(missing) if a == str(LOCAL / "test") else a for a in SEED_ARGS]
+    out = cloudaix(mode, *args, "--output-dir", str(tmp_path / "out"))
+    assert out.returncode == 2
+    assert error_lines(out.stderr) == [
+        f"cloudaix {mode}: error: argument --tests-dir: {missing} does not exist"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+# -- the seed files from a fresh clone -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh clone of this repository: what a newcomer has (no results, no build)."""
+    if shutil.which("git") is None:
+        pytest.fail("git is needed to clone the repository")
+    dest = tmp_path_factory.mktemp("newcomer") / "cloudai-dynamo-rs"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(dest)], check=True, timeout=120)
+    return dest
+
+
+def readme_command(readme: str, start: str) -> list[str]:
+    """The first command in README.md that starts with ``start`` (continuation lines joined)."""
+    text = readme.replace("\\\n", " ")
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(start):
+            return shlex.split(line)
+    raise AssertionError(f"README.md has no command starting with {start!r}")
+
+
+def test_the_readme_seed_command_as_a_dry_run_in_a_fresh_clone(clone: Path) -> None:
+    # README: "On a real cluster the seed's own files are the example: python cloudaix.py run …"
+    cmd = readme_command((clone / "README.md").read_text(), "python cloudaix.py run")
+    args = cmd[3:]  # after `python cloudaix.py run`
+    # The seed's HF_HOME (/your/path/to/hf_home) does not exist here: the error says how to go on.
+    out = cloudaix("dry-run", *args, cwd=clone)
+    assert out.returncode == 1
+    assert "extra_env_vars.HF_HOME" in out.stderr
+    assert "--skip-host-checks" in out.stderr
+    assert not (clone / "results").exists()
+    out = cloudaix("dry-run", *args, "--skip-host-checks", cwd=clone)
+    assert out.returncode == 0, out.stderr
+    # The system's output_path ./results is taken from the current directory, as in CloudAI.
+    (results,) = (clone / "results").iterdir()
+    assert re.fullmatch(r"ai_dynamo_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d", results.name)
+    assert (results / "Tests.1" / "0" / "cloudai_sbatch_script.sh").is_file()
+
+
+def test_run_with_skip_host_checks_gets_past_hf_home(tmp_path: Path) -> None:
+    # `run` takes the flag as well: with it, the first problem is no longer HF_HOME (here:
+    # no sbatch at all on PATH, reported before anything is written).
+    seed = ROOT / "conf" / "staging" / "ai_dynamo"
+    args = [
+        "--system-config",
+        str(seed / "system" / "oci.toml"),
+        "--tests-dir",
+        str(seed / "test"),
+        "--test-scenario",
+        str(seed / "test_scenario" / "ai_dynamo.toml"),
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
+    env = {**os.environ, "PATH": str(tmp_path / "empty-bin")}
+    out = cloudaix("run", *args, "--skip-host-checks", env=env)
+    assert out.returncode == 1
+    assert "HF_HOME" not in out.stderr
+    assert "sbatch: command not found" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# -- run without a usable sbatch -----------------------------------------------------------
+
+
+def fake_sbatch(bin_dir: Path, stderr: str) -> None:
+    """An sbatch that fails the way Slurm's does when it finds no slurm.conf."""
+    bin_dir.mkdir()
+    script = bin_dir / "sbatch"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(stderr)} >&2\nexit 1\n")
+    script.chmod(0o755)
+
+
+def test_run_with_unconfigured_sbatch_says_why_and_what_to_do(tmp_path: Path) -> None:
+    fatal = "sbatch: fatal: Could not establish a configuration source"
+    fake_sbatch(
+        tmp_path / "bin",
+        "sbatch: error: _establish_config_source: failed to fetch config\n" + fatal,
+    )
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
+    out = cloudaix("run", *SEED_ARGS, "--output-dir", str(tmp_path / "out"), env=env)
+    assert out.returncode == 1
+    (line,) = error_lines(out.stderr)
+    assert line.startswith("error: sbatch cannot be used here (")
+    assert fatal in line
+    assert "PATH" in line  # what to do: the cluster's clients on PATH
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "out").exists()  # before anything is written
+
+
+def test_run_without_sbatch_says_so_before_writing(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path / "empty-bin")}
+    out = cloudaix("run", *SEED_ARGS, "--output-dir", str(tmp_path / "out"), env=env)
+    assert out.returncode == 1
+    assert "error: sbatch: command not found; `run` submits with Slurm's sbatch." in out.stderr
+    assert not (tmp_path / "out").exists()
