@@ -72,8 +72,10 @@ def prepare(
 
     Returns ``{"results_dir", "runs", "warnings", "plan_summary"}``; ``runs`` lists each run's
     directory, sbatch script, sweep parameters, dependencies and node counts; the results
-    directory also holds ``plan.json`` (see :func:`plan_scenario`). The tree appears atomically
-    and an existing one is never overwritten (RenderError).
+    directory also holds ``plan.json`` (see :func:`plan_scenario`). The tree appears atomically;
+    when the name is taken (another writer in the same second), ``_2``, ``_3``, … is appended,
+    so an existing directory is never written into. A pending signal (Ctrl-C) stops the
+    writing between runs: the exception is raised and nothing is left behind.
     """
 
 DEFAULT_CONFIRM_NODE_HOURS: float
