@@ -144,7 +144,8 @@ def test_a_missing_tests_directory_is_one_clear_error(mode: str, tmp_path: Path)
     out = cloudaix(mode, *args, "--output-dir", str(tmp_path / "out"))
     assert out.returncode == 2
     assert error_lines(out.stderr) == [
-        f"cloudaix {mode}: error: argument --tests-dir: {missing} does not exist"
+        f"cloudaix {mode}: error: argument --tests-dir: expected an existing directory, "
+        f"found '{missing}', which does not exist"
     ]
     assert not (tmp_path / "out").exists()
 

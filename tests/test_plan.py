@@ -265,12 +265,16 @@ def test_plan_is_ours_whatever_the_engine(
 
 @pytest.fixture
 def fake_slurm(tmp_path: Path) -> Path:
-    """A bin directory whose sbatch refuses every job and logs that it was called."""
+    """A bin directory whose sbatch refuses every job and logs that it was called.
+
+    ``sbatch --version`` (run's check that Slurm's client is usable) answers as Slurm does.
+    """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     sbatch = bin_dir / "sbatch"
     sbatch.write_text(
-        f'#!/bin/sh\necho called >> "{tmp_path}/sbatch.log"\n'
+        '#!/bin/sh\n[ "$1" = --version ] && echo "slurm 22.05.8" && exit 0\n'
+        f'echo called >> "{tmp_path}/sbatch.log"\n'
         'echo "sbatch: error: fake refusal" >&2\nexit 1\n'
     )
     sbatch.chmod(0o755)
