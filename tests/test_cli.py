@@ -19,14 +19,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "conf" / "local"
-SEED_ARGS = [
-    "--system-config",
-    str(LOCAL / "system" / "baremetal.toml"),
-    "--tests-dir",
-    str(LOCAL / "test"),
-    "--test-scenario",
-    str(LOCAL / "test_scenario" / "mocker_genai_perf.toml"),
-]
+
+
+def scenario_args(conf: Path, system: str, scenario: str) -> list[str]:
+    return [
+        "--system-config",
+        str(conf / "system" / system),
+        "--tests-dir",
+        str(conf / "test"),
+        "--test-scenario",
+        str(conf / "test_scenario" / scenario),
+    ]
+
+
+SEED_ARGS = scenario_args(LOCAL, "baremetal.toml", "mocker_genai_perf.toml")
 # The flags of each mode, as README's "Commands" table lists them (plus the engine flag).
 FLAGS = {
     "verify-configs": ["--tests-dir", "--strict", "--skip-host-checks"],
@@ -195,16 +201,8 @@ def test_run_with_skip_host_checks_gets_past_hf_home(tmp_path: Path) -> None:
     # `run` takes the flag as well: with it, the first problem is no longer HF_HOME (here:
     # no sbatch at all on PATH, reported before anything is written).
     seed = ROOT / "conf" / "staging" / "ai_dynamo"
-    args = [
-        "--system-config",
-        str(seed / "system" / "oci.toml"),
-        "--tests-dir",
-        str(seed / "test"),
-        "--test-scenario",
-        str(seed / "test_scenario" / "ai_dynamo.toml"),
-        "--output-dir",
-        str(tmp_path / "out"),
-    ]
+    args = scenario_args(seed, "oci.toml", "ai_dynamo.toml")
+    args += ["--output-dir", str(tmp_path / "out")]
     env = {**os.environ, "PATH": str(tmp_path / "empty-bin")}
     out = cloudaix("run", *args, "--skip-host-checks", env=env)
     assert out.returncode == 1

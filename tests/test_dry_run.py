@@ -93,12 +93,8 @@ def test_stale_staging_of_a_dead_writer_is_ignored(inputs: dict[str, Path]) -> N
     assert (stale / "Tests.1" / "0" / "9" / "run.sh").read_text() == "stale\n"
 
 
-def cloudaix(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cloudai_dynamo_rs.engine", "--engine", "embedded", *args]
-
-
-def test_cli_dry_runs_started_together_all_succeed(inputs: dict[str, Path]) -> None:
-    argv = cloudaix(
+def dry_run_args(inputs: dict[str, Path]) -> list[str]:
+    return [
         "dry-run",
         "--system-config",
         str(inputs["system"]),
@@ -108,7 +104,15 @@ def test_cli_dry_runs_started_together_all_succeed(inputs: dict[str, Path]) -> N
         str(inputs["scenario"]),
         "--output-dir",
         str(inputs["out"]),
-    )
+    ]
+
+
+def cloudaix(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cloudai_dynamo_rs.engine", "--engine", "embedded", *args]
+
+
+def test_cli_dry_runs_started_together_all_succeed(inputs: dict[str, Path]) -> None:
+    argv = cloudaix(*dry_run_args(inputs))
     for _ in range(3):  # three at once, three times
         procs = [
             subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)
@@ -130,17 +134,7 @@ def test_a_dry_run_stopped_mid_write_leaves_nothing(inputs: dict[str, Path], sig
     out = inputs["out"]
     out.mkdir()
     proc = subprocess.Popen(
-        cloudaix(
-            "dry-run",
-            "--system-config",
-            str(inputs["system"]),
-            "--tests-dir",
-            str(inputs["tests"]),
-            "--test-scenario",
-            str(inputs["scenario"]),
-            "--output-dir",
-            str(out),
-        ),
+        cloudaix(*dry_run_args(inputs)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -176,17 +170,7 @@ def test_cli_dry_run_reports_config_errors_without_writing(
 ) -> None:
     test = inputs["tests"] / "t.toml"
     test.write_text(test.read_text().replace("num_nodes = 1", "num_nodes = 3"))
-    argv = [
-        "dry-run",
-        "--system-config",
-        str(inputs["system"]),
-        "--tests-dir",
-        str(inputs["tests"]),
-        "--test-scenario",
-        str(inputs["scenario"]),
-        "--output-dir",
-        str(inputs["out"]),
-    ]
+    argv = dry_run_args(inputs)
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert (
