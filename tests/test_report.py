@@ -6,9 +6,14 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import errno
 import json
+import multiprocessing
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,8 @@ from cloudai_dynamo_rs import _core
 from cloudai_dynamo_rs.report import generate, generate_report
 from cloudai_dynamo_rs.report.cli import cmd_generate_report
 from cloudai_dynamo_rs.report.plots import pareto_front
+from cloudai_dynamo_rs.runner import status as status_mod
+from cloudai_dynamo_rs.runner.models import JobInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "results"
@@ -471,7 +478,7 @@ def test_whole_corpus_through_the_report(tmp_path: Path) -> None:
             "id": "corpus",
             "iteration": 0,
             "step": i + 1,
-            "params": {"file": src.name},
+            "params": {"extra_env_vars.CORPUS_FILE": src.name},
             "topology": {"prefill": 1, "decode": 1, "num_nodes": 3, "engine_nodes": 2},
         }
         (run_dir / "test-run.json").write_text(json.dumps(record))
@@ -479,7 +486,11 @@ def test_whole_corpus_through_the_report(tmp_path: Path) -> None:
     rows = read_csv(paths.summary)
     assert len(rows) == len(exports) == len(paths.run_reports)
     for row, src in zip(rows, exports, strict=True):
-        assert row["status"] == "completed", row["cause"]
+        # aiperf counts failed requests: an export with some is flagged, with the count.
+        errors = re.search(r"^Error Request Count,([\d.]+)", src.read_text(), re.MULTILINE)
+        failed = float(errors.group(1)) if errors else 0.0
+        assert row["status"] == ("flagged" if failed else "completed"), row["cause"]
+        assert float(row["error_request_count"] or 0) == failed
         expected = cdr.get_metric(src, "default") / 16
         assert float(row["output_tokens_per_s_per_gpu"]) == pytest.approx(expected, rel=1e-12)
         report = tmp_path / row["run_dir"] / "report.csv"
@@ -534,3 +545,230 @@ def test_cmd_generate_report(tree: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_pareto_front() -> None:
     pts = [(1.0, 10.0), (2.0, 9.0), (1.5, 8.0), (3.0, 1.0), (0.5, 10.0), (3.0, 0.5)]
     assert pareto_front(pts) == [(1.0, 10.0), (2.0, 9.0), (3.0, 1.0)]
+
+
+# -- hostile trees (issue 9) -----------------------------------------------------------------
+
+DATABLOOM = (
+    CORPUS / "databloom-aiperf-lab-tests-0.8.0/qwen3-4b-reasoning-c1/profile_export_aiperf.csv"
+)
+AIPERF_STREAM_CSV = AIPERF_STREAM / "profile_export_aiperf.csv"
+
+
+def one_run(root: Path, export: Path | None = None, text: str | None = None) -> Path:
+    """``root/T/0`` with a valid record, a completed status and an export."""
+    run_dir = root / "T" / "0"
+    run_dir.mkdir(parents=True)
+    record = {"id": "T", "iteration": 0, "topology": {"prefill": 1, "decode": 1, "engine_nodes": 2}}
+    (run_dir / "test-run.json").write_text(json.dumps(record))
+    write_status(run_dir, "completed")
+    name = export.name if export else "profile_export_aiperf.csv"
+    data = text.encode() if text is not None else export.read_bytes() if export else b""
+    (run_dir / name).write_bytes(data)
+    return run_dir
+
+
+def all_failed_export() -> str:
+    """aiperf 0.13's stream export as aiperf reports a run whose 10 requests all failed: an
+    error count and no `Request Count` of valid requests."""
+    text = AIPERF_STREAM_CSV.read_bytes().decode()
+    assert "\r\nRequest Count,40.00\r\n" in text
+    return text.replace("\r\nRequest Count,40.00\r\n", "\r\nError Request Count,10.00\r\n")
+
+
+def test_run_whose_requests_all_failed_is_failed_everywhere(tmp_path: Path) -> None:
+    run_dir = one_run(tmp_path, text=all_failed_export())
+    paths = generate_report(tmp_path, GPUS_PER_NODE)
+    (row,) = read_csv(paths.summary)
+    assert row["status"] == "failed"
+    assert row["cause"] == "all 10 requests failed (Error Request Count 10, no successful request)"
+    assert row["error_request_count"] == "10.0"
+    # The throughput of a run that served nothing is not reported.
+    assert row["output_tokens_per_s"] == row["output_tokens_per_s_per_gpu"] == ""
+    assert cdr.get_metric(run_dir / "report.csv", "Failed Requests", "Value") == 10.0
+    html = paths.html.read_text()
+    assert "<th>failed requests</th>" in html
+    assert "all 10 requests failed" in html and "1 run(s) did not complete" in html
+    # The runner judges the job the same way (the exit code of `cloudaix run` follows it).
+    (run_dir / "done.marker").write_text("ok\n")
+    assert status_mod.combine(run_dir, JobInfo("COMPLETED", "0:0")) == ("failed", row["cause"])
+
+
+def test_run_with_some_failed_requests_is_flagged(tmp_path: Path) -> None:
+    # databloom's aiperf 0.8.0 export: `Error Request Count,5.00`, `Request Count,15.00`.
+    run_dir = one_run(tmp_path, DATABLOOM)
+    paths = generate_report(tmp_path, GPUS_PER_NODE)
+    (row,) = read_csv(paths.summary)
+    assert (row["status"], row["cause"]) == (
+        "flagged",
+        "5 of 20 requests failed (Error Request Count)",
+    )
+    assert row["error_request_count"] == "5.0"
+    assert float(row["output_tokens_per_s"]) == cdr.get_metric(DATABLOOM, "default")
+    assert cdr.get_metric(run_dir / "report.csv", "Failed Requests", "Value") == 5.0
+    html = paths.html.read_text()
+    assert '<tr class="warn"><td>T/0</td>' in html and "1 run(s) flagged" in html
+    (run_dir / "done.marker").write_text("ok\n")
+    assert status_mod.combine(run_dir, JobInfo("COMPLETED", "0:0")) == ("completed", "")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"id": "/tmp/elsewhere"},
+            'id: expected `T`, the test directory this record is in, found "/tmp/elsewhere"',
+        ),
+        ({"id": "../T"}, "id: expected `T`"),
+        (
+            {"iteration": 3},
+            "iteration: expected 0, the iteration directory this record is in, found 3",
+        ),
+        ({"iteration": "zero"}, 'invalid run record: invalid type: string "zero", expected u32'),
+        ({"params": {"status": "completed"}}, 'params: key "status" is not a sweep axis'),
+        (
+            {"params": {"genai_perf.concurrency": [1, 2]}},
+            "params.genai_perf.concurrency: expected a number",
+        ),
+        ({"topology": {"prefill": -1}}, "invalid run record: invalid value: integer `-1`"),
+    ],
+)
+def test_tampered_run_record_is_a_positioned_error(
+    tmp_path: Path, change: dict, message: str
+) -> None:
+    results = tmp_path / "results"
+    run_dir = one_run(results, GP_C2)
+    record = {"id": "T", "iteration": 0, "topology": {"prefill": 1, "decode": 1}}
+    record.update(change)
+    (run_dir / "test-run.json").write_text(json.dumps(record, indent=1))
+    paths = generate_report(results, GPUS_PER_NODE)
+    (row,) = read_csv(paths.summary)
+    assert row["status"] == "bad_record"
+    assert row["cause"].startswith(f"{run_dir / 'test-run.json'}:"), row["cause"]
+    assert re.match(r"^\S+:\d+:\d+: ", row["cause"]) and message in row["cause"], row["cause"]
+    # Nothing outside the results tree, and no run report from an untrusted record.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    assert not Path("/tmp/elsewhere").exists()
+    assert not (run_dir / "report.csv").exists()
+    assert param_names(paths.summary) == []
+
+
+def param_names(summary: Path) -> list[str]:
+    header = summary.read_text().splitlines()[0].split(",")
+    return header[header.index("step") + 1 : header.index("status")]
+
+
+def test_run_record_position_points_at_the_field(tmp_path: Path) -> None:
+    run_dir = one_run(tmp_path, GP_C2)
+    (run_dir / "test-run.json").write_text('{\n  "iteration": 0,\n  "id": "other"\n}\n')
+    with pytest.raises(cdr.ResultsError) as info:
+        _core.read_run_record(run_dir / "test-run.json", tmp_path)
+    assert str(info.value).startswith(f"{run_dir / 'test-run.json'}:3:3: id: expected `T`")
+    assert (info.value.line, info.value.column) == (3, 3)
+
+
+def test_run_directory_linked_from_outside_is_not_written(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    run_dir = one_run(outside, GP_C2)
+    results = tmp_path / "results"
+    (results / "T").mkdir(parents=True)
+    (results / "T" / "0").symlink_to(run_dir, target_is_directory=True)
+    paths = generate_report(results, GPUS_PER_NODE)
+    (row,) = read_csv(paths.summary)
+    assert row["status"] == "bad_record" and "not inside the results directory" in row["cause"]
+    assert not (run_dir / "report.csv").exists()
+
+
+def test_paths_that_are_not_files_are_refused_from_python(tmp_path: Path) -> None:
+    real = tmp_path / "run"
+    real.mkdir()
+    shutil.copy(GP_C2, real / "profile_genai_perf.csv")
+    link = tmp_path / "x.csv"
+    link.symlink_to(real, target_is_directory=True)
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    for path, kind in [
+        (link, "a directory"),
+        (fifo, "a FIFO"),
+        (Path("/dev/zero"), "a character device"),
+    ]:
+        for call in (lambda p: cdr.get_metric(p, "default"), cdr.read_results):
+            with pytest.raises(cdr.ResultsError, match=re.escape(f"not a regular file ({kind})")):
+                call(path)
+
+
+def _report_worker(results: str, rounds: int) -> list[str]:
+    errors = []
+    for _ in range(rounds):
+        try:
+            generate_report(Path(results), GPUS_PER_NODE)
+        except OSError as err:
+            errors.append(str(err))
+    return errors
+
+
+def test_parallel_reports_on_one_tree(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Plots off: the race is in the writes, and four forked writers stay fast.
+    monkeypatch.setattr(generate, "matplotlib_available", lambda: False)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(4) as pool:
+        results = pool.starmap(_report_worker, [(str(tree), 15)] * 4)
+    assert [e for errors in results for e in errors] == []
+    assert list(tree.rglob("*.tmp")) == []
+    assert len(read_csv(tree / "summary.csv")) == 9
+
+
+def _fill(directory: Path) -> None:
+    """Use every free byte of the file system holding ``directory``."""
+    with open(directory / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        except OSError as err:
+            assert err.errno == errno.ENOSPC
+
+
+def test_full_disk_names_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+        == 0
+    )
+    try:
+        run_dir = one_run(mnt, GP_C2)
+        if mounted:
+            _fill(mnt)
+            expected = "No space left on device"
+        else:
+            # No tmpfs without CAP_SYS_ADMIN: a file-size limit makes the same write fail.
+            expected = "File too large"
+        code = (
+            "import resource, signal, sys\n"
+            "from cloudai_dynamo_rs.cli import main\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            + ("" if mounted else "resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))\n")
+            + "sys.exit(main(sys.argv[1:]))\n"
+        )
+        system = SEED_CONF / "system" / "oci.toml"
+        args = [
+            "generate-report",
+            "--system-config",
+            str(system),
+            "--tests-dir",
+            str(SEED_CONF / "test"),
+        ]
+        args += ["--test-scenario", str(SEED_CONF / "test_scenario" / "ai_dynamo.toml")]
+        args += ["--result-dir", str(mnt)]
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert f"{run_dir / 'report.csv'}" in done.stderr and expected in done.stderr, done.stderr
+        assert not (run_dir / "report.csv").exists()
+        assert [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")] == []
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(mnt)], check=True)

@@ -170,6 +170,32 @@ def get_metric(path: StrPath, metric: str, stat: str | None = None) -> float:
     Answered while scanning a CSV (memory: the file's bytes; CSVs up to 1 GiB).
     """
 
+class RequestOutcome(TypedDict):
+    succeeded: float | None  # ``Request Count`` (aiperf: valid requests)
+    failed: float | None  # ``Error Request Count``
+    verdict: Literal["ok", "flagged", "failed"]
+    cause: str
+
+def request_outcome(path: StrPath) -> RequestOutcome:
+    """Request counts of a results file or run directory and the verdict on them: any
+    failed request flags the run; failures and no successful request fail it."""
+
+class RunRecord(TypedDict):
+    id: str
+    iteration: int
+    step: int | None
+    params: dict[str, int | float | str | bool]
+    prefill_nodes: int | None
+    decode_nodes: int | None
+    num_nodes: int | None
+    engine_nodes: int | None
+    concurrency: int | float | None
+
+def read_run_record(path: StrPath, results_dir: StrPath | None = None) -> RunRecord:
+    """A run's ``test-run.json``, validated: types, params keys that are sweep axes and, given
+    ``results_dir``, id/iteration/step equal to the directories it lies in under it (symlinks
+    resolved). Raises ResultsError (with ``path``, ``line``, ``column``) or OSError."""
+
 def find_result_files(run_dir: StrPath) -> list[ResultFileEntry]:
     """Summary exports (``*_genai_perf.csv/json``, ``*_aiperf.csv/json``) under ``run_dir``,
     best first: outside ``warmup`` before inside, shallower first, CSV before JSON."""

@@ -30,7 +30,8 @@ fn position(e: &CoreResultsError) -> Option<(usize, usize)> {
         | E::BadValue { line, col, .. }
         | E::UnknownUnit { line, col, .. }
         | E::Duplicate { line, col, .. }
-        | E::WrongType { line, col, .. } => Some((*line, *col)),
+        | E::WrongType { line, col, .. }
+        | E::BadRecord { line, col, .. } => Some((*line, *col)),
         E::Empty { .. } | E::JsonShape { .. } => Some((1, 1)),
         E::Io { .. } | E::NoMetricTable { .. } | E::NotAFile { .. } | E::TooLarge { .. } => None,
     }
@@ -57,7 +58,8 @@ fn error_path(e: &CoreResultsError) -> &Path {
         | E::BadValue { path, .. }
         | E::UnknownUnit { path, .. }
         | E::Duplicate { path, .. }
-        | E::WrongType { path, .. } => path,
+        | E::WrongType { path, .. }
+        | E::BadRecord { path, .. } => path,
     }
 }
 
@@ -284,7 +286,43 @@ fn per_gpu_throughput(
     (gpus, value)
 }
 
+/// Request counts of a results file or run directory and the verdict on them:
+/// `{"succeeded", "failed", "verdict": "ok" | "flagged" | "failed", "cause"}`.
+#[pyfunction]
+fn request_outcome(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
+    guard(|| {
+        let outcome = py.detach(|| match resolve(&path) {
+            Ok(Some(file)) => Ok(results::read_request_outcome(file)),
+            Ok(None) => Err(path.clone()),
+            Err(e) => Ok(Err(e)),
+        });
+        match outcome {
+            Ok(Ok(outcome)) => Ok(pythonize(py, &outcome)?),
+            Ok(Err(e)) => Err(results_error(py, &e)),
+            Err(dir) => Err(no_results_file(&dir)),
+        }
+    })
+}
+
+/// A run's `test-run.json`, validated (and against its place under `results_dir`, if given).
+#[pyfunction]
+#[pyo3(signature = (path, results_dir = None))]
+fn read_run_record(
+    py: Python<'_>,
+    path: PathBuf,
+    results_dir: Option<PathBuf>,
+) -> PyResult<Bound<'_, PyAny>> {
+    guard(
+        || match py.detach(|| results::read_run_record(&path, results_dir.as_deref())) {
+            Ok(record) => Ok(pythonize(py, &record)?),
+            Err(e) => Err(results_error(py, &e)),
+        },
+    )
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(request_outcome, m)?)?;
+    m.add_function(wrap_pyfunction!(read_run_record, m)?)?;
     m.add_function(wrap_pyfunction!(per_gpu_throughput, m)?)?;
     m.add_function(wrap_pyfunction!(read_results, m)?)?;
     m.add_function(wrap_pyfunction!(get_metric, m)?)?;

@@ -278,6 +278,18 @@ pub enum ResultsError {
         /// What it holds (`a string "210.81"`, `true`, `an array`).
         found: String,
     },
+    /// A run record (`test-run.json`) is malformed or disagrees with where it lies.
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    BadRecord {
+        /// The record.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
 }
 
 /// A metric or statistic asked for is not in the parsed results.

@@ -15,7 +15,9 @@ mod json;
 mod lookup;
 mod metric;
 mod number;
+mod outcome;
 mod position;
+mod record;
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -30,6 +32,11 @@ pub use discover::{ResultFile, best_result_csv, find_result_files};
 pub use error::{LookupError, ResultsError};
 pub use lookup::Query;
 pub use metric::{Attributes, Columns, Metric, MetricKey, Stats, split_unit};
+pub use outcome::{
+    FAILED_METRIC, RequestOutcome, RequestVerdict, SUCCEEDED_METRIC, read_request_outcome,
+    request_outcome,
+};
+pub use record::{RunRecord, read_run_record};
 
 /// The benchmark tool that wrote a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -109,6 +109,6 @@ def write_single_report(run_dir: Path, gpus_per_node: int | None) -> Path | None
     """``report.csv`` of one run directory (a host framework's per-run reporter asks for it);
     None when the run has no readable results."""
     run_dir = Path(run_dir)
-    run = load_run(run_dir / RECORD_FILE, run_dir.parents[1])
+    run = load_run(run_dir / RECORD_FILE, run_dir.parents[1], placed=False)
     (row,) = build_rows([run], gpus_per_node)
     return write_run_report(row)

@@ -8,7 +8,7 @@ import datetime as dt
 from html import escape
 from pathlib import Path
 
-from .metrics import PER_GPU, PER_USER
+from .metrics import ERRORS, PER_GPU, PER_USER
 from .plots import Plot
 from .tables import RunRow
 
@@ -34,7 +34,13 @@ _RESULT_COLUMNS = [
     ("ITL p99", "itl_p99_ms", "{:.2f}"),
     ("latency avg ms", "request_latency_avg_ms", "{:.1f}"),
     ("latency p99", "request_latency_p99_ms", "{:.1f}"),
+    ("requests", "request_count", "{:.0f}"),
+    ("failed requests", ERRORS, "{:.0f}"),
 ]
+
+#: Statuses shown as warnings rather than failures: not run at all, or completed with some
+#: failed requests.
+_WARN = ("not_run", "flagged")
 
 #: Already HTML (entities), shown on every page.
 DIVISOR_NOTE_HTML = (
@@ -66,7 +72,7 @@ def _status_table(rows: list[RunRow]) -> str:
         css = (
             ""
             if r.status == "completed"
-            else (' class="warn"' if r.status == "not_run" else ' class="bad"')
+            else (' class="warn"' if r.status in _WARN else ' class="bad"')
         )
         elapsed = "" if r.run.elapsed is None else f"{r.run.elapsed:.0f}"
         body.append(
@@ -121,7 +127,8 @@ def render_html(
     for r in rows:
         counts[r.status] = counts.get(r.status, 0) + 1
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    failed = [r for r in rows if r.status not in ("completed", "not_run")]
+    failed = [r for r in rows if r.status not in ("completed", *_WARN)]
+    flagged = [r for r in rows if r.status == "flagged"]
     gpn = (
         f"gpus_per_node = {gpus_per_node}."
         if gpus_per_node
@@ -147,6 +154,7 @@ def render_html(
 <p class=note>{DIVISOR_NOTE_HTML} {escape(gpn)}</p>
 <h2>Status</h2>
 {f"<p><strong>{len(failed)} run(s) did not complete</strong>; causes below.</p>" if failed else ""}
+{f"<p><strong>{len(flagged)} run(s) flagged</strong>: some requests failed.</p>" if flagged else ""}
 {_status_table(rows)}
 <h2>Results</h2>
 {_results_table(rows)}

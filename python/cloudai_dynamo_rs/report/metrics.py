@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import _core
 from .runs import Run
@@ -43,6 +44,10 @@ PER_USER_METRIC = ("Output Token Throughput Per User", "avg")
 #: Derived columns, placed after the throughput in summaries.
 PER_GPU = "output_tokens_per_s_per_gpu"
 PER_USER = "output_tokens_per_s_per_user"
+#: Failed requests (aiperf's ``Error Request Count``), from the core's request outcome.
+ERRORS = "error_request_count"
+#: What stays of an export whose requests all failed: its figures measure nothing.
+COUNT_COLUMNS = ("request_count", ERRORS)
 
 
 @dataclass
@@ -53,6 +58,8 @@ class RunMetrics:
     values: dict[str, float | None] = field(default_factory=dict)
     gpus: int | None = None
     error: str = ""  # why the results could not be read
+    #: The core's verdict on the request counts: ``{"verdict", "cause", ...}``.
+    requests: dict[str, Any] | None = None
 
 
 def best_results_file(run_dir: Path) -> Path | None:
@@ -76,10 +83,17 @@ def read_run_metrics(run: Run, gpus_per_node: int | None) -> RunMetrics:
     specs: list[str | tuple[str, str | None]] = [*METRICS.values(), PER_USER_METRIC]
     try:
         (row,) = _core.read_metrics_many([out.results_file], specs)
+        out.requests = dict(_core.request_outcome(out.results_file))
     except (_core.ResultsError, OSError) as err:
         out.error = str(err)
         return out
     out.values = dict(zip(METRICS, row[: len(METRICS)], strict=True))
+    out.values[ERRORS] = out.requests["failed"]
+    if out.requests["verdict"] == "failed":
+        # Every request failed: keep the counts, drop figures that measure nothing.
+        out.values = {k: (v if k in COUNT_COLUMNS else None) for k, v in out.values.items()}
+        out.values[PER_GPU] = out.values[PER_USER] = None
+        return out
     throughput = out.values["output_tokens_per_s"]
     out.gpus, out.values[PER_GPU] = _core.per_gpu_throughput(
         throughput, run.engine_nodes, gpus_per_node

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import _core
 from ..runner.status import FAILURE_MARKER, STATUS_FILE, failure_cause
 
 RECORD_FILE = "test-run.json"
+#: Status of a run whose ``test-run.json`` is malformed or disagrees with its place.
+BAD_RECORD = "bad_record"
 RUNS_FILE = "runs.json"
 
 
@@ -55,57 +58,49 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _first_int(value: Any, fallback: int) -> int:
-    found = _int(value)
-    return fallback if found is None else found
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
 
 
-def _concurrency(record: dict[str, Any]) -> float | None:
-    """The load generator's concurrency of this run (sweeps are already pinned per step)."""
-    cmd_args = record.get("test", {}).get("cmd_args", {})
-    for tool in ("genai_perf", "aiperf"):
-        section = cmd_args.get(tool)
-        value = section.get("concurrency") if isinstance(section, dict) else None
-        if _number(value) is not None:
-            return value  # kept an int when it is one, so summaries print `4`, not `4.0`
-    return None
+def _path_int(part: str | None) -> int | None:
+    return int(part) if part is not None and part.isdigit() else None
 
 
-def load_run(record_path: Path, results_dir: Path) -> Run:
+def load_run(record_path: Path, results_dir: Path, placed: bool = True) -> Run:
+    """The run whose record is ``record_path``. The core validates the record, and with
+    ``placed`` its agreement with where it lies under ``results_dir`` (a tampered one cannot
+    move the run's outputs or invent columns); a bad record makes a ``bad_record`` run, named
+    after its directories, with the error as its cause. A host framework's run directory
+    (``placed=False``) has its own layout."""
     run_dir = record_path.parent
     parts = run_dir.relative_to(results_dir).parts
-    record = _read_json(record_path) or {}
-    topology = record.get("topology") if isinstance(record.get("topology"), dict) else {}
+    try:
+        record = _core.read_run_record(record_path, results_dir if placed else None)
+    except (_core.ResultsError, OSError) as err:
+        return Run(
+            run_dir=run_dir,
+            test_id=parts[0],
+            iteration=_path_int(parts[1] if len(parts) > 1 else None) or 0,
+            step=_path_int(parts[2] if len(parts) > 2 else None),
+            status=BAD_RECORD,
+            cause=str(err),
+        )
     run = Run(
         run_dir=run_dir,
-        test_id=str(record.get("id", parts[0])),
-        iteration=_first_int(
-            record.get("iteration"), int(parts[1]) if parts[1:2] and parts[1].isdigit() else 0
-        ),
-        step=_int(record.get("step")) if "step" in record else _step_from_path(parts),
-        params=dict(record.get("params") or {}),
-        prefill_nodes=_int(topology.get("prefill")),
-        decode_nodes=_int(topology.get("decode")),
-        num_nodes=_int(topology.get("num_nodes")),
-        engine_nodes=_int(topology.get("engine_nodes")),
-        concurrency=_concurrency(record),
+        test_id=record["id"],
+        iteration=record["iteration"],
+        step=record["step"],
+        params=dict(record["params"]),
+        prefill_nodes=record["prefill_nodes"],
+        decode_nodes=record["decode_nodes"],
+        num_nodes=record["num_nodes"],
+        engine_nodes=record["engine_nodes"],
+        concurrency=record["concurrency"],
     )
     _apply_status(run)
     return run
-
-
-def _step_from_path(parts: tuple[str, ...]) -> int | None:
-    return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
 
 
 def _apply_status(run: Run) -> None:

@@ -3,17 +3,19 @@ per-iteration ``trajectory.csv`` for sweeps (where CloudAI users look for a swee
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import _core
-from .metrics import METRICS, PER_GPU, PER_USER, RunMetrics, read_run_metrics
-from .runs import Run
+from .metrics import ERRORS, METRICS, PER_GPU, PER_USER, RunMetrics, read_run_metrics
+from .runs import BAD_RECORD, Run
 
 REPORT_FILE = "report.csv"
 SUMMARY_FILE = "summary.csv"
@@ -21,6 +23,8 @@ TRAJECTORY_FILE = "trajectory.csv"
 #: The per-GPU row appended to ``report.csv`` (CloudAI's label, so its users find it).
 PER_GPU_LABEL = "Overall Output Tokens per Second per GPU"
 GPUS_LABEL = "GPUs Counted (count)"
+#: Failed requests, in the derived table (not aiperf's own label, which the export may hold).
+ERRORS_LABEL = "Failed Requests (requests)"
 
 #: Metric columns of summaries, in order: throughputs first, then latencies.
 METRIC_COLUMNS = [
@@ -28,6 +32,7 @@ METRIC_COLUMNS = [
     PER_GPU,
     PER_USER,
     *(c for c in METRICS if c != "output_tokens_per_s"),
+    ERRORS,
 ]
 
 
@@ -42,10 +47,15 @@ class RunRow:
 
 
 def _final_status(run: Run, metrics: RunMetrics) -> tuple[str, str]:
-    """The runner's status, unless the results it accepted cannot be read; without a
+    """The runner's status, unless the results it accepted cannot be read or their request
+    counts say otherwise (all failed: ``failed``; some: ``flagged``); without a
     ``status.json`` (tree copied from elsewhere, runner killed) the files decide."""
     if metrics.error and run.status in (None, "completed"):
         return "bad_results", metrics.error
+    verdict = (metrics.requests or {}).get("verdict", "ok")
+    if verdict != "ok" and run.status in (None, "completed"):
+        assert metrics.requests is not None
+        return ("failed" if verdict == "failed" else "flagged"), metrics.requests["cause"]
     if run.status is not None:
         return run.status, run.cause
     if metrics.results_file is not None:
@@ -56,17 +66,33 @@ def _final_status(run: Run, metrics: RunMetrics) -> tuple[str, str]:
 def build_rows(runs: Iterable[Run], gpus_per_node: int | None) -> list[RunRow]:
     rows = []
     for run in runs:
+        if run.status == BAD_RECORD:  # where it belongs is unknown: read and write nothing
+            rows.append(RunRow(run, RunMetrics(), run.status, run.cause))
+            continue
         metrics = read_run_metrics(run, gpus_per_node)
         rows.append(RunRow(run, metrics, *_final_status(run, metrics)))
     return rows
 
 
 def atomic_write(path: Path, text: str) -> Path:
-    """Write via a temporary file so a browser or script never sees half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write via a temporary file so a browser or script never sees half a report.
+
+    The temporary name is unique to this writer (pid and random part, created exclusively),
+    so reports generated in parallel on one tree do not trip over each other; the last
+    rename wins, whole. On any failure (a full disk) the temporary file is removed and the
+    error names the report file.
+    """
+    prefix = f".{path.name}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the report from other users
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OSError(err.errno, f"cannot write {path.name}: {err.strerror}", str(path)) from err
     return path
 
 
@@ -118,6 +144,9 @@ def write_run_report(row: RunRow) -> Path | None:
         derived.append([PER_GPU_LABEL, _cell(per_gpu)])
     if row.metrics.gpus is not None:
         derived.append([GPUS_LABEL, str(row.metrics.gpus)])
+    failed = row.metrics.values.get(ERRORS)
+    if failed is not None:
+        derived.append([ERRORS_LABEL, f"{failed:.2f}"])
     if len(derived) == 1:  # no gpus_per_node: nothing to add to the export
         return atomic_write(row.run.run_dir / REPORT_FILE, head)
     return atomic_write(row.run.run_dir / REPORT_FILE, head + newline + _csv_text(derived, newline))

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import _core
 from .models import JobInfo, PreparedRun, RunOutcome, Status
 
 FAILURE_MARKER = "failure.marker"
@@ -94,6 +95,19 @@ def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
         return "failed", "no results file"
     if not (run_dir / DONE_MARKER).is_file():
         return "failed", f"no {DONE_MARKER}: the job script did not reach its normal end"
+    return _requests_verdict(run_dir)
+
+
+def _requests_verdict(run_dir: Path) -> tuple[Status, str]:
+    """A job that ended normally but whose every request failed measured nothing: failed,
+    by the core's rule on the export's request counts. A partly failed run completes (the
+    report flags it); an unreadable export is left to the report, which names the error."""
+    try:
+        outcome = _core.request_outcome(run_dir)
+    except (_core.ResultsError, OSError):
+        return "completed", ""
+    if outcome["verdict"] == "failed":
+        return "failed", outcome["cause"]
     return "completed", ""
 
 
