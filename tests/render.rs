@@ -31,7 +31,14 @@ fn workspace(system: &str) -> Workspace {
 fn files(ws: &Workspace, id: &str) -> RunFiles {
     let run = ws.runs.iter().find(|r| r.id == id).expect("run");
     let dir = Path::new("/results/golden_2026-01-01_00-00-00").join(run.relative_dir());
-    render_run(&ws.system, run, &dir, Path::new("/opt/cloudai/install")).expect("renders")
+    render_run(
+        &ws.system,
+        run,
+        &dir,
+        Path::new("/opt/cloudai/install"),
+        false,
+    )
+    .expect("renders")
 }
 
 fn check_golden(case: &str, f: &RunFiles) {

@@ -195,16 +195,89 @@ def test_system_toml_from_a_cloudai_like_dump_validates_in_the_core() -> None:
     assert system["account"] is None
 
 
-def _rendered(tmp_path: Path) -> dict[str, Any]:
+def _rendered(
+    tmp_path: Path, test_text: str | None = None, system_text: str | None = None, **kw: Any
+) -> dict[str, Any]:
     test = SEED_CONF / "test" / "llama3.1_405b_fp8.toml"
     return cdr.render_one(
-        SEED_SYSTEM.read_text(),
-        test.read_text(),
+        system_text or SEED_SYSTEM.read_text(),
+        test_text or test.read_text(),
         run_dir=tmp_path / "run",
         install_dir=tmp_path / "install",
         id="Tests.1",
         num_nodes=2,
+        **kw,
     )
+
+
+def _srun_commands(sbatch: str) -> list[list[str]]:
+    """Each srun of an sbatch script as its words (continuation lines joined)."""
+    joined = sbatch.replace("\\\n", " ")
+    return [line.split() for line in joined.splitlines() if line.startswith("srun ")]
+
+
+def _seed_test_with(line: str) -> str:
+    text = (SEED_CONF / "test" / "llama3.1_405b_fp8.toml").read_text()
+    assert "[cmd_args]\n" in text
+    return text.replace("[cmd_args]\n", f"[cmd_args]\n{line}\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("system_runtime", "test_line", "container"),
+    [
+        ("pyxis", "", True),
+        ("pyxis", 'container_runtime = "none"', False),  # bare metal from the test file
+        ("none", "", False),
+        ("none", 'container_runtime = "pyxis"', True),
+    ],
+)
+def test_a_test_can_choose_its_container_runtime(
+    tmp_path: Path, system_runtime: str, test_line: str, container: bool
+) -> None:
+    # CloudAI's SlurmSystem refuses `container_runtime`; a CloudAI user sets it in the test.
+    system = f'container_runtime = "{system_runtime}"\n' + SEED_SYSTEM.read_text()
+    sbatch = _rendered(tmp_path, _seed_test_with(test_line), system)[convert.SBATCH_FILE]
+    (main,) = _srun_commands(sbatch)
+    assert any(w.startswith("--container-image=") for w in main) == container
+
+
+def test_a_test_container_runtime_must_be_known() -> None:
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.load_test_str(_seed_test_with('container_runtime = "docker"'), name="t.toml")
+    (e,) = err.value.errors
+    assert (e["line"], e["path"]) == (6, "cmd_args.container_runtime")
+    assert e["message"] == 'expected one of "pyxis", "none", found "docker"'
+
+
+@pytest.mark.parametrize("bare_metal", [False, True])
+def test_cloudais_metadata_step_runs_on_every_node_when_provided(
+    tmp_path: Path, bare_metal: bool
+) -> None:
+    test = _seed_test_with('container_runtime = "none"' if bare_metal else "")
+    without = _rendered(tmp_path, test)[convert.SBATCH_FILE]
+    assert "slurm-metadata.sh" not in without  # the embedded engine: no CloudAI install
+    sbatch = _rendered(tmp_path, test, metadata_script=True)[convert.SBATCH_FILE]
+    metadata, main = _srun_commands(sbatch)
+    run = tmp_path / "run"
+    # As CloudAI's _metadata_cmd writes it (13816b1a, 5b5c0f72): one task on each node of
+    # the job, like the job's own step.
+    ntasks = next(w for w in main if w.startswith("--ntasks="))
+    script = (
+        f"{tmp_path / 'install'}/slurm-metadata.sh"
+        if bare_metal
+        else "/cloudai_install/slurm-metadata.sh"
+    )
+    assert metadata[-6:] == [
+        ntasks,
+        "--ntasks-per-node=1",
+        f"--output={run}/metadata/node-%N.toml",
+        f"--error={run}/metadata/nodes.err",
+        "bash",
+        script,
+    ]
+    # The same srun options as the job's step (container, mounts, MPI) before those.
+    assert metadata[:-6] == main[: len(metadata) - 6]
+    assert f"mkdir -p {run}/metadata\n" in sbatch
 
 
 def test_main_srun_is_the_jobs_srun_on_one_line(tmp_path: Path) -> None:
@@ -213,6 +286,8 @@ def test_main_srun_is_the_jobs_srun_on_one_line(tmp_path: Path) -> None:
     assert srun.endswith(f"bash {tmp_path / 'run' / 'run.sh'}")
     assert "\\" not in srun
     assert convert.main_srun("#!/bin/bash\necho no srun\n") == ""
+    with_metadata = _rendered(tmp_path, metadata_script=True)[convert.SBATCH_FILE]
+    assert convert.main_srun(with_metadata) == srun
 
 
 def test_write_rendered_writes_every_text_and_an_executable_launch_script(tmp_path: Path) -> None:
@@ -438,3 +513,75 @@ def test_main_refuses_cloudai_when_it_is_missing(
     monkeypatch.setattr(engine, "cloudai_importable", lambda: False)
     assert engine.main(["--engine", "cloudai", "run"]) == 2
     assert "CloudAI is not importable" in capsys.readouterr().err
+
+
+# ---- the embedded engine's outputs from CloudAI's report step --------------------------------
+
+
+def _cloudai_run(tmp_path: Path, step: int | None = None) -> Path:
+    """A run directory as CloudAI leaves it: our scripts and record, its slurm-job.toml."""
+    results_dir = tmp_path / "scenario_2026"
+    run_dir = results_dir / "Tests.1" / "0" / (str(step) if step else "")
+    rendered = cdr.render_one(
+        SEED_SYSTEM.read_text(),
+        (SEED_CONF / "test" / "llama3.1_405b_fp8.toml").read_text(),
+        run_dir=run_dir,
+        install_dir=tmp_path / "install",
+        id="Tests.1",
+        step=step,
+        num_nodes=2,
+    )
+    convert.write_rendered(run_dir, rendered)
+    (run_dir / "slurm-job.toml").write_text(
+        'job_id = 42\nname = "x"\nstate = "COMPLETED"\nexit_code = "0:0"\nelapsed_time_sec = 38\n'
+    )
+    return run_dir
+
+
+def test_cloudai_runs_get_status_summary_and_report(tmp_path: Path) -> None:
+    run_dir = _cloudai_run(tmp_path, step=1)
+    (run_dir / "profile_genai_perf.csv").write_text(SEED_CSV)
+    (run_dir / "done.marker").touch()
+    # CloudAI's DSE trajectory: CloudAI's own file, which our report must leave alone.
+    trajectory = run_dir.parent / "trajectory.csv"
+    trajectory.write_text("step,action,reward,observation\n1,{},0.1,[261.25]\n")
+    before = trajectory.read_text()
+    assert results.finished(run_dir) == (True, "")
+    paths = results.write_outputs(run_dir, 8)
+    assert paths is not None
+    status = json.loads((run_dir / "status.json").read_text())
+    assert {k: status[k] for k in ("key", "job_id", "slurm_state", "status", "elapsed")} == {
+        "key": "Tests.1/0/1",
+        "job_id": "42",
+        "slurm_state": "COMPLETED",
+        "status": "completed",
+        "elapsed": 38.0,
+    }
+    results_dir = tmp_path / "scenario_2026"
+    assert paths.summary == results_dir / "summary.csv"
+    summary = paths.summary.read_text().splitlines()
+    assert len(summary) == 2 and ",completed," in summary[1] and ",261.25," in summary[1]
+    assert (results_dir / "report.html").is_file()
+    assert (results_dir / "Tests.1" / "report.html").is_file()
+    assert (run_dir / "report.csv").is_file()
+    assert trajectory.read_text() == before
+
+
+def test_a_failed_cloudai_run_says_why_in_status_and_summary(tmp_path: Path) -> None:
+    run_dir = _cloudai_run(tmp_path)
+    (run_dir / "failure.marker").write_text("role=decode node=2 process=decode exit=137\nkilled\n")
+    cause = "decode worker on 2 (process decode) exited with code 137: killed"
+    assert results.finished(run_dir) == (False, cause)
+    results.write_outputs(run_dir, 8)
+    status = json.loads((run_dir / "status.json").read_text())
+    assert (status["status"], status["cause"]) == ("failed", cause)
+    summary = (tmp_path / "scenario_2026" / "summary.csv").read_text()
+    assert f",failed,{cause}," in summary
+
+
+def test_without_cloudais_job_record_no_status_is_invented(tmp_path: Path) -> None:
+    run_dir = _cloudai_run(tmp_path)
+    (run_dir / "slurm-job.toml").unlink()
+    assert results.write_run_status(run_dir) is None
+    assert not (run_dir / "status.json").exists()
+    assert results.finished(run_dir)[0] is False  # markers only: no results, no done.marker

@@ -114,8 +114,12 @@ def render_one(
     num_nodes: int | None = None,
     nodes: list[str] = ...,
     time_limit: str | None = None,
+    metadata_script: bool = False,
 ) -> dict[str, Any]:
     """Render one run from TOML texts; writes nothing.
+
+    ``metadata_script``: the host framework (CloudAI) installed ``slurm-metadata.sh`` into
+    ``install_dir``; the sbatch then runs it on every node first, as CloudAI's own does.
 
     Returns the texts keyed by file name (``cloudai_sbatch_script.sh``, ``run.sh``,
     ``dynamo_config.yaml``, ``node_roles.txt``, ``test-run.json``) and ``topology``.

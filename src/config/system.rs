@@ -46,6 +46,19 @@ pub enum ContainerRuntime {
     None,
 }
 
+/// `container_runtime`: `"pyxis"` (CloudAI's only runtime) or `"none"` (bare metal). Read in
+/// the system file, and in a test's `cmd_args`, where it overrides the system's (CloudAI's
+/// SlurmSystem refuses the key, so that is how a CloudAI user runs bare metal).
+pub(super) fn container_runtime(node: &Node, cx: &mut Cx, path: &str) -> Option<ContainerRuntime> {
+    one_of(&["pyxis", "none"])(node, cx, path).map(|v| {
+        if v == "none" {
+            ContainerRuntime::None
+        } else {
+            ContainerRuntime::Pyxis
+        }
+    })
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Partition {
     pub name: String,
@@ -102,8 +115,8 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
     let container_runtime = r.or(
         cx,
         "container_runtime",
-        "pyxis".to_string(),
-        one_of(&["pyxis", "none"]),
+        ContainerRuntime::Pyxis,
+        container_runtime,
     );
     let data_repository = r.optional(cx, "data_repository", read_data_repository);
     // Accepted for compatibility with CloudAI system files; reports are configured by this tool.
@@ -127,11 +140,7 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
         extra_srun_args,
         extra_sbatch_args,
         container_mount_home,
-        container_runtime: if container_runtime == "none" {
-            ContainerRuntime::None
-        } else {
-            ContainerRuntime::Pyxis
-        },
+        container_runtime,
         data_repository,
     })
 }

@@ -13,6 +13,7 @@ use super::parse::{
 use super::reader::{TableReader, list_of_tables};
 use super::shell_words::split_words;
 use super::sweep::{Slot, Sweep, sweep};
+use super::system::{ContainerRuntime, container_runtime};
 
 pub const TEMPLATE_NAME: &str = "AIDynamo";
 
@@ -44,6 +45,8 @@ pub struct GitRepo {
 #[derive(Clone, Debug, Serialize)]
 pub struct CmdArgs {
     pub docker_image_url: String,
+    /// Overrides the system's `container_runtime` for this test (see `system::container_runtime`).
+    pub container_runtime: Option<ContainerRuntime>,
     pub served_model_name: String,
     /// Upper bound, in seconds, of the wait for the frontend to serve the model.
     pub sleep_seconds: u32,
@@ -331,6 +334,7 @@ fn find_key<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
 fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
     let mut r = TableReader::new(node, path, cx)?;
     let docker_image_url = r.required(cx, "docker_image_url", non_empty_string);
+    let container_runtime = r.optional(cx, "container_runtime", container_runtime);
     let served_model_name = r.required(cx, "served_model_name", non_empty_string);
     let sleep_seconds = r.or(cx, "sleep_seconds", 660, count);
     let dynamo = r.required(cx, "dynamo", read_dynamo);
@@ -360,6 +364,7 @@ fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
     r.finish(cx);
     Some(CmdArgs {
         docker_image_url: docker_image_url?,
+        container_runtime,
         served_model_name: served_model_name?,
         sleep_seconds,
         dynamo: dynamo?,

@@ -11,7 +11,7 @@ use super::node::{Node, Value, merge};
 use super::scenario::{Dependency, Scenario, ScenarioTest, read_scenario};
 use super::source::{Sources, Span};
 use super::sweep::{SweepValue, product};
-use super::system::{SystemConfig, read_system};
+use super::system::{ContainerRuntime, SystemConfig, read_system};
 use super::test_def::{TEMPLATE_NAME, TestDefinition, read_test};
 use super::{parse_file, read_source};
 use crate::topology::{self, Topology};
@@ -75,6 +75,15 @@ impl TestRun {
             p.push(step.to_string());
         }
         p
+    }
+
+    /// The container runtime of this run: the test's `cmd_args.container_runtime` if set,
+    /// else the system's.
+    pub fn container_runtime(&self, system: &SystemConfig) -> ContainerRuntime {
+        self.test
+            .cmd_args
+            .container_runtime
+            .unwrap_or(system.container_runtime)
     }
 }
 

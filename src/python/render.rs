@@ -75,7 +75,7 @@ fn prepare_error(py: Python<'_>, e: PrepareError) -> PyErr {
 /// Render one run from TOML texts (for host frameworks such as CloudAI that build their own
 /// test runs). Returns the file texts and the node plan; writes nothing.
 #[pyfunction]
-#[pyo3(signature = (system_toml, test_toml, *, run_dir, install_dir, id, iteration = 0, step = None, num_nodes = None, nodes = Vec::new(), time_limit = None))]
+#[pyo3(signature = (system_toml, test_toml, *, run_dir, install_dir, id, iteration = 0, step = None, num_nodes = None, nodes = Vec::new(), time_limit = None, metadata_script = false))]
 #[allow(clippy::too_many_arguments)]
 fn render_one<'py>(
     py: Python<'py>,
@@ -89,6 +89,7 @@ fn render_one<'py>(
     num_nodes: Option<u32>,
     nodes: Vec<String>,
     time_limit: Option<&str>,
+    metadata_script: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
         let single = render::SingleRun {
@@ -100,6 +101,7 @@ fn render_one<'py>(
             num_nodes,
             nodes: &nodes,
             time_limit,
+            metadata_script,
         };
         let (run, files) = render::render_single(&single, &run_dir, &install_dir)
             .map_err(|e| prepare_error(py, e))?;

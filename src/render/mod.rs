@@ -62,6 +62,7 @@ pub fn render_run(
     run: &TestRun,
     run_dir: &Path,
     install_dir: &Path,
+    metadata_script: bool,
 ) -> Result<RunFiles, RenderError> {
     let invalid = |message: String| RenderError::Invalid {
         run: run.relative_dir().display().to_string(),
@@ -83,6 +84,7 @@ pub fn render_run(
         run_dir: &dir,
         install_dir: &text(install_dir)?,
         launch_script: &launch_path,
+        metadata_script,
     };
     let sbatch = sbatch::render(system, run, &paths).map_err(invalid)?;
     let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.to_string()))? + "\n";
@@ -204,7 +206,7 @@ fn write_all(
         }
         let rel = run.relative_dir();
         let run_dir = final_dir.join(&rel);
-        let files = render_run(&ws.system, run, &run_dir, install_dir)?;
+        let files = render_run(&ws.system, run, &run_dir, install_dir, false)?;
         let dir = staging.join(&rel);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         for (file, text, exec) in [
@@ -308,6 +310,8 @@ pub struct SingleRun<'a> {
     pub num_nodes: Option<u32>,
     pub nodes: &'a [String],
     pub time_limit: Option<&'a str>,
+    /// See `sbatch::Paths::metadata_script`.
+    pub metadata_script: bool,
 }
 
 /// Validate and render one run (no files written).
@@ -342,6 +346,6 @@ pub fn render_single(
         dependencies: Vec::new(),
         topology,
     };
-    let files = render_run(&system, &run, run_dir, install_dir)?;
+    let files = render_run(&system, &run, run_dir, install_dir, single.metadata_script)?;
     Ok((run, files))
 }

@@ -11,7 +11,13 @@ pub struct Paths<'a> {
     pub run_dir: &'a str,
     pub install_dir: &'a str,
     pub launch_script: &'a str,
+    /// The host framework (CloudAI) installed its `slurm-metadata.sh` into `install_dir`: run
+    /// it as CloudAI's own sbatch does, before the job's step.
+    pub metadata_script: bool,
 }
+
+/// CloudAI's node metadata script, installed by CloudAI into its install directory.
+pub const METADATA_SCRIPT: &str = "slurm-metadata.sh";
 
 /// Where the results directory and the install directory appear inside the container, as in
 /// CloudAI (the results directory is also mounted at its own path, which the scripts use).
@@ -74,6 +80,17 @@ fn container_mounts(run: &TestRun, paths: &Paths) -> Result<Vec<String>, String>
         ));
     }
     Ok(mounts)
+}
+
+/// Write one command, one option per line for readability; values stay next to their option.
+fn push_command(out: &mut String, words: &[String]) {
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if w.starts_with("--") { " \\\n  " } else { " " });
+        }
+        out.push_str(&sh(w));
+    }
+    out.push('\n');
 }
 
 /// Render the sbatch script of one test run.
@@ -148,12 +165,13 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
         sh(&format!("{}/node_roles.txt", paths.run_dir))
     );
 
+    let pyxis = run.container_runtime(system) == ContainerRuntime::Pyxis;
     let mut srun: Vec<String> = vec![
         "srun".into(),
         "--export=ALL".into(),
         format!("--mpi={}", system.mpi),
     ];
-    if system.container_runtime == ContainerRuntime::Pyxis {
+    if pyxis {
         srun.push(format!(
             "--container-image={}",
             run.test.cmd_args.docker_image_url
@@ -167,6 +185,28 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
         }
     }
     srun.extend(system.extra_srun_args.iter().cloned());
+    if paths.metadata_script {
+        // CloudAI's job metadata step, as its SlurmCommandGenStrategy._metadata_cmd writes it
+        // (13816b1a, 5b5c0f72): one task per node, one TOML per node. Its failure does not
+        // end the job (no `set -e`), as in CloudAI's sbatch.
+        let dir = format!("{}/metadata", paths.run_dir);
+        let script_dir = if pyxis {
+            CONTAINER_INSTALL
+        } else {
+            paths.install_dir
+        };
+        let _ = writeln!(out, "mkdir -p {}", sh(&dir));
+        let mut metadata = srun.clone();
+        metadata.extend([
+            format!("--ntasks={n}"),
+            "--ntasks-per-node=1".into(),
+            format!("--output={dir}/node-%N.toml"),
+            format!("--error={dir}/nodes.err"),
+            "bash".into(),
+            format!("{script_dir}/{METADATA_SCRIPT}"),
+        ]);
+        push_command(&mut out, &metadata);
+    }
     srun.extend([
         format!("--nodes={n}"),
         format!("--ntasks={n}"),
@@ -176,14 +216,7 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
         "bash".into(),
         paths.launch_script.to_string(),
     ]);
-    // One option per line for readability; values stay next to their option.
-    for (i, w) in srun.iter().enumerate() {
-        if i > 0 {
-            out.push_str(if w.starts_with("--") { " \\\n  " } else { " " });
-        }
-        out.push_str(&sh(w));
-    }
-    out.push('\n');
+    push_command(&mut out, &srun);
     out.push_str("rc=$?\necho \"cloudaix: srun exited with $rc\"\nexit $rc\n");
     Ok(out)
 }

@@ -30,7 +30,14 @@ def test_cloudai_acceptance_inputs_through_the_plugin(tmp_path: Path) -> None:
     assert re.search(r"^#SBATCH (-N |--nodes=)3$", sbatch, re.M)
     assert "#SBATCH --gpus-per-node=8\n#SBATCH --gres=gpu:8\n" in sbatch
     assert re.search(rf"^export HF_HOME=['\"]?{re.escape(str(ws / 'hf'))}['\"]?$", sbatch, re.M)
-    assert "--container-image=nvcr.io/nvidia/ai-dynamo:24.09" in sbatch
+    # The image CloudAI installed: the URL (13816b1a), or at 5b5c0f72, where the fixture's
+    # cache_docker_images_locally = true counts, the squashfs CloudAI names after it.
+    image = re.search(r"--container-image=(\S+)", sbatch)
+    assert image is not None
+    assert image[1] in (
+        "nvcr.io/nvidia/ai-dynamo:24.09",
+        f"{ws}/install/nvcr.io_nvidia__ai-dynamo__24.09.sqsh",
+    )
     assert "--no-container-mount-home" not in sbatch  # the fixture sets container_mount_home
     # The inputs reach Dynamo's config and genai-perf.
     config = (run_dir / "dynamo_config.yaml").read_text()

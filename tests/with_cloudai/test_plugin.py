@@ -62,8 +62,9 @@ def test_cloudai_dry_run_of_the_seed_writes_our_scripts(seed_workspace: Path) ->
         id="Tests.1",
         num_nodes=2,
         time_limit="01:00:00",
+        metadata_script=True,  # CloudAI provides slurm-metadata.sh
     )
-    for name in ("run.sh", "dynamo_config.yaml", "node_roles.txt"):
+    for name in ("cloudai_sbatch_script.sh", "run.sh", "dynamo_config.yaml", "node_roles.txt"):
         assert (run_dir / name).read_text() == expected[name], name
     assert os.access(run_dir / "run.sh", os.X_OK)
     # CloudAI's own record of the run, with our srun as its command.
@@ -125,8 +126,15 @@ def test_cloudai_reports_core_validation_errors(seed_workspace: Path) -> None:
         conf / "test_scenario" / "ai_dynamo.toml",
     )  # fmt: skip
     assert done.returncode != 0
-    expected = "cmd_args.dynamo.prefill_worker.num_nodes: expected a non-negative integer"
-    assert f'{expected}, found string "two"' in done.stdout + done.stderr
+    # Positioned in the user's file (item 11), as the embedded engine reports it.
+    lines = test.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if 'num_nodes = "two"' in text)
+    column = lines[line - 1].index('"two"') + 1
+    expected = (
+        f"{test.name}:{line}:{column}: cmd_args.dynamo.prefill_worker.num_nodes: "
+        'expected a non-negative integer, found string "two"'
+    )
+    assert expected in done.stdout + done.stderr
 
 
 def test_report_strategy_gives_cloudai_metrics(tmp_path: Path) -> None:

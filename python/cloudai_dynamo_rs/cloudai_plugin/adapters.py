@@ -14,8 +14,10 @@ installs the one matching the Registry it finds.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,9 +33,11 @@ from cloudai.core import (
 )
 from cloudai.models.workload import TestDefinition
 from cloudai.systems.slurm import SlurmCommandGenStrategy, SlurmSystem
+from cloudai.test_parser import TestParser
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from .. import _core
+from ..cli import format_error
 from . import convert, results
 
 TEMPLATE_NAME = "AIDynamo"
@@ -79,9 +83,50 @@ def freeze_plain_lists(table: Any, axes: set[str], prefix: str = "") -> Any:
     return table
 
 
+#: The file CloudAI's TestParser is reading (its `current_file`), while it validates a test.
+_SOURCE: ContextVar[Path | None] = ContextVar("cloudai_dynamo_rs_source", default=None)
+
+
+def _track_source(load: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``TestParser.load_test_definition`` so that our validator knows the file: CloudAI
+    validates the parsed dict, and only names the file in its error."""
+
+    @functools.wraps(load)
+    def load_test_definition(self: Any, *args: Any, **kwargs: Any) -> Any:
+        source = getattr(self, "current_file", None)
+        token = _SOURCE.set(Path(source) if source else None)
+        try:
+            return load(self, *args, **kwargs)
+        finally:
+            _SOURCE.reset(token)
+
+    load_test_definition.cloudai_dynamo_rs = True  # type: ignore[attr-defined]
+    return load_test_definition
+
+
+def _file_errors(source: Path | None) -> list[Any]:
+    """Our core's errors for the file being parsed, with its lines and columns; empty when
+    that file is valid or is not a test file (a scenario override made the test invalid)."""
+    if source is None or not source.is_file():
+        return []
+    try:
+        _core.load_test(source)
+    except _core.ConfigError as err:
+        if not any(e["path"] == "test_template_name" for e in err.errors):
+            return list(err.errors)
+    except (OSError, ValueError):
+        pass
+    return []
+
+
 def _format_errors(errors: list[Any]) -> str:
-    # Line/column point into the TOML we generated, not the user's file: leave them out.
-    lines = [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors]
+    """Positioned errors of the user's file when CloudAI says which file it reads; else the
+    fields only (the line and column would point into the TOML we generated)."""
+    positioned = _file_errors(_SOURCE.get())
+    if positioned:
+        lines = [format_error(e) for e in positioned]
+    else:
+        lines = [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors]
     return "invalid AIDynamo test (cloudai-dynamo-rs):\n\t" + "\n\t".join(lines)
 
 
@@ -115,10 +160,13 @@ class AIDynamoTestDefinition(TestDefinition):
 
     @property
     def installables(self) -> list[Installable]:
+        # Bare metal (`cmd_args.container_runtime = "none"`): no image to pull or cache.
+        if getattr(self.cmd_args, "container_runtime", None) == "none":
+            return [*self.git_repos]
         return [self.docker_image, *self.git_repos]
 
     def was_run_successful(self, tr: TestRun) -> JobStatusResult:
-        ok, why = results.job_status(tr.output_path)
+        ok, why = results.finished(tr.output_path)
         return JobStatusResult(is_successful=ok, error_message=why)
 
 
@@ -140,6 +188,18 @@ def requested_nodes(tr: TestRun) -> int | None:
     return int(tr.num_nodes) if explicit else None
 
 
+def provides_metadata_script(system: SlurmSystem) -> bool:
+    """CloudAI installs its ``slurm-metadata.sh`` as a system installable and its own sbatch
+    runs it (``SlurmCommandGenStrategy._metadata_cmd``, 13816b1a and 5b5c0f72); so do ours,
+    wherever the CloudAI in use provides both."""
+    installables = getattr(system, "system_installables", None)
+    if installables is None or not hasattr(SlurmCommandGenStrategy, "_metadata_cmd"):
+        return False
+    return any(
+        Path(str(getattr(item, "src", ""))).name == "slurm-metadata.sh" for item in installables()
+    )
+
+
 def render(system: SlurmSystem, tr: TestRun, nodes: list[str]) -> dict[str, Any]:
     """Our scripts for one CloudAI test run (nothing written)."""
     tdef = test_definition(tr)
@@ -156,6 +216,7 @@ def render(system: SlurmSystem, tr: TestRun, nodes: list[str]) -> dict[str, Any]
         num_nodes=None if nodes else requested_nodes(tr),
         nodes=nodes,
         time_limit=tr.time_limit,
+        metadata_script=provides_metadata_script(system),
     )
 
 
@@ -213,7 +274,8 @@ class AIDynamoReportGenerationStrategy(ReportGenerationStrategy):
     metrics: ClassVar[list[str]] = results.MetricKeys(results.METRIC_KEYS)
 
     def can_handle_directory(self) -> bool:
-        return results.has_results(self.test_run.output_path)
+        # Failed runs too (no results): their status.json and report rows say why.
+        return results.is_our_run(self.test_run.output_path)
 
     def get_metric(self, metric: str) -> Any:
         value = results.metric(self.test_run.output_path, metric)
@@ -222,8 +284,8 @@ class AIDynamoReportGenerationStrategy(ReportGenerationStrategy):
     def generate_report(self) -> None:
         run_dir = self.test_run.output_path
         gpus_per_node = getattr(self.system, "gpus_per_node", None) or None
-        path = results.write_report(run_dir, gpus_per_node)
-        logging.info("cloudai-dynamo-rs report: %s", path)
+        paths = results.write_outputs(run_dir, gpus_per_node)
+        logging.info("cloudai-dynamo-rs report: %s", paths or run_dir)
 
 
 def register() -> None:
@@ -240,3 +302,5 @@ def register() -> None:
             AIDynamoSlurmCommandGenStrategyJuly2025,
         )
     registry.update_report(AIDynamoTestDefinition, {AIDynamoReportGenerationStrategy})
+    if not getattr(TestParser.load_test_definition, "cloudai_dynamo_rs", False):
+        TestParser.load_test_definition = _track_source(TestParser.load_test_definition)

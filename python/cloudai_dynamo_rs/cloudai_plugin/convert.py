@@ -247,9 +247,11 @@ def write_rendered(run_dir: Path, rendered: Mapping[str, Any]) -> Path:
 
 
 def main_srun(sbatch_text: str) -> str:
-    """The job's srun command (continuation lines joined): CloudAI records it as `full_cmd`."""
+    """The job's srun command (continuation lines joined): CloudAI records it as `full_cmd`.
+    It is the script's last srun (CloudAI's metadata step may come before it)."""
     lines = sbatch_text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("srun")), None)
+    starts = [i for i, line in enumerate(lines) if line.startswith("srun")]
+    start = starts[-1] if starts else None
     if start is None:
         return ""
     parts: list[str] = []

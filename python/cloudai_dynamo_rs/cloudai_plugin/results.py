@@ -7,13 +7,26 @@ without it.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _core
-from ..report.generate import write_single_report
-from ..runner.status import DONE_MARKER, FAILURE_MARKER, failure_cause
+from ..report.generate import ReportPaths, generate_report, write_single_report
+from ..runner.models import JobInfo, PreparedRun, RunOutcome
+from ..runner.scheduler import normalize_state
+from ..runner.status import DONE_MARKER, FAILURE_MARKER, combine, failure_cause, write_status
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: CloudAI's own dependency reads TOML
+    import toml as tomllib  # type: ignore[no-redef]
+
+#: CloudAI's record of a finished Slurm job (its SlurmRunner writes it into the run directory
+#: at 13816b1a and 5b5c0f72): job id, state, exit code, elapsed seconds.
+SLURM_JOB_FILE = "slurm-job.toml"
+RECORD_FILE = "test-run.json"  # ours, written next to the scripts
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,11 @@ def has_results(run_dir: Path) -> bool:
         return False
 
 
+def is_our_run(run_dir: Path) -> bool:
+    """A run directory our scripts were written into, or one holding results to read."""
+    return (run_dir / RECORD_FILE).is_file() or has_results(run_dir)
+
+
 def metric(run_dir: Path, key: str) -> float | None:
     """Value of CloudAI metric ``key`` for the run in ``run_dir``; None when unavailable
     (CloudAI turns that into its METRIC_ERROR)."""
@@ -91,6 +109,76 @@ def metric(run_dir: Path, key: str) -> float | None:
 def write_report(run_dir: Path, gpus_per_node: int | None) -> Path | None:
     """The embedded engine's ``report.csv`` (export + per-GPU throughput of the worker nodes)."""
     return write_single_report(run_dir, gpus_per_node)
+
+
+def write_run_status(run_dir: Path) -> RunOutcome | None:
+    """Write ``status.json`` of a run CloudAI's Slurm runner finished, as the embedded runner
+    writes it: Slurm's verdict from CloudAI's ``slurm-job.toml``, overruled by our markers.
+    None (nothing written) when CloudAI left no job record (dry-run, other runners)."""
+    try:
+        job = tomllib.loads((run_dir / SLURM_JOB_FILE).read_text())
+        record = json.loads((run_dir / RECORD_FILE).read_text())
+    except (OSError, ValueError) as err:
+        logging.debug("%s: no status.json: %s", run_dir, err)
+        return None
+    info = JobInfo(
+        normalize_state(str(job.get("state", ""))),
+        job.get("exit_code"),
+        job.get("elapsed_time_sec"),
+    )
+    status, cause = combine(run_dir, info)
+    step = record.get("step")
+    run = PreparedRun(
+        key="/".join(str(p) for p in (record["id"], record["iteration"], step) if p is not None),
+        test_id=record["id"],
+        iteration=record["iteration"],
+        step=step,
+        run_dir=run_dir,
+        sbatch_script=run_dir / "cloudai_sbatch_script.sh",
+        params=record.get("params") or {},
+    )
+    job_id = job.get("job_id")
+    outcome = RunOutcome(
+        key=run.key,
+        job_id=None if job_id is None else str(job_id),
+        slurm_state=info.state,
+        status=status,
+        cause=cause,
+        elapsed=float(info.elapsed or 0),
+    )
+    write_status(run, outcome)
+    return outcome
+
+
+def results_dir_of(run_dir: Path) -> Path:
+    """The scenario's results directory: ``<results>/<test id>/<iteration>[/<step>]``."""
+    try:
+        step = json.loads((run_dir / RECORD_FILE).read_text()).get("step")
+    except (OSError, ValueError):
+        step = None
+    return run_dir.parents[2 if step is not None else 1]
+
+
+def write_outputs(run_dir: Path, gpus_per_node: int | None) -> ReportPaths | None:
+    """Everything the embedded engine writes after a run, from CloudAI's per-run report step:
+    ``status.json``, ``report.csv``, then the scenario's and the test's ``summary.csv`` and
+    ``report.html`` (rewritten at each run's step, so the last one covers all runs)."""
+    write_run_status(run_dir)
+    write_report(run_dir, gpus_per_node)
+    try:
+        # CloudAI's DSE owns trajectory.csv (it appends each step's observation there).
+        return generate_report(results_dir_of(run_dir), gpus_per_node, trajectories=False)
+    except FileNotFoundError as err:
+        logging.warning("cloudai-dynamo-rs report: %s", err)
+        return None
+
+
+def finished(run_dir: Path) -> tuple[bool, str]:
+    """``(successful, why not)`` of a run CloudAI saw finish; writes its ``status.json``."""
+    outcome = write_run_status(run_dir)
+    if outcome is None:
+        return job_status(run_dir)
+    return outcome.status == "completed", outcome.cause
 
 
 def job_status(run_dir: Path) -> tuple[bool, str]:

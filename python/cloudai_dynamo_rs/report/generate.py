@@ -53,12 +53,16 @@ def _write_page(
     return atomic_write(path, render_html(title, results_dir, rows, figures, gpus_per_node))
 
 
-def generate_report(results_dir: Path, gpus_per_node: int | None) -> ReportPaths:
+def generate_report(
+    results_dir: Path, gpus_per_node: int | None, *, trajectories: bool = True
+) -> ReportPaths:
     """Write the per-run, per-test and per-scenario reports of ``results_dir``.
 
     ``results_dir`` is a scenario's results tree (``<output>/<scenario>_<timestamp>/``, as
     written by ``cloudaix dry-run``/``run``). ``gpus_per_node`` comes from the system file;
-    None leaves the per-GPU columns empty. Raises FileNotFoundError when no run is found.
+    None leaves the per-GPU columns empty. ``trajectories=False`` leaves ``trajectory.csv``
+    to CloudAI, whose DSE appends its observations there. Raises FileNotFoundError when no
+    run is found.
     """
     results_dir = Path(results_dir)
     runs = find_runs(results_dir)
@@ -72,12 +76,13 @@ def generate_report(results_dir: Path, gpus_per_node: int | None) -> ReportPaths
     run_reports = [p for p in (write_run_report(r) for r in rows) if p is not None]
     test_summaries: dict[str, Path] = {}
     test_html: dict[str, Path] = {}
-    trajectories: list[Path] = []
+    written_trajectories: list[Path] = []
     for test_id in dict.fromkeys(r.run.test_id for r in rows):
         test_rows = [r for r in rows if r.run.test_id == test_id]
         test_dir = results_dir / test_id
         test_summaries[test_id] = write_summary(test_dir / SUMMARY_FILE, test_rows, test_dir)
-        trajectories.extend(write_trajectories(test_dir, test_rows))
+        if trajectories:
+            written_trajectories.extend(write_trajectories(test_dir, test_rows))
         test_html[test_id] = _write_page(
             test_dir / HTML_FILE,
             f"AI Dynamo report: {test_id}",
@@ -100,7 +105,7 @@ def generate_report(results_dir: Path, gpus_per_node: int | None) -> ReportPaths
         run_reports=run_reports,
         test_summaries=test_summaries,
         test_html=test_html,
-        trajectories=trajectories,
+        trajectories=written_trajectories,
         plots=plots,
     )
 
