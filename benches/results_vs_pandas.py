@@ -15,6 +15,11 @@ there are ``--files`` of them, then reads CloudAI's six metrics of every file:
 Part 2 writes one large synthetic genai-perf-style CSV (``--big-mb``) and compares MB/s of
 our parse, ``pd.read_csv`` and ``read_bytes``. Files are read once before timing so every
 contender sees a warm page cache. Each figure is the best of ``--repeat`` runs.
+
+Part 3 measures the peak memory of each kind of read, each in a fresh process (the growth of
+its peak RSS over the RSS after import), against the bound of twice the file size plus
+50 MB: the lookups on the large CSV, and ``read_results`` on the densest file it accepts
+(``MAX_PARSE_BYTES`` of one-character cells, the worst case for Python's dicts).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import argparse
 import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cloudai_dynamo_rs import find_result_files, read_metrics_many
+from cloudai_dynamo_rs import _core, find_result_files, read_metrics_many
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "results"
@@ -117,6 +124,74 @@ def write_big(path: Path, megabytes: int) -> int:
     return path.stat().st_size
 
 
+#: Runs one read in a fresh interpreter and prints the growth of its peak RSS, in bytes.
+PEAK_RSS = """
+import sys
+import cloudai_dynamo_rs as c
+
+def status(field):
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith(field + ":"))
+
+before = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # resets VmHWM (the peak) to the current RSS
+kind, path = sys.argv[1], sys.argv[2]
+try:
+    if kind == "get_metric":
+        c.get_metric(path, "default")
+    elif kind == "read_metrics_many":
+        c.read_metrics_many([path], ["default"])
+    else:
+        c.read_results(path)
+except c.ResultsError as err:
+    print("refused:", err, file=sys.stderr)
+print(status("VmHWM") - before)
+"""
+
+
+def peak_rss(kind: str, path: Path) -> int:
+    """Peak RSS of the read above its process's RSS before it (Linux /proc)."""
+    command = [sys.executable, "-c", PEAK_RSS, kind, str(path)]
+    return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def write_dense(path: Path, size: int) -> int:
+    """The most rows and cells in ``size`` bytes: 12 one-character statistics per row."""
+    stats = ["avg", "min", "max", "p99", "p95", "p90", "p75", "p50", "p25", "p10", "p5", "p1"]
+    tail = "\r\nMetric,Value\r\nOutput Token Throughput (tokens/sec),1.00\r\n"
+    lines = ["Metric," + ",".join(stats) + "\r\n"]
+    used, i = len(lines[0]) + len(tail), 0
+    while True:
+        line = f"{i:x}," + ",".join("0" * len(stats)) + "\r\n"
+        if used + len(line) > size:
+            break
+        lines.append(line)
+        used, i = used + len(line), i + 1
+    path.write_text("".join(lines) + tail, newline="")
+    return path.stat().st_size
+
+
+def memory(work: Path, big: Path) -> None:
+    dense = work / "dense_genai_perf.csv"
+    write_dense(dense, _core.MAX_PARSE_BYTES)
+    print("\npeak memory of one read (growth of peak RSS; bound = 2 x file + 50 MB)")
+    for kind, path in [
+        ("get_metric", big),
+        ("read_metrics_many", big),
+        ("read_results", dense),
+        ("read_results", big),
+    ]:
+        size = path.stat().st_size
+        peak = peak_rss(kind, path)
+        bound = 2 * size + 50_000_000
+        verdict = "ok" if peak <= bound else "OVER"
+        print(
+            f"  {kind:18} {path.name:24}{size / 1e6:9.1f} MB file {peak / 1e6:8.1f} MB peak"
+            f"  (bound {bound / 1e6:6.1f} MB) {verdict}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=1000)
@@ -175,6 +250,7 @@ def main() -> None:
             print(f"  {name:34}{t * 1e3:7.1f}ms{mb / t:10,.0f} MB/s")
         print(f"  pandas.read_csv / ours:      {pandas_big / ours_big:6.1f}x")
         print(f"  ours / read_bytes:           {ours_big / raw_big:6.2f}x")
+        memory(work, big)
 
 
 if __name__ == "__main__":

@@ -152,6 +152,11 @@ class ResultFileEntry(TypedDict):
 #: ``"metric"`` (its default statistic: ``avg``, else ``Value``) or ``("metric", "p99")``.
 MetricSpec = str | tuple[str, str | None]
 
+#: Largest file parsed whole (``read_results``, any JSON export): 256 KiB.
+MAX_PARSE_BYTES: int
+#: Largest CSV the lookups (``get_metric``, ``read_metrics_many``) scan: 1 GiB.
+MAX_SCAN_BYTES: int
+
 def read_results(path: StrPath) -> dict[str, Any]:
     """Parse a results file, or the preferred export of a run directory, into a dict.
 

@@ -321,6 +321,8 @@ fn read_run_record(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MAX_PARSE_BYTES", results::MAX_PARSE_BYTES)?;
+    m.add("MAX_SCAN_BYTES", results::MAX_SCAN_BYTES)?;
     m.add_function(wrap_pyfunction!(request_outcome, m)?)?;
     m.add_function(wrap_pyfunction!(read_run_record, m)?)?;
     m.add_function(wrap_pyfunction!(per_gpu_throughput, m)?)?;

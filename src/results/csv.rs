@@ -282,7 +282,7 @@ fn is_header_start(cells: &[Cell<'_>]) -> bool {
     )
 }
 
-fn shorten(s: &str) -> String {
+pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 120;
     match s.char_indices().nth(MAX) {
         Some((i, _)) => format!("{}...", &s[..i]),
@@ -476,7 +476,11 @@ impl<'a> Layout<'a> {
                         path: path.to_owned(),
                         line,
                         col,
-                        what: format!("`{label}` column `{}`", self.columns[i]),
+                        what: format!(
+                            "`{}` column `{}`",
+                            shorten(label),
+                            shorten(&self.columns[i])
+                        ),
                         found: format!("`{}`", shorten(cells[i].text.trim())),
                         expected,
                     });
@@ -494,8 +498,8 @@ impl<'a> Layout<'a> {
                 path: path.to_owned(),
                 line,
                 col,
-                metric: label.to_owned(),
-                found: check::describe_unit(view.unit()),
+                metric: shorten(label),
+                found: check::describe_unit(view.unit().map(shorten).as_deref()),
                 expected,
             });
         }

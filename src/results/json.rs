@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::check::{self, Verdict};
+use super::csv::shorten;
 use super::error::ResultsError;
 use super::metric::{Attributes, Metric, Stats};
 use super::position::line_col;
@@ -178,7 +179,7 @@ impl Context<'_> {
                     line,
                     col,
                     what: "JSON key",
-                    name: key.name.clone(),
+                    name: shorten(&key.name),
                     first_line: self.key_position(first).0,
                 });
             }
@@ -290,7 +291,7 @@ impl Context<'_> {
                         path: self.path.to_owned(),
                         line,
                         col,
-                        what: format!("`{}` field `{}`", tag.name, key.name),
+                        what: format!("`{}` field `{}`", shorten(&tag.name), shorten(&key.name)),
                         found,
                         expected,
                     });
@@ -310,8 +311,8 @@ impl Context<'_> {
                 path: self.path.to_owned(),
                 line,
                 col,
-                metric: tag.name.clone(),
-                found: check::describe_unit(metric.unit.as_deref()),
+                metric: shorten(&tag.name),
+                found: check::describe_unit(metric.unit.as_deref().map(shorten).as_deref()),
                 expected,
             });
         }
@@ -330,7 +331,7 @@ impl Context<'_> {
             path: self.path.to_owned(),
             line,
             col,
-            what: format!("`{}` field `{}`", tag.name, key.name),
+            what: format!("`{}` field `{}`", shorten(&tag.name), shorten(&key.name)),
             expected,
             found: found.describe(),
         }

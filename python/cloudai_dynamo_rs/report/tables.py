@@ -3,15 +3,16 @@ per-iteration ``trajectory.csv`` for sweeps (where CloudAI users look for a swee
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import _core
 from .metrics import ERRORS, METRICS, PER_GPU, PER_USER, RunMetrics, read_run_metrics
@@ -74,20 +75,24 @@ def build_rows(runs: Iterable[Run], gpus_per_node: int | None) -> list[RunRow]:
     return rows
 
 
-def atomic_write(path: Path, text: str) -> Path:
+def atomic_write(path: Path, content: str | Callable[[BinaryIO], None]) -> Path:
     """Write via a temporary file so a browser or script never sees half a report.
 
     The temporary name is unique to this writer (pid and random part, created exclusively),
     so reports generated in parallel on one tree do not trip over each other; the last
-    rename wins, whole. On any failure (a full disk) the temporary file is removed and the
-    error names the report file.
+    rename wins, whole. ``content`` is the text, or a function that writes the bytes. On
+    any failure (a full disk) the temporary file is removed and the error names the report
+    file.
     """
     prefix = f".{path.name}.{os.getpid()}."
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the report from other users
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            if isinstance(content, str):
+                f.write(content.encode("utf-8"))
+            else:
+                content(f)
         os.replace(tmp, path)
     except OSError as err:
         with contextlib.suppress(OSError):
@@ -131,13 +136,6 @@ def write_run_report(row: RunRow) -> Path | None:
     source = row.metrics.results_file
     if source is None or row.metrics.error:
         return None
-    if source.suffix.lower() == ".csv":
-        text = source.read_bytes().decode("utf-8-sig")
-        newline = "\r\n" if "\r\n" in text else "\n"
-        head = text if text.endswith(("\n", "\r")) else text + newline
-    else:
-        newline = "\r\n"
-        head = _csv_text(_tables_as_csv(_core.read_results(source)), newline)
     derived = [["Metric", "Value"]]
     per_gpu = row.metrics.values.get(PER_GPU)
     if per_gpu is not None:
@@ -147,9 +145,37 @@ def write_run_report(row: RunRow) -> Path | None:
     failed = row.metrics.values.get(ERRORS)
     if failed is not None:
         derived.append([ERRORS_LABEL, f"{failed:.2f}"])
-    if len(derived) == 1:  # no gpus_per_node: nothing to add to the export
-        return atomic_write(row.run.run_dir / REPORT_FILE, head)
-    return atomic_write(row.run.run_dir / REPORT_FILE, head + newline + _csv_text(derived, newline))
+
+    def fill(out: BinaryIO) -> None:
+        if source.suffix.lower() == ".csv":
+            newline = _copy_export(source, out)
+        else:
+            newline = "\r\n"
+            out.write(_csv_text(_tables_as_csv(_core.read_results(source)), newline).encode())
+        if len(derived) > 1:  # without gpus_per_node and counts, the export alone
+            out.write((newline + _csv_text(derived, newline)).encode())
+
+    return atomic_write(row.run.run_dir / REPORT_FILE, fill)
+
+
+#: Exports are copied in chunks of this size, so a large one is never held whole.
+_CHUNK = 1 << 20
+
+
+def _copy_export(source: Path, out: BinaryIO) -> str:
+    """Copy a CSV export as written (less a BOM), ending it with a line break if it has
+    none; the line break its rows use (CRLF as written by the tools, LF in copies)."""
+    with open(source, "rb") as f:
+        chunk = f.read(_CHUNK).removeprefix(codecs.BOM_UTF8)
+        newline = "\r\n" if b"\r\n" in chunk else "\n"
+        last = b""
+        while chunk:
+            out.write(chunk)
+            last = chunk[-1:]
+            chunk = f.read(_CHUNK)
+    if last not in (b"\n", b"\r"):
+        out.write(newline.encode())
+    return newline
 
 
 def _csv_text(rows: list[list[str]], newline: str) -> str:
