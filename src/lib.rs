@@ -5,10 +5,13 @@
 //! `cloudai_dynamo_rs._core`.
 
 pub mod config;
+pub mod error;
 pub mod plan;
 pub mod render;
 pub mod results;
 pub mod topology;
+
+pub use error::{Error, Result};
 
 #[cfg(feature = "python")]
 mod python;

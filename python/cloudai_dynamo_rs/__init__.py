@@ -6,11 +6,6 @@ renders the Slurm scripts and parses benchmark results; this package adds the CL
 """
 
 from ._core import (
-    ConfigError,
-    InternalError,
-    MetricNotFoundError,
-    RenderError,
-    ResultsError,
     __version__,
     find_result_files,
     get_metric,
@@ -28,9 +23,18 @@ from ._core import (
     render_one,
     verify_files,
 )
+from .errors import (
+    ConfigError,
+    Error,
+    InternalError,
+    MetricNotFoundError,
+    RenderError,
+    ResultsError,
+)
 
 __all__ = [
     "ConfigError",
+    "Error",
     "InternalError",
     "MetricNotFoundError",
     "RenderError",

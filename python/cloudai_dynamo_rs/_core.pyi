@@ -3,28 +3,19 @@
 from os import PathLike
 from typing import Any, Literal, TypedDict
 
+# The exception classes are defined in ``cloudai_dynamo_rs.errors`` and re-exported here.
+from cloudai_dynamo_rs.errors import ConfigError as ConfigError
+from cloudai_dynamo_rs.errors import Error as Error
+from cloudai_dynamo_rs.errors import ErrorEntry as ErrorEntry
+from cloudai_dynamo_rs.errors import InternalError as InternalError
+from cloudai_dynamo_rs.errors import MetricNotFoundError as MetricNotFoundError
+from cloudai_dynamo_rs.errors import RenderError as RenderError
+from cloudai_dynamo_rs.errors import ResultsError as ResultsError
+
 __version__: str
 DEFAULT_MAX_RUNS: int
 
 StrPath = str | PathLike[str]
-
-class ErrorEntry(TypedDict):
-    file: str
-    line: int
-    column: int
-    path: str
-    message: str
-
-class ConfigError(ValueError):
-    """Invalid configuration files; ``errors`` lists every problem of every file."""
-
-    errors: list[ErrorEntry]
-
-class RenderError(ValueError):
-    """A valid configuration that cannot be written into a Slurm script."""
-
-class InternalError(RuntimeError):
-    """A bug in cloudai-dynamo-rs: a Rust panic stopped at the Python boundary."""
 
 FileKind = Literal["system", "test", "scenario"]
 
@@ -126,20 +117,6 @@ def render_one(
     """
 
 # -- results (genai-perf / aiperf exports) ----------------------------------------------------
-
-class ResultsError(ValueError):
-    """A malformed results file; the message starts with ``path:line:col:``.
-
-    ``path`` names the file; ``line`` and ``column`` (1-based) are None when the problem has no
-    single position (e.g. a file without any metric table).
-    """
-
-    path: str
-    line: int | None
-    column: int | None
-
-class MetricNotFoundError(ResultsError):
-    """A metric, or the statistic asked for, is not in the file (or its cell is N/A)."""
 
 ResultTool = Literal["genai_perf", "aiperf", "unknown"]
 ResultFormat = Literal["csv", "json"]

@@ -6,17 +6,15 @@ use pyo3::prelude::*;
 use pythonize::pythonize;
 use serde::Serialize;
 
-use super::errors::{config_error, guard};
+use super::errors::guard;
 use crate::config::{self, Checks, ConfigError};
 
 fn to_py<'py, T: Serialize>(
     py: Python<'py>,
     result: Result<T, ConfigError>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match result {
-        Ok(value) => Ok(pythonize(py, &value)?),
-        Err(e) => Err(config_error(py, &e)),
-    }
+    let value = result.map_err(crate::Error::from)?;
+    Ok(pythonize(py, &value)?)
 }
 
 #[pyfunction]

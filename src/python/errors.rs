@@ -1,78 +1,107 @@
-//! Exception classes, and the guard that turns a Rust panic into a Python exception.
+//! The crate's [`Error`] as a Python exception, and the guard that turns a Rust panic into
+//! one. The classes live in `cloudai_dynamo_rs.errors` (Python: they need two bases, e.g.
+//! `Error` and `ValueError`); this module only fills their fields.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use pyo3::create_exception;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
+use pythonize::pythonize;
 
-use crate::config::{ConfigError as CoreConfigError, Diagnostic};
+use crate::Error;
+use crate::render::RenderError;
 
-create_exception!(
-    cloudai_dynamo_rs._core,
-    ConfigError,
-    PyValueError,
-    "Invalid configuration files; `.errors` lists every problem (file, line, column, path, message)."
-);
-create_exception!(
-    cloudai_dynamo_rs._core,
-    RenderError,
-    PyValueError,
-    "A valid configuration that cannot be written into a Slurm script (e.g. a comma in a mount)."
-);
-create_exception!(
-    cloudai_dynamo_rs._core,
-    ResultsError,
-    PyValueError,
-    "A malformed genai-perf/aiperf results file; the message starts with `path:line:col:`."
-);
-create_exception!(
-    cloudai_dynamo_rs._core,
-    MetricNotFoundError,
-    ResultsError,
-    "A metric, or the statistic asked for, is not in a results file (or has no value there)."
-);
-create_exception!(
-    cloudai_dynamo_rs._core,
-    InternalError,
-    PyRuntimeError,
-    "A bug in cloudai-dynamo-rs (a Rust panic caught at the Python boundary)."
-);
+/// The exception classes `_core` re-exports.
+const CLASSES: [&str; 7] = [
+    "Error",
+    "ConfigError",
+    "RenderError",
+    "ResultsError",
+    "MetricNotFoundError",
+    "InternalError",
+    "ErrorEntry",
+];
+
+static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    MODULE
+        .get_or_try_init(py, || {
+            py.import("cloudai_dynamo_rs.errors").map(Bound::unbind)
+        })?
+        .bind(py)
+        .getattr(name)
+}
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
-    m.add("ConfigError", py.get_type::<ConfigError>())?;
-    m.add("RenderError", py.get_type::<RenderError>())?;
-    m.add("InternalError", py.get_type::<InternalError>())?;
-    m.add("ResultsError", py.get_type::<ResultsError>())?;
-    m.add("MetricNotFoundError", py.get_type::<MetricNotFoundError>())?;
+    for name in CLASSES {
+        m.add(name, class(m.py(), name)?)?;
+    }
     Ok(())
 }
 
-fn diagnostic_dict<'py>(py: Python<'py>, d: &Diagnostic) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    dict.set_item("file", &d.file)?;
-    dict.set_item("line", d.line)?;
-    dict.set_item("column", d.column)?;
-    dict.set_item("path", &d.path)?;
-    dict.set_item("message", &d.message)?;
-    Ok(dict)
+/// An instance of `cloudai_dynamo_rs.errors.<name>(message, **fields)` as a `PyErr`.
+fn raise(
+    py: Python<'_>,
+    name: &str,
+    message: String,
+    fields: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<()>,
+) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kwargs = PyDict::new(py);
+        fields(&kwargs)?;
+        let value = class(py, name)?.call((message,), Some(&kwargs))?;
+        Ok(PyErr::from_value(value))
+    };
+    build().unwrap_or_else(|e| e)
 }
 
-/// A `ConfigError` whose `.errors` holds one dict per diagnostic.
-pub fn config_error(py: Python<'_>, e: &CoreConfigError) -> PyErr {
-    let err = ConfigError::new_err(e.to_string());
-    let errors: PyResult<Vec<Bound<'_, PyDict>>> = e
-        .diagnostics
-        .iter()
-        .map(|d| diagnostic_dict(py, d))
-        .collect();
-    match errors.and_then(|list| err.value(py).setattr("errors", list)) {
-        Ok(()) => err,
-        Err(other) => other,
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        Python::attach(|py| {
+            if let Some((path, source)) = e.io() {
+                // (errno, strerror, filename): Python picks the `OSError` subclass from the
+                // errno (`FileNotFoundError`, ...) and prints `[Errno 2] ...: 'x.csv'`, as
+                // its own `open()` does.
+                let text = source.to_string();
+                let strerror = text.split(" (os error").next().unwrap_or(&text).to_owned();
+                let errno = source.raw_os_error().unwrap_or(0);
+                return PyOSError::new_err((errno, strerror, path.display().to_string()));
+            }
+            let message = e.to_string();
+            match &e {
+                Error::Config(c) => raise(py, "ConfigError", message, |k| {
+                    k.set_item("errors", pythonize(py, &c.diagnostics)?)
+                }),
+                Error::Render(RenderError::Interrupted) => PyKeyboardInterrupt::new_err(message),
+                Error::Render(r) => {
+                    raise(py, "RenderError", message, |k| k.set_item("run", r.run()))
+                }
+                Error::Results(r) => raise(py, "ResultsError", message, |k| {
+                    let (line, column) = r.position().unzip();
+                    k.set_item("path", r.path().display().to_string())?;
+                    k.set_item("line", line)?;
+                    k.set_item("column", column)
+                }),
+                Error::Lookup { path, source } => raise(py, "MetricNotFoundError", message, |k| {
+                    k.set_item("path", path.display().to_string())?;
+                    k.set_item("metric", source.metric())?;
+                    k.set_item("stat", source.stat())
+                }),
+                Error::NoResultsFile { dir } => PyOSError::new_err((
+                    ENOENT,
+                    crate::error::NO_RESULTS_FILE,
+                    dir.display().to_string(),
+                )),
+            }
+        })
     }
 }
+
+/// `ENOENT`: Python makes an `OSError` with this errno a `FileNotFoundError`.
+const ENOENT: i32 = 2;
 
 /// Run `f`, turning a panic into `InternalError` so that none crosses into Python.
 pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
@@ -84,9 +113,10 @@ pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
                 .map(|s| (*s).to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(InternalError::new_err(format!(
-                "internal error in cloudai-dynamo-rs (please report): {what}"
-            )))
+            let message = format!("internal error in cloudai-dynamo-rs (please report): {what}");
+            Err(Python::attach(|py| {
+                raise(py, "InternalError", message, |_| Ok(()))
+            }))
         }
     }
 }

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pythonize::pythonize;
 
-use super::errors::{config_error, guard};
+use super::errors::guard;
 use crate::config::Checks;
 use crate::plan;
 
@@ -34,7 +34,7 @@ fn plan_scenario<'py>(
         let result = py.detach(|| {
             plan::plan_files(&system, &tests, &scenario, output_root.as_deref(), checks)
         });
-        let p = result.map_err(|e| config_error(py, &e))?;
+        let p = result.map_err(crate::Error::from)?;
         let out = PyDict::new(py);
         out.set_item("plan", pythonize(py, &p)?)?;
         out.set_item("json", p.to_json())?;

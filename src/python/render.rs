@@ -3,13 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError};
 use pyo3::prelude::*;
 use pythonize::pythonize;
 
-use super::errors::{RenderError, config_error, guard};
+use super::errors::guard;
 use crate::config::Checks;
-use crate::render::{self, PrepareError};
+use crate::render;
 
 #[pyfunction]
 #[pyo3(signature = (system, tests, scenario, *, timestamp, output_root = None, check_host_paths = true, max_runs = crate::config::DEFAULT_MAX_RUNS))]
@@ -53,23 +52,14 @@ fn prepare<'py>(
         });
         match result {
             Ok(prepared) => Ok(pythonize(py, &prepared)?),
-            Err(PrepareError::Render(render::RenderError::Interrupted)) => Err(pending
+            // The signal handler's own exception (KeyboardInterrupt, or what the CLI raises).
+            Err(e) if e.is_interrupted() => Err(pending
                 .into_inner()
                 .unwrap_or_else(|p| p.into_inner())
-                .unwrap_or_else(|| PyKeyboardInterrupt::new_err("interrupted"))),
-            Err(e) => Err(prepare_error(py, e)),
+                .unwrap_or_else(|| e.into())),
+            Err(e) => Err(e.into()),
         }
     })
-}
-
-fn prepare_error(py: Python<'_>, e: PrepareError) -> PyErr {
-    match e {
-        PrepareError::Config(e) => config_error(py, &e),
-        PrepareError::Render(render::RenderError::Io { path, source }) => {
-            PyOSError::new_err(format!("cannot write {}: {source}", path.display()))
-        }
-        PrepareError::Render(e) => RenderError::new_err(e.to_string()),
-    }
 }
 
 /// Render one run from TOML texts (for host frameworks such as CloudAI that build their own
@@ -103,8 +93,7 @@ fn render_one<'py>(
             time_limit,
             metadata_script,
         };
-        let (run, files) = render::render_single(&single, &run_dir, &install_dir)
-            .map_err(|e| prepare_error(py, e))?;
+        let (run, files) = render::render_single(&single, &run_dir, &install_dir)?;
         let dict = pyo3::types::PyDict::new(py);
         dict.set_item(render::SBATCH_FILE, files.sbatch)?;
         dict.set_item(render::LAUNCH_FILE, files.launch)?;

@@ -2,104 +2,14 @@
 //! directory. Parsing runs without the GIL; errors become `ResultsError` (malformed file,
 //! message `path:line:col: ...`), `MetricNotFoundError` (lookup) or `OSError` (I/O).
 
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError};
 use pyo3::prelude::*;
 use pythonize::pythonize;
 
-use super::errors::{MetricNotFoundError, ResultsError, guard};
-use crate::results::{
-    self, Format, LookupError, MetricReader, Query, Results, ResultsError as CoreResultsError,
-};
-
-/// Where a parse error points: 1-based line and column, when the error has a position.
-fn position(e: &CoreResultsError) -> Option<(usize, usize)> {
-    use CoreResultsError as E;
-    match e {
-        E::NotUtf8 { line, col, .. }
-        | E::BadNumber { line, col, .. }
-        | E::RaggedRow { line, col, .. }
-        | E::UnclosedQuote { line, col, .. }
-        | E::AfterQuote { line, col, .. }
-        | E::UnknownHeader { line, col, .. }
-        | E::EmptyLabel { line, col, .. }
-        | E::Json { line, col, .. }
-        | E::Truncated { line, col, .. }
-        | E::BadValue { line, col, .. }
-        | E::UnknownUnit { line, col, .. }
-        | E::Duplicate { line, col, .. }
-        | E::WrongType { line, col, .. }
-        | E::BadRecord { line, col, .. } => Some((*line, *col)),
-        E::Empty { .. } | E::JsonShape { .. } => Some((1, 1)),
-        E::Io { .. } | E::NoMetricTable { .. } | E::NotAFile { .. } | E::TooLarge { .. } => None,
-    }
-}
-
-fn error_path(e: &CoreResultsError) -> &Path {
-    use CoreResultsError as E;
-    match e {
-        E::Io { path, .. }
-        | E::Empty { path }
-        | E::NotUtf8 { path, .. }
-        | E::BadNumber { path, .. }
-        | E::RaggedRow { path, .. }
-        | E::UnclosedQuote { path, .. }
-        | E::AfterQuote { path, .. }
-        | E::UnknownHeader { path, .. }
-        | E::EmptyLabel { path, .. }
-        | E::NoMetricTable { path }
-        | E::Json { path, .. }
-        | E::JsonShape { path, .. }
-        | E::NotAFile { path, .. }
-        | E::TooLarge { path, .. }
-        | E::Truncated { path, .. }
-        | E::BadValue { path, .. }
-        | E::UnknownUnit { path, .. }
-        | E::Duplicate { path, .. }
-        | E::WrongType { path, .. }
-        | E::BadRecord { path, .. } => path,
-    }
-}
-
-/// The Python exception for a core error: an `OSError` subclass chosen like Python's own
-/// `open()` would, or `ResultsError` with `path`, `line`, `column` attributes.
-fn results_error(py: Python<'_>, e: &CoreResultsError) -> PyErr {
-    if let CoreResultsError::Io { path, source } = e {
-        // (errno, strerror, filename) sets `.errno`/`.filename` and the familiar
-        // `[Errno 2] No such file or directory: 'x.csv'` form of Python's own errors.
-        let text = source.to_string();
-        let strerror = text.split(" (os error").next().unwrap_or(&text).to_owned();
-        let args = (
-            source.raw_os_error().unwrap_or(0),
-            strerror,
-            path.display().to_string(),
-        );
-        return match source.kind() {
-            ErrorKind::NotFound => PyFileNotFoundError::new_err(args),
-            ErrorKind::PermissionDenied => PyPermissionError::new_err(args),
-            ErrorKind::IsADirectory => PyIsADirectoryError::new_err(args),
-            _ => PyOSError::new_err(args),
-        };
-    }
-    let err = ResultsError::new_err(e.to_string());
-    let (line, column) = position(e).unzip();
-    let path = error_path(e).display().to_string();
-    let value = err.value(py);
-    let set = value
-        .setattr("path", path)
-        .and_then(|()| value.setattr("line", line))
-        .and_then(|()| value.setattr("column", column));
-    match set {
-        Ok(()) => err,
-        Err(other) => other,
-    }
-}
-
-fn lookup_error(e: &LookupError) -> PyErr {
-    MetricNotFoundError::new_err(e.to_string())
-}
+use super::errors::guard;
+use crate::Error;
+use crate::results::{self, Format, MetricReader, Query, ResultsError as CoreResultsError};
 
 /// A results file: `path` itself, or the preferred export under the directory `path`
 /// (CSV before JSON, see `find_result_files`).
@@ -119,31 +29,20 @@ fn resolve(path: &Path) -> Result<Option<PathBuf>, CoreResultsError> {
     Ok(csv.or(files.first()).map(|f| f.path.clone()))
 }
 
-fn read_resolved(path: &Path) -> Result<Result<Results, CoreResultsError>, PathBuf> {
-    match resolve(path) {
-        Ok(Some(file)) => Ok(results::read(file)),
-        Ok(None) => Err(path.to_owned()),
-        Err(e) => Ok(Err(e)),
-    }
-}
-
-fn no_results_file(dir: &Path) -> PyErr {
-    PyFileNotFoundError::new_err(format!(
-        "{}: no genai-perf/aiperf results file (*_genai_perf.csv/json, *_aiperf.csv/json) under this directory",
-        dir.display()
-    ))
+/// The file `path` names, or `Error::NoResultsFile` for a directory without exports.
+fn resolve_file(path: &Path) -> crate::Result<PathBuf> {
+    resolve(path)?.ok_or_else(|| Error::NoResultsFile {
+        dir: path.to_owned(),
+    })
 }
 
 /// Parse a results file (or the preferred export of a run directory) into a dict.
 #[pyfunction]
 fn read_results(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     guard(|| {
-        let parsed = py.detach(|| read_resolved(&path));
-        match parsed {
-            Ok(Ok(results)) => Ok(pythonize(py, &results)?),
-            Ok(Err(e)) => Err(results_error(py, &e)),
-            Err(dir) => Err(no_results_file(&dir)),
-        }
+        let results =
+            py.detach(|| -> crate::Result<_> { Ok(results::read(resolve_file(&path)?)?) })?;
+        Ok(pythonize(py, &results)?)
     })
 }
 
@@ -155,31 +54,26 @@ fn read_results(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
 fn get_metric(py: Python<'_>, path: PathBuf, metric: &str, stat: Option<&str>) -> PyResult<f64> {
     guard(|| {
         let queries = [Query::new(metric, stat)];
-        let answered = py.detach(|| match resolve(&path) {
-            Ok(Some(file)) => Ok(results::lookup_many(file, &queries)),
-            Ok(None) => Err(path.clone()),
-            Err(e) => Ok(Err(e)),
-        });
-        match answered {
-            Ok(Ok(mut answers)) => match answers.pop() {
-                Some(answer) => answer.map_err(|e| lookup_error(&e)),
-                None => Err(no_results_file(&path)),
-            },
-            Ok(Err(e)) => Err(results_error(py, &e)),
-            Err(dir) => Err(no_results_file(&dir)),
-        }
+        let value = py.detach(|| -> crate::Result<f64> {
+            let file = resolve_file(&path)?;
+            let answers = results::lookup_many(&file, &queries)?;
+            // One query, one answer.
+            let answer = answers.into_iter().next().expect("one answer per query");
+            answer.map_err(|e| Error::lookup(&file, e))
+        })?;
+        Ok(value)
     })
 }
 
 /// Exports under `run_dir`, best first: `[{"path", "tool", "format"}, ...]`.
 #[pyfunction]
 fn find_result_files(py: Python<'_>, run_dir: PathBuf) -> PyResult<Bound<'_, PyAny>> {
-    guard(
-        || match py.detach(|| results::find_result_files(&run_dir)) {
-            Ok(files) => Ok(pythonize(py, &files)?),
-            Err(e) => Err(results_error(py, &e)),
-        },
-    )
+    guard(|| {
+        let files = py
+            .detach(|| results::find_result_files(&run_dir))
+            .map_err(Error::from)?;
+        Ok(pythonize(py, &files)?)
+    })
 }
 
 /// A metric to read: `"name"` (default statistic) or `("name", "stat" or None)`.
@@ -264,7 +158,7 @@ fn read_metrics_many(
                 Ok(rows)
             })
         });
-        rows.map_err(|e: CoreResultsError| results_error(py, &e))
+        Ok(rows.map_err(Error::from)?)
     })
 }
 
@@ -291,16 +185,10 @@ fn per_gpu_throughput(
 #[pyfunction]
 fn request_outcome(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     guard(|| {
-        let outcome = py.detach(|| match resolve(&path) {
-            Ok(Some(file)) => Ok(results::read_request_outcome(file)),
-            Ok(None) => Err(path.clone()),
-            Err(e) => Ok(Err(e)),
-        });
-        match outcome {
-            Ok(Ok(outcome)) => Ok(pythonize(py, &outcome)?),
-            Ok(Err(e)) => Err(results_error(py, &e)),
-            Err(dir) => Err(no_results_file(&dir)),
-        }
+        let outcome = py.detach(|| -> crate::Result<_> {
+            Ok(results::read_request_outcome(resolve_file(&path)?)?)
+        })?;
+        Ok(pythonize(py, &outcome)?)
     })
 }
 
@@ -312,12 +200,12 @@ fn read_run_record(
     path: PathBuf,
     results_dir: Option<PathBuf>,
 ) -> PyResult<Bound<'_, PyAny>> {
-    guard(
-        || match py.detach(|| results::read_run_record(&path, results_dir.as_deref())) {
-            Ok(record) => Ok(pythonize(py, &record)?),
-            Err(e) => Err(results_error(py, &e)),
-        },
-    )
+    guard(|| {
+        let record = py
+            .detach(|| results::read_run_record(&path, results_dir.as_deref()))
+            .map_err(Error::from)?;
+        Ok(pythonize(py, &record)?)
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

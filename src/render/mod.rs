@@ -49,6 +49,17 @@ pub enum RenderError {
     },
 }
 
+impl RenderError {
+    /// The run the error concerns (its directory relative to the results directory, or its
+    /// id), when it is one run's.
+    pub fn run(&self) -> Option<&str> {
+        match self {
+            RenderError::Invalid { run, .. } => Some(run),
+            RenderError::Exists(..) | RenderError::Interrupted | RenderError::Io { .. } => None,
+        }
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
     move |source| RenderError::Io {
         path: path.to_path_buf(),
@@ -263,14 +274,6 @@ pub struct Prepared {
     pub plan_summary: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PrepareError {
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error(transparent)]
-    Render(#[from] RenderError),
-}
-
 /// Validate the three inputs and write the scenario's results tree (what `dry-run` does and
 /// what `run` submits). `output_root` defaults to the system's `output_path`; relative paths
 /// are taken from the current directory, as CloudAI does.
@@ -282,7 +285,7 @@ pub fn prepare(
     timestamp: &str,
     checks: crate::config::Checks,
     interrupted: &dyn Fn() -> bool,
-) -> Result<Prepared, PrepareError> {
+) -> crate::Result<Prepared> {
     let ws = crate::config::load_workspace(system, tests, scenario, checks)?;
     let absolute = |p: &Path| std::path::absolute(p).map_err(io(p));
     let root = absolute(output_root.unwrap_or_else(|| Path::new(&ws.system.output_path)))?;
@@ -319,7 +322,7 @@ pub fn render_single(
     single: &SingleRun,
     run_dir: &Path,
     install_dir: &Path,
-) -> Result<(TestRun, RunFiles), PrepareError> {
+) -> crate::Result<(TestRun, RunFiles)> {
     let system = crate::config::load_system_str(single.system_toml, "system")?;
     let test = crate::config::load_test_str(single.test_toml, "test")?;
     let invalid = |message: String| RenderError::Invalid {

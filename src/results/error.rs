@@ -323,3 +323,78 @@ pub enum LookupError {
         stat: String,
     },
 }
+
+impl ResultsError {
+    /// The file the error concerns.
+    pub fn path(&self) -> &std::path::Path {
+        use ResultsError as E;
+        match self {
+            E::Io { path, .. }
+            | E::Empty { path }
+            | E::NotUtf8 { path, .. }
+            | E::BadNumber { path, .. }
+            | E::RaggedRow { path, .. }
+            | E::UnclosedQuote { path, .. }
+            | E::AfterQuote { path, .. }
+            | E::UnknownHeader { path, .. }
+            | E::EmptyLabel { path, .. }
+            | E::NoMetricTable { path }
+            | E::Json { path, .. }
+            | E::JsonShape { path, .. }
+            | E::NotAFile { path, .. }
+            | E::TooLarge { path, .. }
+            | E::Truncated { path, .. }
+            | E::BadValue { path, .. }
+            | E::UnknownUnit { path, .. }
+            | E::Duplicate { path, .. }
+            | E::WrongType { path, .. }
+            | E::BadRecord { path, .. } => path,
+        }
+    }
+
+    /// Where the error points: 1-based line and column, when it has one position.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        use ResultsError as E;
+        match self {
+            E::NotUtf8 { line, col, .. }
+            | E::BadNumber { line, col, .. }
+            | E::RaggedRow { line, col, .. }
+            | E::UnclosedQuote { line, col, .. }
+            | E::AfterQuote { line, col, .. }
+            | E::UnknownHeader { line, col, .. }
+            | E::EmptyLabel { line, col, .. }
+            | E::Json { line, col, .. }
+            | E::Truncated { line, col, .. }
+            | E::BadValue { line, col, .. }
+            | E::UnknownUnit { line, col, .. }
+            | E::Duplicate { line, col, .. }
+            | E::WrongType { line, col, .. }
+            | E::BadRecord { line, col, .. } => Some((*line, *col)),
+            E::Empty { .. } | E::JsonShape { .. } => Some((1, 1)),
+            E::Io { .. } | E::NoMetricTable { .. } | E::NotAFile { .. } | E::TooLarge { .. } => {
+                None
+            }
+        }
+    }
+}
+
+impl LookupError {
+    /// The metric asked for (or, once found, its label).
+    pub fn metric(&self) -> &str {
+        match self {
+            LookupError::MetricNotFound { metric, .. }
+            | LookupError::StatNotFound { metric, .. }
+            | LookupError::MissingValue { metric, .. } => metric,
+        }
+    }
+
+    /// The statistic asked for, when the metric was found.
+    pub fn stat(&self) -> Option<&str> {
+        match self {
+            LookupError::MetricNotFound { .. } => None,
+            LookupError::StatNotFound { stat, .. } | LookupError::MissingValue { stat, .. } => {
+                Some(stat)
+            }
+        }
+    }
+}
