@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from cloudai_dynamo_rs import engine
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "conf" / "local"
 
@@ -98,6 +100,22 @@ def test_help_and_version_print_no_engine_line(args: list[str]) -> None:
     assert out.returncode == 0
     assert out.stderr == ""
     assert out.stdout.strip()
+
+
+def test_cloudais_help_is_preceded_by_the_engine_flag(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With CloudAI installed, --help is CloudAI's, which cannot know our flag: one line first.
+    monkeypatch.delenv("CLOUDAIX_ENGINE", raising=False)
+    monkeypatch.setattr(engine, "cloudai_importable", lambda: True)
+    monkeypatch.setattr(engine, "run_cloudai", lambda argv: print("CLOUDAI HELP") or 0)
+    assert engine.main(["--help"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "cloudaix --engine cloudai|embedded (or CLOUDAIX_ENGINE): engine cloudai; its help:",
+        "CLOUDAI HELP",
+    ]
+    assert err == ""
 
 
 def test_a_real_command_still_says_which_engine() -> None:
