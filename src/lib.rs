@@ -9,6 +9,7 @@ pub mod error;
 pub mod plan;
 pub mod render;
 pub mod results;
+pub mod standalone;
 pub mod topology;
 
 pub use error::{Error, Result};

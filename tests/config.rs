@@ -379,7 +379,7 @@ fn every_file_reports_its_errors_at_once() {
     assert!(
         e.diagnostics[1]
             .message
-            .contains("expected one of \"slurm\", found \"pbs\"")
+            .contains("expected one of \"slurm\", \"standalone\", found \"pbs\"")
     );
     assert!(e.diagnostics[2].message.starts_with("invalid TOML"));
     assert_eq!((e.diagnostics[2].line, e.diagnostics[2].column), (1, 8));

@@ -203,3 +203,23 @@ def per_gpu_throughput(
     the GPUs of the nodes that run an engine (``topology.engine_nodes`` of ``test-run.json``:
     1 + prefill + decode with the seed's default commands, as CloudAI). ``None`` parts when an
     input is missing, the GPU count is zero or the quotient is not finite."""
+
+def standalone_port_slots(prefill: int, decode: int) -> list[str]:
+    """Ports a job of 1 + prefill + decode nodes needs on one host: ``frontend``, ``etcd``,
+    ``etcd_peer``, ``nats``, then ``worker<node id>`` per worker node."""
+
+def standalone_plan(
+    prefill: int,
+    decode: int,
+    *,
+    gpus: list[str],
+    ports: list[int],
+    job_id: str,
+    time_limit: str | None = None,
+) -> dict[str, Any]:
+    """The local processes of one job on a standalone system.
+
+    ``ports``: one free port per ``standalone_port_slots`` entry, in order; ``gpus``: this
+    machine's GPU ids (split between the workers). Returns ``{"processes": [{"node_id", "role",
+    "env"}], "ports", "time_limit_seconds"}``; RenderError when the ports or GPUs do not fit.
+    """

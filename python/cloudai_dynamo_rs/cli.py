@@ -24,6 +24,7 @@ from .runner import (
     RunInterrupted,
     SchedulerError,
     SlurmScheduler,
+    StandaloneScheduler,
     interrupt_on_signals,
     run_jobs,
 )
@@ -240,9 +241,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def scheduler_for(system: dict) -> tuple[SlurmScheduler | StandaloneScheduler, int]:
+    """The system's scheduler and its default number of jobs at once: a standalone machine
+    runs one job at a time unless told otherwise (the jobs would share its GPUs)."""
+    if system["scheduler"] == "standalone":
+        return StandaloneScheduler(), 1
+    return SlurmScheduler(), 4
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     system = _core.load_system(args.system_config)
-    scheduler = SlurmScheduler()
+    scheduler, parallel = scheduler_for(system)
+    if args.max_parallel is not None:
+        parallel = args.max_parallel
     try:
         scheduler.check_usable()  # before anything is written
     except SchedulerError as err:
@@ -274,7 +285,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results_dir = Path(prepared["results_dir"])
     poll = args.poll_interval if args.poll_interval else system["monitor_interval"]
     try:
-        outcomes = run_jobs(runs, scheduler, max_parallel=args.max_parallel, poll_interval=poll)
+        outcomes = run_jobs(runs, scheduler, max_parallel=parallel, poll_interval=poll)
     except RunInterrupted as stop:
         failed = [o for o in stop.outcomes if o.status != "completed"]
         print(f"interrupted: {len(failed)} run(s) cancelled or not run", file=sys.stderr)
@@ -396,8 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-parallel",
         type=positive_int,
-        default=4,
-        help="Most jobs queued or running at once (default: 4; sweeps are independent jobs).",
+        help="Most jobs queued or running at once (default: 4 on Slurm, 1 on a standalone "
+        "system; sweeps are independent jobs).",
     )
     run.add_argument(
         "--yes",

@@ -1,5 +1,6 @@
-//! The Slurm system TOML (CloudAI's `SlurmSystem` fields), plus `container_runtime` for
-//! bare-metal clusters without pyxis.
+//! The system TOML: CloudAI's `SlurmSystem` fields plus `container_runtime` for bare-metal
+//! clusters without pyxis, or CloudAI's `StandaloneSystem` (`scheduler = "standalone"`: this
+//! machine, no job scheduler), whose fields are only those of CloudAI's base `System`.
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -16,6 +17,7 @@ use super::test_def::read_env;
 #[derive(Clone, Debug, Serialize)]
 pub struct SystemConfig {
     pub name: String,
+    /// `slurm` or `standalone`.
     pub scheduler: String,
     pub install_path: String,
     pub output_path: String,
@@ -37,7 +39,18 @@ pub struct SystemConfig {
     /// `pyxis` (srun `--container-*` flags) or `none` (bare metal: host paths used directly).
     pub container_runtime: ContainerRuntime,
     pub data_repository: Option<DataRepository>,
+    /// CloudAI's `hf_home_path` (base `System` field), accepted and kept for the record.
+    pub hf_home_path: Option<String>,
 }
+
+impl SystemConfig {
+    pub fn is_standalone(&self) -> bool {
+        self.scheduler == STANDALONE
+    }
+}
+
+/// CloudAI's name for "run the commands on this machine".
+pub const STANDALONE: &str = "standalone";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,7 +93,10 @@ pub struct DataRepository {
 pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
     let mut r = TableReader::new(node, "", cx)?;
     let name = r.required(cx, "name", non_empty_string);
-    let scheduler = r.required(cx, "scheduler", one_of(&["slurm"]));
+    let scheduler = r.required(cx, "scheduler", one_of(&["slurm", STANDALONE]));
+    if scheduler.as_deref() == Some(STANDALONE) {
+        return read_standalone(r, cx, name);
+    }
     let install_path = r.required(cx, "install_path", non_empty_string);
     let output_path = r.required(cx, "output_path", non_empty_string);
     let default_partition = r.required(cx, "default_partition", non_empty_string);
@@ -105,9 +121,7 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
     let gpus_per_node = r.optional(cx, "gpus_per_node", count).filter(|g| *g > 0);
     let ntasks_per_node = r.optional(cx, "ntasks_per_node", positive);
     let cache_docker_images_locally = r.or(cx, "cache_docker_images_locally", false, boolean);
-    let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), |n, cx, p| {
-        read_env(n, cx, p, env_value)
-    });
+    let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), env_vars);
     let monitor_interval = r.or(cx, "monitor_interval", 60, positive);
     let extra_srun_args = r.or(cx, "extra_srun_args", Vec::new(), srun_words);
     let extra_sbatch_args = r.or(cx, "extra_sbatch_args", Vec::new(), sbatch_lines);
@@ -142,7 +156,49 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
         container_mount_home,
         container_runtime,
         data_repository,
+        hf_home_path: None,
     })
+}
+
+/// CloudAI's `StandaloneSystem`: the base `System` fields only (`extra="forbid"` there, so
+/// Slurm fields are unknown here too). Monitor interval 1 s, CloudAI's default.
+fn read_standalone(
+    mut r: TableReader<'_>,
+    cx: &mut Cx,
+    name: Option<String>,
+) -> Option<SystemConfig> {
+    let install_path = r.required(cx, "install_path", non_empty_string);
+    let output_path = r.required(cx, "output_path", non_empty_string);
+    let hf_home_path = r.optional(cx, "hf_home_path", non_empty_string);
+    let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), env_vars);
+    let monitor_interval = r.or(cx, "monitor_interval", 1, positive);
+    r.finish(cx);
+    Some(SystemConfig {
+        name: name?,
+        scheduler: STANDALONE.to_string(),
+        install_path: install_path?,
+        output_path: output_path?,
+        default_partition: String::new(),
+        partitions: Vec::new(),
+        account: None,
+        distribution: None,
+        mpi: "none".to_string(),
+        gpus_per_node: None,
+        ntasks_per_node: None,
+        cache_docker_images_locally: false,
+        global_env_vars,
+        monitor_interval,
+        extra_srun_args: Vec::new(),
+        extra_sbatch_args: Vec::new(),
+        container_mount_home: false,
+        container_runtime: ContainerRuntime::None,
+        data_repository: None,
+        hf_home_path,
+    })
+}
+
+fn env_vars(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, String>> {
+    read_env(node, cx, path, env_value)
 }
 
 fn read_partitions(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Partition>> {

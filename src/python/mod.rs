@@ -6,6 +6,7 @@ mod errors;
 mod plan;
 mod render;
 mod results;
+mod standalone;
 
 use pyo3::prelude::*;
 
@@ -25,5 +26,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     render::register(m)?;
     plan::register(m)?;
     results::register(m)?;
+    standalone::register(m)?;
     Ok(())
 }

@@ -19,7 +19,13 @@ const DEFAULT_PREFILL: &str =
     r#"dynamo serve components.prefill_worker:PrefillWorker -f "$CLOUDAIX_CONFIG""#;
 const DEFAULT_DECODE: &str =
     r#"dynamo serve components.worker:VllmWorker -f "$CLOUDAIX_CONFIG" --service-name VllmWorker"#;
-const DEFAULT_ETCD: &str = r#"etcd --listen-client-urls "http://0.0.0.0:$CLOUDAIX_ETCD_PORT" --advertise-client-urls "http://$CLOUDAIX_FRONTEND_HOST:$CLOUDAIX_ETCD_PORT" --data-dir "$CLOUDAIX_SCRATCH/etcd""#;
+const DEFAULT_ETCD: &str = r#"etcd --listen-client-urls "http://0.0.0.0:$CLOUDAIX_ETCD_PORT" --advertise-client-urls "http://$CLOUDAIX_FRONTEND_HOST:$CLOUDAIX_ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$CLOUDAIX_ETCD_PEER_PORT" --data-dir "$CLOUDAIX_SCRATCH/etcd""#;
+/// etcd's own default peer port (only the standalone scheduler, which runs several jobs on one
+/// host, moves it).
+const DEFAULT_ETCD_PEER_PORT: u16 = 2380;
+/// `CLOUDAIX_WORKER_PORT` on Slurm is this + the node id (distinct even when nodes share a
+/// network, as in the local cluster's loopback mode); the standalone scheduler picks free ones.
+pub const WORKER_PORT_BASE: u16 = 17100;
 const DEFAULT_NATS: &str =
     r#"nats-server -js -p "$CLOUDAIX_NATS_PORT" -sd "$CLOUDAIX_SCRATCH/nats""#;
 
@@ -47,7 +53,7 @@ pub fn render(
     } else {
         DEFAULT_WORKDIR
     };
-    let vars: [(&str, String); 16] = [
+    let vars: [(&str, String); 18] = [
         ("RESULTS_DIR", results_dir.to_string()),
         ("CONFIG", config_path.to_string()),
         ("WORKDIR", workdir.to_string()),
@@ -57,6 +63,8 @@ pub fn render(
         ("FRONTEND_PORT", d.frontend.port.to_string()),
         ("ETCD_PORT", d.frontend.port_etcd.to_string()),
         ("NATS_PORT", d.frontend.port_nats.to_string()),
+        ("ETCD_PEER_PORT", DEFAULT_ETCD_PEER_PORT.to_string()),
+        ("WORKER_PORT_BASE", WORKER_PORT_BASE.to_string()),
         ("READY_TIMEOUT", test.cmd_args.sleep_seconds.to_string()),
         (
             "ETCD_CMD",

@@ -1,12 +1,20 @@
 # ---- static part: no user data below this line, only the variables set above ----
 set -uo pipefail
 
-NODE_ID=${SLURM_NODEID:?run me with srun, one task per node}
+# The standalone scheduler runs every node on this machine: it sets CLOUDAIX_LOCAL_* in place
+# of Slurm's variables, and gives each job its own ports, since the roles share one host.
+NODE_ID=${CLOUDAIX_LOCAL_NODE_ID:-${SLURM_NODEID:?run me with srun, one task per node}}
+JOB_ID=${CLOUDAIX_LOCAL_JOB_ID:-${SLURM_JOB_ID:-0}}
 HOST=$(hostname)
-FRONTEND_HOST=${SLURM_JOB_MASTER_NODE:-$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)}
+FRONTEND_HOST=${CLOUDAIX_LOCAL_HOST:-${SLURM_JOB_MASTER_NODE:-$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)}}
+FRONTEND_PORT=${CLOUDAIX_LOCAL_FRONTEND_PORT:-$FRONTEND_PORT}
+ETCD_PORT=${CLOUDAIX_LOCAL_ETCD_PORT:-$ETCD_PORT}
+ETCD_PEER_PORT=${CLOUDAIX_LOCAL_ETCD_PEER_PORT:-$ETCD_PEER_PORT}
+NATS_PORT=${CLOUDAIX_LOCAL_NATS_PORT:-$NATS_PORT}
+WORKER_PORT=${CLOUDAIX_LOCAL_WORKER_PORT:-$((WORKER_PORT_BASE + NODE_ID))}
 FAILURE_MARKER="$RESULTS_DIR/failure.marker"
 DONE_MARKER="$RESULTS_DIR/done.marker"
-SCRATCH="${TMPDIR:-/tmp}/cloudaix-${SLURM_JOB_ID:-0}-$NODE_ID"
+SCRATCH="${TMPDIR:-/tmp}/cloudaix-$JOB_ID-$NODE_ID"
 mkdir -p "$SCRATCH"
 
 if [ "$NODE_ID" -eq 0 ]; then
@@ -23,7 +31,8 @@ fi
 # What commands (defaults and user overrides) can use.
 export CLOUDAIX_RESULTS_DIR="$RESULTS_DIR" CLOUDAIX_CONFIG="$CONFIG" CLOUDAIX_MODEL="$MODEL"
 export CLOUDAIX_FRONTEND_HOST="$FRONTEND_HOST" CLOUDAIX_FRONTEND_PORT="$FRONTEND_PORT"
-export CLOUDAIX_ETCD_PORT="$ETCD_PORT" CLOUDAIX_NATS_PORT="$NATS_PORT"
+export CLOUDAIX_ETCD_PORT="$ETCD_PORT" CLOUDAIX_ETCD_PEER_PORT="$ETCD_PEER_PORT" CLOUDAIX_NATS_PORT="$NATS_PORT"
+export CLOUDAIX_WORKER_PORT="$WORKER_PORT"
 export CLOUDAIX_NODE_ID="$NODE_ID" CLOUDAIX_ROLE="$ROLE" CLOUDAIX_SCRATCH="$SCRATCH"
 case $ROLE in
   frontend) WORKER_INDEX=0 ;;

@@ -16,7 +16,14 @@ pub fn default_cmd(lg: &LoadGenerator) -> &'static str {
 pub fn args(test: &TestDefinition, artifact_dir: &str) -> Vec<Arg> {
     let lg = &test.cmd_args.load_generator;
     let a: &LoadArgs = lg.args();
-    let port = a.port.unwrap_or(test.cmd_args.dynamo.frontend.port);
+    // The frontend's port as the node sees it (the standalone scheduler moves it); a port of
+    // the user's own that differs from the frontend's stays as written.
+    let url = match a.port {
+        Some(p) if p != test.cmd_args.dynamo.frontend.port => {
+            format!("http://${{CLOUDAIX_FRONTEND_HOST}}:{p}")
+        }
+        _ => "http://${CLOUDAIX_FRONTEND_HOST}:${CLOUDAIX_FRONTEND_PORT}".to_string(),
+    };
     let mut v = vec![
         Arg::lit(if matches!(lg, LoadGenerator::GenaiPerf(_)) {
             "-m"
@@ -25,7 +32,7 @@ pub fn args(test: &TestDefinition, artifact_dir: &str) -> Vec<Arg> {
         }),
         Arg::lit(&test.cmd_args.served_model_name),
         Arg::lit("--url"),
-        Arg::Expand(format!("http://${{CLOUDAIX_FRONTEND_HOST}}:{port}")),
+        Arg::Expand(url),
     ];
     let mut opt = |flag: &str, value: Option<String>| {
         if let Some(x) = value {

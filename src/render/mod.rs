@@ -7,6 +7,7 @@ mod launch;
 mod loadgen;
 pub mod quote;
 mod sbatch;
+mod standalone_job;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -20,13 +21,25 @@ pub use sbatch::{environment, job_name};
 
 /// File names in a run directory.
 pub const SBATCH_FILE: &str = "cloudai_sbatch_script.sh";
+/// The job script on a standalone system, in place of the sbatch script.
+pub const STANDALONE_JOB_FILE: &str = "standalone_job.sh";
 pub const LAUNCH_FILE: &str = "run.sh";
 pub const CONFIG_FILE: &str = "dynamo_config.yaml";
 pub const ROLES_FILE: &str = "node_roles.txt";
 pub const RECORD_FILE: &str = "test-run.json";
 
+/// The job script's file name: the sbatch script, or its standalone counterpart.
+pub fn job_file(system: &SystemConfig) -> &'static str {
+    if system.is_standalone() {
+        STANDALONE_JOB_FILE
+    } else {
+        SBATCH_FILE
+    }
+}
+
 /// The generated files of one run.
 pub struct RunFiles {
+    /// The job script ([`job_file`]).
     pub sbatch: String,
     pub launch: String,
     pub dynamo_config: String,
@@ -97,7 +110,11 @@ pub fn render_run(
         launch_script: &launch_path,
         metadata_script,
     };
-    let sbatch = sbatch::render(system, run, &paths).map_err(invalid)?;
+    let sbatch = if system.is_standalone() {
+        standalone_job::render(system, run, &launch_path)
+    } else {
+        sbatch::render(system, run, &paths).map_err(invalid)?
+    };
     let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.to_string()))? + "\n";
     Ok(RunFiles {
         sbatch,
@@ -221,7 +238,7 @@ fn write_all(
         let dir = staging.join(&rel);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         for (file, text, exec) in [
-            (SBATCH_FILE, &files.sbatch, false),
+            (job_file(&ws.system), &files.sbatch, false),
             (LAUNCH_FILE, &files.launch, true),
             (CONFIG_FILE, &files.dynamo_config, false),
             (ROLES_FILE, &files.roles, false),
@@ -238,7 +255,7 @@ fn write_all(
             test_name: run.test_name.clone(),
             iteration: run.iteration,
             step: run.step,
-            sbatch: run_dir.join(SBATCH_FILE),
+            sbatch: run_dir.join(job_file(&ws.system)),
             run_dir,
             params: run.params.clone(),
             dependencies: run.dependencies.clone(),

@@ -1,7 +1,8 @@
 """The Slurm runner of the embedded engine.
 
-``run_jobs`` takes the runs prepared by the dry-run code (one sbatch script per run
-directory), submits them through a :class:`Scheduler` (``SlurmScheduler`` for Slurm), keeps at
+``run_jobs`` takes the runs prepared by the dry-run code (one job script per run
+directory), submits them through a :class:`Scheduler` (``SlurmScheduler`` for Slurm,
+``StandaloneScheduler`` for local processes on a standalone system), keeps at
 most ``max_parallel`` of them in the queue, honours the scenario's dependencies and returns
 one :class:`RunOutcome` per run, also written to ``<run_dir>/status.json``.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from .models import JobInfo, PreparedRun, RunOutcome, Status
 from .runner import ProgressEvent, RunInterrupted, interrupt_on_signals, print_progress, run_jobs
 from .scheduler import Scheduler, SchedulerError, SlurmScheduler, SubmitError
+from .standalone import StandaloneScheduler
 from .status import combine, failure_cause, find_results
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "Scheduler",
     "SchedulerError",
     "SlurmScheduler",
+    "StandaloneScheduler",
     "Status",
     "SubmitError",
     "combine",

@@ -83,3 +83,10 @@ class RunOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def exit_code(returncode: int | None) -> str | None:
+    """A local process's return code in Slurm's ``code:signal`` form."""
+    if returncode is None:
+        return None
+    return f"{returncode}:0" if returncode >= 0 else f"0:{-returncode}"

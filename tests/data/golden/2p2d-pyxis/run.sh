@@ -10,8 +10,10 @@ NUM_DECODE=2
 FRONTEND_PORT=8080
 ETCD_PORT=2379
 NATS_PORT=4222
+ETCD_PEER_PORT=2380
+WORKER_PORT_BASE=17100
 READY_TIMEOUT=300
-ETCD_CMD='etcd --listen-client-urls "http://0.0.0.0:$CLOUDAIX_ETCD_PORT" --advertise-client-urls "http://$CLOUDAIX_FRONTEND_HOST:$CLOUDAIX_ETCD_PORT" --data-dir "$CLOUDAIX_SCRATCH/etcd"'
+ETCD_CMD='etcd --listen-client-urls "http://0.0.0.0:$CLOUDAIX_ETCD_PORT" --advertise-client-urls "http://$CLOUDAIX_FRONTEND_HOST:$CLOUDAIX_ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$CLOUDAIX_ETCD_PEER_PORT" --data-dir "$CLOUDAIX_SCRATCH/etcd"'
 NATS_CMD='nats-server -js -p "$CLOUDAIX_NATS_PORT" -sd "$CLOUDAIX_SCRATCH/nats"'
 FRONTEND_CMD='python3 -m dynamo.frontend --http-port $CLOUDAIX_FRONTEND_PORT'
 PREFILL_CMD='python3 -m dynamo.mocker --model-path $HF_HOME/qwen --disaggregation-mode prefill'
@@ -23,7 +25,7 @@ set_loadgen_args() {
     --model
     Qwen/Qwen3-0.6B
     --url
-    "http://${CLOUDAIX_FRONTEND_HOST}:8080"
+    "http://${CLOUDAIX_FRONTEND_HOST}:${CLOUDAIX_FRONTEND_PORT}"
     --endpoint-type
     chat
     --synthetic-input-tokens-mean
@@ -50,12 +52,20 @@ set_loadgen_args() {
 # ---- static part: no user data below this line, only the variables set above ----
 set -uo pipefail
 
-NODE_ID=${SLURM_NODEID:?run me with srun, one task per node}
+# The standalone scheduler runs every node on this machine: it sets CLOUDAIX_LOCAL_* in place
+# of Slurm's variables, and gives each job its own ports, since the roles share one host.
+NODE_ID=${CLOUDAIX_LOCAL_NODE_ID:-${SLURM_NODEID:?run me with srun, one task per node}}
+JOB_ID=${CLOUDAIX_LOCAL_JOB_ID:-${SLURM_JOB_ID:-0}}
 HOST=$(hostname)
-FRONTEND_HOST=${SLURM_JOB_MASTER_NODE:-$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)}
+FRONTEND_HOST=${CLOUDAIX_LOCAL_HOST:-${SLURM_JOB_MASTER_NODE:-$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)}}
+FRONTEND_PORT=${CLOUDAIX_LOCAL_FRONTEND_PORT:-$FRONTEND_PORT}
+ETCD_PORT=${CLOUDAIX_LOCAL_ETCD_PORT:-$ETCD_PORT}
+ETCD_PEER_PORT=${CLOUDAIX_LOCAL_ETCD_PEER_PORT:-$ETCD_PEER_PORT}
+NATS_PORT=${CLOUDAIX_LOCAL_NATS_PORT:-$NATS_PORT}
+WORKER_PORT=${CLOUDAIX_LOCAL_WORKER_PORT:-$((WORKER_PORT_BASE + NODE_ID))}
 FAILURE_MARKER="$RESULTS_DIR/failure.marker"
 DONE_MARKER="$RESULTS_DIR/done.marker"
-SCRATCH="${TMPDIR:-/tmp}/cloudaix-${SLURM_JOB_ID:-0}-$NODE_ID"
+SCRATCH="${TMPDIR:-/tmp}/cloudaix-$JOB_ID-$NODE_ID"
 mkdir -p "$SCRATCH"
 
 if [ "$NODE_ID" -eq 0 ]; then
@@ -72,7 +82,8 @@ fi
 # What commands (defaults and user overrides) can use.
 export CLOUDAIX_RESULTS_DIR="$RESULTS_DIR" CLOUDAIX_CONFIG="$CONFIG" CLOUDAIX_MODEL="$MODEL"
 export CLOUDAIX_FRONTEND_HOST="$FRONTEND_HOST" CLOUDAIX_FRONTEND_PORT="$FRONTEND_PORT"
-export CLOUDAIX_ETCD_PORT="$ETCD_PORT" CLOUDAIX_NATS_PORT="$NATS_PORT"
+export CLOUDAIX_ETCD_PORT="$ETCD_PORT" CLOUDAIX_ETCD_PEER_PORT="$ETCD_PEER_PORT" CLOUDAIX_NATS_PORT="$NATS_PORT"
+export CLOUDAIX_WORKER_PORT="$WORKER_PORT"
 export CLOUDAIX_NODE_ID="$NODE_ID" CLOUDAIX_ROLE="$ROLE" CLOUDAIX_SCRATCH="$SCRATCH"
 case $ROLE in
   frontend) WORKER_INDEX=0 ;;
