@@ -182,8 +182,8 @@ def test_both_load_generators_complete_side_by_side_on_their_own_ports(tmp_path:
         assert (st["status"], st["slurm_state"]) == ("completed", "COMPLETED")
         assert cdr.get_metric(d, "Request Count") == 20
         assert cdr.get_metric(d, "default") > 0
-        roles = (d / "node_roles.log").read_text().split("\n")
-        assert sorted(line.split()[2] for line in roles if line) == ["decode", "frontend", "prefill"]
+        roles = sorted(line.split()[2] for line in (d / "node_roles.log").read_text().splitlines())
+        assert roles == ["decode", "frontend", "prefill"]
         plan = json.loads((d / "standalone_plan.json").read_text())
         ports += list(plan["ports"].values())
         envs = [p["env"] for p in plan["processes"]]
@@ -195,7 +195,8 @@ def test_both_load_generators_complete_side_by_side_on_their_own_ports(tmp_path:
     assert (results_dir / "report.html").is_file()
 
 
-DYING_DECODE = """
+FRONTEND = STACK / "dynamo-python"
+DYING_DECODE = f"""
 name = "dying_decode"
 description = "a decode worker that dies"
 test_template_name = "AIDynamo"
@@ -204,7 +205,7 @@ docker_image_url = "unused"
 served_model_name = "tiny"
 sleep_seconds = 60
   [cmd_args.dynamo.frontend]
-  cmd = '/opt/cloudaix-stack/bin/dynamo-python -m dynamo.frontend --http-port "$CLOUDAIX_FRONTEND_PORT"'
+  cmd = '{FRONTEND} -m dynamo.frontend --http-port "$CLOUDAIX_FRONTEND_PORT"'
   [cmd_args.dynamo.prefill_worker]
   num_nodes = 0
   [cmd_args.dynamo.decode_worker]
@@ -237,7 +238,8 @@ def test_dying_worker_fails_the_run_with_its_cause(tmp_path: Path) -> None:
     assert (st["status"], st["slurm_state"]) == ("failed", "FAILED")
     host = socket.gethostname()
     assert st["cause"] == (
-        f"decode worker on {host} (process decode) exited with code 3: decode: CUDA out of memory"
+        f"decode worker on node 1 (host {host}, process decode) exited with code 3: "
+        "decode: CUDA out of memory"
     )
     assert processes_of(run_dir) == []
 
@@ -263,6 +265,7 @@ def test_ctrl_c_exits_130_and_leaves_no_process(tmp_path: Path) -> None:
         text=True,
         start_new_session=True,
     )
+
     def loading() -> bool:
         out = list(tmp_path.glob("long_*/long/0/stdout.txt"))
         return bool(out) and "start genai-perf" in out[0].read_text(errors="replace")
