@@ -1,7 +1,9 @@
-"""Shared fixtures: paths of the repository's example and test configurations."""
+"""Shared fixtures: paths of the repository's example and test configurations; helpers of the
+end-to-end tests (``from conftest import wait_for``)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,24 @@ def inputs(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
         "scenario": conf_dir / "test_scenario" / "ai_dynamo.toml",
         "out": tmp_path / "out",
     }
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    """Poll ``predicate`` every half second; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+#: A scenario whose load lasts minutes (for interrupting a running job).
+LONG_RUN = """
+name = "long"
+[[Tests]]
+id = "long"
+test_name = "mocker_1p1d_genai_perf"
+time_limit = "00:05:00"
+  [Tests.cmd_args.genai_perf]
+  request_count = 100000
+"""

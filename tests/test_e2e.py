@@ -12,10 +12,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import LONG_RUN, wait_for
 
 import cloudai_dynamo_rs as cdr
 
@@ -84,14 +84,6 @@ def squeue_names() -> str:
     ).stdout
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
 def scenario_file(tmp_path: Path, body: str) -> Path:
     p = tmp_path / "scenario.toml"
     p.write_text(body)
@@ -135,17 +127,6 @@ def test_genai_perf_and_aiperf_runs_complete(system: str, tmp_path: Path) -> Non
     assert html.count("data:image/png;base64,") == 3
     sbatch = (dirs[0] / "cloudai_sbatch_script.sh").read_text()
     assert ("--container-image=" in sbatch) == (system == "pyxis.toml")
-
-
-LONG_RUN = """
-name = "long"
-[[Tests]]
-id = "long"
-test_name = "mocker_1p1d_genai_perf"
-time_limit = "00:05:00"
-  [Tests.cmd_args.genai_perf]
-  request_count = 100000
-"""
 
 
 #: A line each load generator prints on its console at the end of a run.

@@ -12,10 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import LONG_RUN, wait_for
 
 import cloudai_dynamo_rs as cdr
 from cloudai_dynamo_rs import _core
@@ -68,14 +68,6 @@ def processes_of(path: Path) -> list[str]:
         if str(path).encode() in text and state != "Z":
             found.append(proc.name)
     return found
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
 
 
 def write(path: Path, text: str) -> Path:
@@ -242,17 +234,6 @@ def test_dying_worker_fails_the_run_with_its_cause(tmp_path: Path) -> None:
         "decode: CUDA out of memory"
     )
     assert processes_of(run_dir) == []
-
-
-LONG_RUN = """
-name = "long"
-[[Tests]]
-id = "long"
-test_name = "mocker_1p1d_genai_perf"
-time_limit = "00:05:00"
-  [Tests.cmd_args.genai_perf]
-  request_count = 100000
-"""
 
 
 @needs_stack
