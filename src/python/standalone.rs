@@ -3,7 +3,8 @@
 use pyo3::prelude::*;
 use pythonize::pythonize;
 
-use super::errors::{RenderError, guard};
+use super::errors::guard;
+use crate::render::RenderError;
 use crate::standalone;
 
 /// Names of the ports a job of 1 + `prefill` + `decode` nodes needs on one host.
@@ -23,12 +24,17 @@ fn standalone_plan<'py>(
     job_id: &str,
     time_limit: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    guard(
-        || match standalone::plan(prefill, decode, &gpus, &ports, job_id, time_limit) {
-            Ok(plan) => Ok(pythonize(py, &plan)?),
-            Err(message) => Err(RenderError::new_err(message)),
-        },
-    )
+    guard(|| {
+        let plan = standalone::plan(prefill, decode, &gpus, &ports, job_id, time_limit).map_err(
+            |message| {
+                crate::Error::Render(RenderError::Invalid {
+                    run: job_id.to_string(),
+                    message,
+                })
+            },
+        )?;
+        Ok(pythonize(py, &plan)?)
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
