@@ -30,7 +30,7 @@ pub use test_def::{
 pub use text::{MAX_NAME_BYTES, MAX_SCENARIO_NAME_BYTES, is_env_name};
 pub use workspace::{
     Checks, DEFAULT_MAX_RUNS, FileKind, PrunedPoint, TestRun, Workspace, load_workspace,
-    verify_files,
+    load_workspace_texts, verify_files,
 };
 
 use std::path::Path;
@@ -53,9 +53,41 @@ fn parse_file(cx: &mut Cx, file: FileId) -> Option<Node> {
     }
 }
 
-/// Read a file into `sources`; an unreadable or non-UTF-8 file becomes a diagnostic.
+/// Largest configuration file read (the seed's files are about 1 KB; a sweep of a thousand
+/// values about 10 KB): a larger one, or `/dev/zero`, is an error instead of all the memory.
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Read a regular file of at most [`MAX_CONFIG_BYTES`]: a FIFO or a device would hang or never
+/// end, a directory is a mistake.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO blocks until someone writes to it.
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "a special file (FIFO, socket or device)"
+        };
+        return Err(format!("expected a regular file, found {kind}"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read file: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read file: {e}"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "expected a configuration file of at most {} MiB, found a larger file",
+            MAX_CONFIG_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Read a file into `sources`; an unreadable, oversized or non-UTF-8 file becomes a diagnostic.
 fn read_source(sources: &mut Sources, errors: &mut Vec<Diagnostic>, path: &Path) -> Option<FileId> {
-    match std::fs::read(path) {
+    match read_bounded(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Some(sources.add(path, text)),
             Err(e) => {
@@ -73,13 +105,13 @@ fn read_source(sources: &mut Sources, errors: &mut Vec<Diagnostic>, path: &Path)
                 None
             }
         },
-        Err(e) => {
+        Err(message) => {
             errors.push(Diagnostic {
                 file: path.display().to_string(),
                 line: 0,
                 column: 0,
                 path: String::new(),
-                message: format!("cannot read file: {e}"),
+                message,
             });
             None
         }

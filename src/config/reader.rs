@@ -116,10 +116,10 @@ impl<'a> TableReader<'a> {
 
     /// Report keys that no read asked for, and fields given in two spellings.
     pub fn finish(self, cx: &mut Cx) {
-        for (i, (key, _)) in self.entries.iter().enumerate() {
-            let twice = self.entries[..i]
-                .iter()
-                .any(|(k, _)| same_spelling(&k.name, &key.name));
+        // A set, not a scan of the earlier keys: a table may have many thousands of keys.
+        let mut seen = std::collections::HashSet::with_capacity(self.entries.len());
+        for (key, _) in self.entries {
+            let twice = !seen.insert(canonical_key(&key.name));
             if twice {
                 cx.error(
                     key.span,
@@ -149,13 +149,6 @@ impl<'a> TableReader<'a> {
             );
         }
     }
-}
-
-fn same_spelling(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .all(|(x, y)| x == y || matches!((x, y), (b'-', b'_') | (b'_', b'-')))
 }
 
 /// `[[x]]` arrays of tables, each read by `item` (`finish` is called for it).

@@ -1,6 +1,8 @@
 //! The test scenario TOML: which tests run, how often, on how many nodes, with which
 //! per-test overrides.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::diagnostic::Cx;
@@ -145,6 +147,8 @@ fn collect_overrides(r: &mut TableReader) -> Option<Node> {
 }
 
 fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
+    // First entry of each id (maps, not scans: a scenario may list many tests).
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(tests.len());
     for (i, t) in tests.iter().enumerate() {
         // The id names the run's directory.
         if let Some(problem) = path_component_problem(&t.id, MAX_NAME_BYTES) {
@@ -157,15 +161,19 @@ fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
                 ),
             );
         }
-        if tests[..i].iter().any(|o| o.id == t.id) {
+        if first.contains_key(t.id.as_str()) {
             cx.error(
                 t.span,
                 &format!("Tests[{i}].id"),
                 format!("duplicate test id {:?}", t.id),
             );
+        } else {
+            first.insert(&t.id, i);
         }
+    }
+    for (i, t) in tests.iter().enumerate() {
         for (j, d) in t.dependencies.iter().enumerate() {
-            if !tests.iter().any(|o| o.id == d.id) {
+            if !first.contains_key(d.id.as_str()) {
                 cx.error(
                     t.span,
                     &format!("Tests[{i}].dependencies[{j}].id"),
@@ -204,7 +212,11 @@ fn short(s: &str) -> String {
 /// once, at its first test in file order, naming every test on it. Self-dependencies are
 /// reported by [`check_ids`].
 fn check_cycles(tests: &[ScenarioTest], cx: &mut Cx) {
-    let index_of = |id: &str| tests.iter().position(|t| t.id == id);
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(tests.len());
+    for (i, t) in tests.iter().enumerate() {
+        first.entry(&t.id).or_insert(i);
+    }
+    let index_of = |id: &str| first.get(id).copied();
     // Edges by index, first occurrence of a duplicated id only.
     let edges: Vec<Vec<usize>> = tests
         .iter()

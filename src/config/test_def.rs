@@ -732,6 +732,7 @@ pub fn read_env<T>(
         return map;
     };
     let mut map = map?;
+    let mut refused = std::collections::HashSet::new();
     for (key, _) in entries {
         let (expected, why) = if !super::text::is_env_name(&key.name) {
             (
@@ -751,9 +752,10 @@ pub fn read_env<T>(
             &format!("{path}.{}", key.name),
             format!("expected {expected}, found {:?}{why}", key.name),
         );
-        // Reported; dropped so that checks of the other variables (HF_HOME) still run.
-        map.shift_remove(&key.name);
+        refused.insert(key.name.as_str());
     }
+    // Reported; dropped so that checks of the other variables (HF_HOME) still run.
+    map.retain(|k, _| !refused.contains(k.as_str()));
     Some(map)
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::diagnostic::{ConfigError, Cx, Diagnostic};
 use super::node::{Node, Value, merge};
 use super::scenario::{Dependency, Scenario, ScenarioTest, read_scenario};
-use super::source::{Sources, Span};
+use super::source::{FileId, Sources, Span};
 use super::sweep::{SweepValue, product};
 use super::system::{ContainerRuntime, SystemConfig, read_system};
 use super::test_def::{TEMPLATE_NAME, TestDefinition, read_test};
@@ -124,14 +124,54 @@ pub fn load_workspace(
         .filter_map(|p| read_source(&mut sources, &mut io_errors, p))
         .collect();
     let scenario_id = read_source(&mut sources, &mut io_errors, scenario_path);
+    load_sources(
+        &sources,
+        io_errors,
+        system_id,
+        &test_ids,
+        scenario_id,
+        checks,
+    )
+}
 
-    let mut cx = Cx::new(&sources);
+/// [`load_workspace`] over texts rather than files (`(name, text)` pairs; names are used in
+/// errors): for hosts that hold the files in memory, and for fuzzing the whole pipeline.
+pub fn load_workspace_texts(
+    system: (&str, &str),
+    tests: &[(&str, &str)],
+    scenario: (&str, &str),
+    checks: Checks,
+) -> Result<Workspace, ConfigError> {
+    let mut sources = Sources::default();
+    let mut add = |(name, text): (&str, &str)| sources.add(name, text.to_string());
+    let system_id = add(system);
+    let test_ids: Vec<FileId> = tests.iter().map(|t| add(*t)).collect();
+    let scenario_id = add(scenario);
+    load_sources(
+        &sources,
+        Vec::new(),
+        Some(system_id),
+        &test_ids,
+        Some(scenario_id),
+        checks,
+    )
+}
+
+fn load_sources(
+    sources: &Sources,
+    io_errors: Vec<Diagnostic>,
+    system_id: Option<FileId>,
+    test_ids: &[FileId],
+    scenario_id: Option<FileId>,
+    checks: Checks,
+) -> Result<Workspace, ConfigError> {
+    let mut cx = Cx::new(sources);
     cx.diagnostics = io_errors;
     let system = system_id
         .and_then(|id| parse_file(&mut cx, id))
         .and_then(|n| read_system(&n, &mut cx));
     let mut tests: Vec<LoadedTest> = Vec::new();
-    for id in test_ids {
+    for &id in test_ids {
         let Some(node) = parse_file(&mut cx, id) else {
             continue;
         };
@@ -152,17 +192,30 @@ pub fn load_workspace(
     let mut warnings = Vec::new();
     if let (Some(system), Some(scenario)) = (&system, &scenario) {
         let mut planned = Vec::new();
+        // The first file of each name (a duplicate is an error, reported above).
+        let mut by_name = std::collections::HashMap::with_capacity(tests.len());
+        for t in &tests {
+            if let Some(d) = &t.def {
+                by_name.entry(d.name.as_str()).or_insert(t);
+            }
+        }
+        // For "unknown test" errors (only when every test file is valid: otherwise the name may
+        // be that of a broken file). At most 20 names, however many files there are.
+        let all_valid = tests.iter().all(|t| t.def.is_some());
+        let mut names: Vec<&str> = by_name.keys().copied().collect();
+        names.sort_unstable();
+        let more = names.len().saturating_sub(20);
+        names.truncate(20);
+        let known_names = super::parse::quoted_list(&names)
+            + &(if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            });
         for (index, entry) in scenario.tests.iter().enumerate() {
-            let Some(test) = tests
-                .iter()
-                .find(|t| t.def.as_ref().is_some_and(|d| d.name == entry.test_name))
-            else {
-                if !tests.iter().any(|t| t.def.is_none()) {
-                    let names: Vec<&str> = tests
-                        .iter()
-                        .filter_map(|t| t.def.as_ref().map(|d| d.name.as_str()))
-                        .collect();
-                    cx.error(entry.span, &format!("Tests[{index}].test_name"), format!("expected the name of an AIDynamo test in the tests directory ({}), found {:?}", super::parse::quoted_list(&names), entry.test_name));
+            let Some(test) = by_name.get(entry.test_name.as_str()).copied() else {
+                if all_valid {
+                    cx.error(entry.span, &format!("Tests[{index}].test_name"), format!("expected the name of an AIDynamo test in the tests directory ({known_names}), found {:?}", entry.test_name));
                 }
                 continue;
             };
@@ -206,12 +259,12 @@ pub fn load_workspace(
 /// A scenario names tests by their `name`: two files with the same name would make the choice
 /// depend on file order. Reported at the later file, naming the earlier one.
 fn check_unique_names(tests: &[LoadedTest], cx: &mut Cx) {
-    for (i, t) in tests.iter().enumerate() {
+    let mut first_of: std::collections::HashMap<&str, &LoadedTest> =
+        std::collections::HashMap::with_capacity(tests.len());
+    for t in tests {
         let Some(def) = &t.def else { continue };
-        let earlier = tests[..i]
-            .iter()
-            .find(|o| o.def.as_ref().is_some_and(|d| d.name == def.name));
-        if let Some(first) = earlier {
+        let first = *first_of.entry(&def.name).or_insert(t);
+        if !std::ptr::eq(first, t) {
             let at = |n: &Node| find(n, &["name"]).map_or(n.span, |v| v.span);
             let first_span = at(&first.node);
             let file = cx.sources.file(first_span.file);
