@@ -1095,3 +1095,41 @@ fn tables_with_many_keys_are_checked_in_linear_time() {
     assert!(errs[0].starts_with("t.toml:1:1: k0: unknown field"));
     assert!(errs[n].contains("extra_env_vars.E-0: expected an environment variable name"));
 }
+
+#[test]
+fn host_names_are_checked_where_they_are_written() {
+    // A blank or a comma would change the node count of `--nodelist`; reported at the entry.
+    let sys = SYSTEM.replace(
+        "nodes = [\"node[1-4]\"]",
+        "nodes = [\"node[1-4]\", \"a b\"]",
+    );
+    let e = cloudai_dynamo_rs::config::load_system_str(&sys, "s.toml").unwrap_err();
+    assert_eq!(
+        e.diagnostics[0].to_string(),
+        "s.toml:12:25: partitions[0].groups[0].nodes[1]: expected a host name or a host list such as node[1-4], found \"a b\", which has U+0020 at character 2"
+    );
+    let sc = "name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"t\"\nnodes = [\"n1,n2\", \"debug:g:2\", \"n[1-2\"]\n";
+    let e = cloudai_dynamo_rs::config::load_scenario_str(sc, "s.toml").unwrap_err();
+    let msgs: Vec<String> = e.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        msgs,
+        vec![
+            "s.toml:5:10: Tests[0].nodes[0]: expected a host name, a host list such as node[1-4], or PARTITION:GROUP:COUNT, found \"n1,n2\", which has a ',' outside brackets (give one host or host list per entry)",
+            "s.toml:5:32: Tests[0].nodes[2]: expected a host name, a host list such as node[1-4], or PARTITION:GROUP:COUNT, found \"n[1-2\", which has unbalanced or nested brackets",
+        ]
+    );
+}
+
+#[test]
+fn engine_arguments_are_finite() {
+    let t = SEED.replace(
+        "  num_nodes = 1",
+        "  num_nodes = 1\n  extra_args = { rate = inf, ok = 1.5 }",
+    );
+    assert_eq!(
+        errors(&t),
+        vec![
+            "t.toml:14:25: cmd_args.dynamo.prefill_worker.extra_args.rate: expected a string, a finite number or a boolean, found float inf"
+        ]
+    );
+}

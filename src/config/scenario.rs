@@ -7,12 +7,10 @@ use serde::Serialize;
 
 use super::diagnostic::Cx;
 use super::node::{Node, Value};
-use super::parse::{
-    boolean, float_in, non_empty_string, one_of, positive, slurm_time, string_list,
-};
+use super::parse::{boolean, float_in, non_empty_string, one_of, positive, slurm_time};
 use super::reader::{TableReader, list_of_tables};
 use super::sweep::{Sweep, sweep};
-use super::text::{MAX_NAME_BYTES, MAX_SCENARIO_NAME_BYTES, path_component_problem};
+use super::text::{MAX_NAME_BYTES, MAX_SCENARIO_NAME_BYTES, host_lists, path_component_problem};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Scenario {
@@ -101,7 +99,7 @@ fn read_entry(r: &mut TableReader, cx: &mut Cx) -> Option<ScenarioTest> {
     let id = r.required(cx, "id", non_empty_string);
     let test_name = r.required(cx, "test_name", non_empty_string);
     let num_nodes = r.optional(cx, "num_nodes", sweep(positive));
-    let nodes = r.or(cx, "nodes", Vec::new(), string_list);
+    let nodes = r.or(cx, "nodes", Vec::new(), host_lists(true));
     let time_limit = r.optional(cx, "time_limit", slurm_time);
     let iterations = r.or(cx, "iterations", 1, positive);
     let dependencies = r.or(cx, "dependencies", Vec::new(), |n, cx, p| {

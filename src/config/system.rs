@@ -207,7 +207,7 @@ fn read_partitions(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Partition
         let groups = r.or(cx, "groups", Vec::new(), |n, cx, p| {
             list_of_tables(n, cx, p, |g, cx| {
                 let name = g.required(cx, "name", non_empty_string)?;
-                let nodes = g.or(cx, "nodes", Vec::new(), string_list);
+                let nodes = g.or(cx, "nodes", Vec::new(), super::text::host_lists(false));
                 Some(Group { name, nodes })
             })
         });

@@ -679,14 +679,14 @@ fn arg_value(node: &Node, cx: &mut Cx, path: &str) -> Option<ArgValue> {
     match &node.value {
         Value::Boolean(b) => Some(ArgValue::Bool(*b)),
         Value::Integer(i) => Some(ArgValue::Int(*i)),
-        Value::Float(f) => Some(ArgValue::Float(*f)),
+        Value::Float(f) if f.is_finite() => Some(ArgValue::Float(*f)),
         Value::String(s) => Some(ArgValue::Str(s.clone())),
         other => {
             cx.error(
                 node.span,
                 path,
                 format!(
-                    "expected a string, number or boolean, found {}",
+                    "expected a string, a finite number or a boolean, found {}",
                     other.describe()
                 ),
             );

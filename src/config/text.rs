@@ -119,6 +119,67 @@ pub const BASH_OWNED: &[&str] = &[
     "UID",
 ];
 
+/// A host name or Slurm host list (`node[01-04,7]`): what `--nodelist` and `scontrol` accept.
+/// A blank or a comma outside brackets would change the node count, other characters are not
+/// host names at all. `spec` also allows the `PARTITION:GROUP:N` form of scenario `nodes`.
+pub fn host_list_problem(s: &str, spec: bool) -> Option<String> {
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '-' | '_' | '[' | ']' | ',')
+            || (spec && c == ':')
+    };
+    if s.is_empty() {
+        return Some("is empty".into());
+    }
+    if let Some(at) = first_bad(s, |c| !allowed(c)) {
+        return Some(format!("has {at}"));
+    }
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                return Some(
+                    "has a ',' outside brackets (give one host or host list per entry)".into(),
+                );
+            }
+            _ => {}
+        }
+        if !(0..=1).contains(&depth) {
+            return Some("has unbalanced or nested brackets".into());
+        }
+    }
+    (depth != 0).then(|| "has unbalanced or nested brackets".into())
+}
+
+/// A list of host names or host lists (system `partitions.groups.nodes`, scenario `nodes`).
+pub fn host_lists(spec: bool) -> impl Fn(&Node, &mut Cx, &str) -> Option<Vec<String>> {
+    move |node, cx, path| {
+        let list = super::parse::string_list(node, cx, path)?;
+        let Value::Array(items) = &node.value else {
+            return Some(list);
+        };
+        let mut ok = true;
+        for (i, (s, item)) in list.iter().zip(items).enumerate() {
+            if let Some(problem) = host_list_problem(s, spec) {
+                let what = if spec {
+                    "a host name, a host list such as node[1-4], or PARTITION:GROUP:COUNT"
+                } else {
+                    "a host name or a host list such as node[1-4]"
+                };
+                cx.error(
+                    item.span,
+                    &format!("{path}[{i}]"),
+                    format!("expected {what}, found {s:?}, which {problem}"),
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(list)
+    }
+}
+
 /// Why `name` cannot be one directory name, if it cannot.
 pub fn path_component_problem(name: &str, max_bytes: usize) -> Option<String> {
     if name.contains(['/', '\\']) {
@@ -160,6 +221,17 @@ mod tests {
             first_bad("é\u{85}", forbidden).as_deref(),
             Some("U+0085 at character 2")
         );
+    }
+
+    #[test]
+    fn host_lists() {
+        for ok in ["node1", "gpu-h100-[001-016]", "n[1-3,7]", "a.b_c"] {
+            assert_eq!(host_list_problem(ok, false), None, "{ok}");
+        }
+        assert_eq!(host_list_problem("p:g:2", true), None);
+        for bad in ["", "a b", "a,b", "n[1-2", "n]1[", "n[[1]]", "p:g:2", "x\"y"] {
+            assert!(host_list_problem(bad, false).is_some(), "{bad}");
+        }
     }
 
     #[test]
