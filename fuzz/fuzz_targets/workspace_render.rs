@@ -40,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(ws) => ws,
         Err(e) => {
             assert!(!e.diagnostics.is_empty());
-            assert!(e.diagnostics.iter().all(|d| NAMES.contains(&d.file.as_str())));
+            assert!(
+                e.diagnostics
+                    .iter()
+                    .all(|d| NAMES.contains(&d.file.as_str()))
+            );
             return;
         }
     };
@@ -50,10 +54,15 @@ fuzz_target!(|data: &[u8]| {
         assert!(topo.num_nodes <= topology::MAX_JOB_NODES);
         assert_eq!(topo.roles().len(), topo.num_nodes as usize);
         let dir = Path::new("/r").join(run.relative_dir());
-        let Ok(files) = render::render_run(&ws.system, run, &dir, Path::new("/i")) else {
+        let Ok(files) = render::render_run(&ws.system, run, &dir, Path::new("/i"), true) else {
             continue; // a render error is a message, which is all that is asked
         };
-        for text in [&files.sbatch, &files.launch, &files.dynamo_config, &files.roles] {
+        for text in [
+            &files.sbatch,
+            &files.launch,
+            &files.dynamo_config,
+            &files.roles,
+        ] {
             assert!(!text.contains('\0'));
         }
         for line in files.sbatch.lines() {
