@@ -31,7 +31,12 @@ def test_config_error_is_a_value_error_with_structured_entries(seed_text: str) -
         cdr.load_test_str(bad, "bad.toml")
     err = info.value
     assert isinstance(err, cdr.ConfigError)
-    assert err.errors == [
+    # `text` is how the CLI prints an entry: file:line:col: path: message.
+    assert err.errors[0]["text"] == (
+        "bad.toml:16:15: cmd_args.dynamo.vllm_worker.num_nodes: expected a non-negative "
+        "integer, found -2 (or a list of such values to sweep)"
+    )
+    assert [{k: v for k, v in e.items() if k != "text"} for e in err.errors] == [
         {
             "file": "bad.toml",
             "line": 16,

@@ -1,5 +1,6 @@
 """Typed stubs of the native module built from the Rust core (src/python/)."""
 
+from collections.abc import Sequence
 from os import PathLike
 from typing import Any, Literal, TypedDict
 
@@ -34,7 +35,7 @@ def load_scenario(path: StrPath) -> dict[str, Any]: ...
 def load_scenario_str(text: str, name: str = "<string>") -> dict[str, Any]: ...
 def load_workspace(
     system: StrPath,
-    tests: list[StrPath],
+    tests: Sequence[StrPath],
     scenario: StrPath,
     *,
     check_host_paths: bool = True,
@@ -47,11 +48,11 @@ def load_workspace(
     """
 
 def verify_files(
-    paths: list[StrPath], *, check_host_paths: bool = True, max_runs: int = ...
+    paths: Sequence[StrPath], *, check_host_paths: bool = True, max_runs: int = ...
 ) -> tuple[list[ErrorEntry], list[tuple[str, FileKind | None]]]: ...
 def prepare(
     system: StrPath,
-    tests: list[StrPath],
+    tests: Sequence[StrPath],
     scenario: StrPath,
     *,
     timestamp: str,
@@ -80,7 +81,7 @@ class PlanResult(TypedDict):
 
 def plan_scenario(
     system: StrPath,
-    tests: list[StrPath],
+    tests: Sequence[StrPath],
     scenario: StrPath,
     *,
     output_root: StrPath | None = None,
@@ -187,7 +188,7 @@ def find_result_files(run_dir: StrPath) -> list[ResultFileEntry]:
     best first: outside ``warmup`` before inside, shallower first, CSV before JSON."""
 
 def read_metrics_many(
-    paths: list[StrPath], metrics: list[MetricSpec], *, threads: int | None = None
+    paths: Sequence[StrPath], metrics: Sequence[MetricSpec], *, threads: int | None = None
 ) -> list[list[float | None]]:
     """Values of ``metrics`` in each file, one list per file; None where a file lacks one.
 

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import _core
 from .engine import ENGINES, ENV_VAR, FLAG
@@ -95,16 +96,11 @@ def _toml_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def format_error(e: dict) -> str:
-    where = e["file"] + (f":{e['line']}:{e['column']}" if e["line"] else "")
-    return f"{where}: {e['path']}: {e['message']}" if e["path"] else f"{where}: {e['message']}"
-
-
 def report_config_error(err: _core.ConfigError) -> int:
     n = len(err.errors)
     print(f"error: {n} configuration error{'s' if n != 1 else ''}", file=sys.stderr)
     for e in err.errors:
-        print(f"  {format_error(e)}", file=sys.stderr)
+        print(f"  {e['text']}", file=sys.stderr)
     return 1
 
 
@@ -124,13 +120,13 @@ def cmd_verify_configs(args: argparse.Namespace) -> int:
     if errors:
         print(f"error: {len(errors)} problem(s) in {len(files)} file(s)", file=sys.stderr)
         for e in errors:
-            print(f"  {format_error(e)}", file=sys.stderr)
+            print(f"  {e['text']}", file=sys.stderr)
         return 1
     print(f"ok: {len(files)} file(s) valid")
     return 0
 
 
-def prepare(args: argparse.Namespace, *, print_plan: bool = True) -> dict:
+def prepare(args: argparse.Namespace, *, print_plan: bool = True) -> dict[str, Any]:
     """Validate the three inputs and write the results tree (with plan.json); print the plan's
     summary line, the warnings and what was written."""
     tests = _toml_files([args.tests_dir]) if args.tests_dir else []
@@ -146,7 +142,7 @@ def prepare(args: argparse.Namespace, *, print_plan: bool = True) -> dict:
     if print_plan:
         print(prepared["plan_summary"], flush=True)
     for w in prepared["warnings"]:
-        print(f"warning: {format_error(w)}", file=sys.stderr)
+        print(f"warning: {w['text']}", file=sys.stderr)
     runs = prepared["runs"]
     print(f"{len(runs)} test run(s) written to {prepared['results_dir']}")
     return prepared
@@ -160,7 +156,7 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def prepared_runs(prepared: dict) -> list[PreparedRun]:
+def prepared_runs(prepared: dict[str, Any]) -> list[PreparedRun]:
     """The runner's view of what dry-run wrote."""
     return [
         PreparedRun(
@@ -241,7 +237,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def scheduler_for(system: dict) -> tuple[SlurmScheduler | StandaloneScheduler, int]:
+def scheduler_for(system: dict[str, Any]) -> tuple[SlurmScheduler | StandaloneScheduler, int]:
     """The system's scheduler and its default number of jobs at once: a standalone machine
     runs one job at a time unless told otherwise (the jobs would share its GPUs)."""
     if system["scheduler"] == "standalone":

@@ -21,6 +21,8 @@ class ErrorEntry(TypedDict):
     column: int
     path: str
     message: str
+    #: ``file:line:col: path: message``, as the core formats it.
+    text: str
 
 
 class Error(Exception):

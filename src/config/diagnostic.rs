@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::source::{Sources, Span};
 
 /// One problem in a configuration file.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     /// Path of the file as it was given.
     pub file: String,
@@ -32,6 +32,21 @@ impl fmt::Display for Diagnostic {
         } else {
             write!(f, ": {}: {}", self.path, self.message)
         }
+    }
+}
+
+/// The fields, plus `text`: the `Display` form (`file:line:col: path: message`), so that
+/// Python prints diagnostics exactly as the core formats them.
+impl Serialize for Diagnostic {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Diagnostic", 6)?;
+        s.serialize_field("file", &self.file)?;
+        s.serialize_field("line", &self.line)?;
+        s.serialize_field("column", &self.column)?;
+        s.serialize_field("path", &self.path)?;
+        s.serialize_field("message", &self.message)?;
+        s.serialize_field("text", &self.to_string())?;
+        s.end()
     }
 }
 

@@ -37,7 +37,6 @@ from cloudai.test_parser import TestParser
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from .. import _core
-from ..cli import format_error
 from . import convert, results
 
 TEMPLATE_NAME = "AIDynamo"
@@ -124,7 +123,7 @@ def _format_errors(errors: list[Any]) -> str:
     fields only (the line and column would point into the TOML we generated)."""
     positioned = _file_errors(_SOURCE.get())
     if positioned:
-        lines = [format_error(e) for e in positioned]
+        lines = [e["text"] for e in positioned]
     else:
         lines = [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors]
     return "invalid AIDynamo test (cloudai-dynamo-rs):\n\t" + "\n\t".join(lines)

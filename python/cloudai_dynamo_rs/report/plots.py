@@ -9,9 +9,14 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .metrics import PER_GPU, PER_USER
 from .tables import RunRow
+
+if TYPE_CHECKING:  # matplotlib is imported only when a report is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 _DPI = 100
 _SIZE = (7.0, 4.5)
@@ -55,21 +60,21 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
     return front[::-1]
 
 
-def _new_figure():  # -> matplotlib.figure.Figure (kept untyped: matplotlib is optional)
+def _new_figure() -> tuple[Figure, Axes]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=_SIZE, dpi=_DPI, layout="constrained")
     return fig, fig.add_subplot()
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     # No "Software" text chunk: the same data gives the same bytes across matplotlib builds.
     fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
 
 
-def _no_data(ax, what: str) -> None:
+def _no_data(ax: Axes, what: str) -> None:
     ax.text(
         0.5,
         0.5,

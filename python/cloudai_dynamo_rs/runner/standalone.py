@@ -16,7 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -54,10 +54,9 @@ def free_ports(count: int, *, rng: random.Random | None = None) -> list[int]:
     return ports
 
 
-def machine_gpus(env: dict[str, str] | None = None) -> list[str]:
+def machine_gpus(env: Mapping[str, str] | None = None) -> list[str]:
     """This machine's GPU ids: ``CUDA_VISIBLE_DEVICES`` when set, else ``nvidia-smi``'s."""
-    env = os.environ if env is None else env
-    visible = env.get("CUDA_VISIBLE_DEVICES")
+    visible = (os.environ if env is None else env).get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         return [g.strip() for g in visible.split(",") if g.strip() and g.strip() != "-1"]
     smi = shutil.which("nvidia-smi")
