@@ -72,6 +72,7 @@ def test_ci_run_stops_the_cluster_only_when_it_started_it(
     stub(repo / ".ci" / "cluster" / "up", f'echo up >> {log}; echo {up_says} > "$UP_STATUS_FILE"\n')
     stub(repo / ".ci" / "cluster" / "down", f"echo down >> {log}\n")
     stub(repo / ".ci" / "test", f"echo test >> {log}; exit {test_rc}\n")
+    stub(repo / ".ci" / "fuzz", f"echo fuzz >> {log}\n")
     stub(repo / ".ci" / "cloudai", f"echo cloudai >> {log}\n")
     bin_dir = tmp_path / "bin"
     stub(bin_dir / "python3", 'mkdir -p "$3/bin" && : > "$3/bin/activate"\n')  # -m venv DIR
@@ -88,6 +89,6 @@ def test_ci_run_stops_the_cluster_only_when_it_started_it(
         ["bash", str(repo / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == test_rc, out.stderr
-    ran = ["up", "test"] + (["cloudai"] if test_rc == 0 else [])
+    ran = ["up", "test"] + (["fuzz", "cloudai"] if test_rc == 0 else [])
     assert log.read_text().split() == ran + (["down"] if stopped else [])
     assert ("left running" in out.stdout) != stopped
