@@ -345,6 +345,12 @@ def test_empty_results_file_is_no_result(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "profile_x_genai_perf.csv").write_text("a\n")
     assert find_results(tmp_path) == [tmp_path / "sub" / "profile_x_genai_perf.csv"]
+    # aiperf's JSON export is a result too (as for the CloudAI plugin), after the CSV.
+    (tmp_path / "sub" / "profile_export_aiperf.json").write_text("{}")
+    assert find_results(tmp_path) == [
+        tmp_path / "sub" / "profile_x_genai_perf.csv",
+        tmp_path / "sub" / "profile_export_aiperf.json",
+    ]
 
 
 @pytest.mark.parametrize(

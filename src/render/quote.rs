@@ -14,15 +14,6 @@ pub fn sh(s: &str) -> String {
     }
 }
 
-/// Quote each word and join with spaces.
-pub fn sh_words<S: AsRef<str>>(words: &[S]) -> String {
-    words
-        .iter()
-        .map(|w| sh(w.as_ref()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A value for an `#SBATCH` line. sbatch reads those lines itself (no shell): blanks separate
 /// arguments, `"…"` and `'…'` group, `\\` escapes the next character (also inside quotes) and
 /// an unquoted `#` starts a comment (Slurm `src/sbatch/opt.c`, `_get_argument`). A value with

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::lookup::{NamePattern, Row};
+use super::lookup::Row;
 
 /// Ordered `name → value` pairs whose names are shared by all rows of a table.
 ///
@@ -124,14 +124,6 @@ impl Metric {
     /// Value of the default statistic (see [`Metric::default_stat`]).
     pub fn value(&self) -> Option<f64> {
         self.default_stat().and_then(|s| self.stat(s))
-    }
-
-    /// Whether `query` names this metric, ignoring case, unit, `_`/`-`/space differences.
-    ///
-    /// `Time to First Token`, `time_to_first_token` and `Time To First Token (ms)` all match
-    /// the genai-perf label `Time To First Token (ms)`.
-    pub fn matches_name(&self, query: &str) -> bool {
-        NamePattern::new(query).matches(self)
     }
 }
 

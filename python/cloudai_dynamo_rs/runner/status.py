@@ -20,21 +20,18 @@ FAILURE_MARKER = "failure.marker"
 DONE_MARKER = "done.marker"
 STATUS_FILE = "status.json"
 
-# genai-perf names its CSV after the profile export (profile_genai_perf.csv or
-# profile_<name>_genai_perf.csv); aiperf always uses one name. Both may sit in sub-dirs.
-RESULT_PATTERNS = ("profile*_genai_perf.csv", "profile_export_aiperf.csv")
-
 _MARKER_HEAD = re.compile(r"(\w+)=(\S*)")
 _WORKER_ROLES = frozenset({"prefill", "decode"})
 _MAX_LOG_LINE = 300
 
 
 def find_results(run_dir: Path) -> list[Path]:
-    """Non-empty results files under ``run_dir`` (an empty CSV is no result)."""
-    found: list[Path] = []
-    for pattern in RESULT_PATTERNS:
-        found.extend(p for p in run_dir.rglob(pattern) if p.is_file() and p.stat().st_size > 0)
-    return sorted(found)
+    """Non-empty results exports under ``run_dir``, best first: the core's
+    ``find_result_files`` (the CloudAI plugin asks the same), an empty file being no result."""
+    if not run_dir.is_dir():
+        return []
+    found = (Path(f["path"]) for f in _core.find_result_files(run_dir))
+    return [p for p in found if p.is_file() and p.stat().st_size > 0]
 
 
 def _describe_role(role: str) -> str:
