@@ -3,12 +3,29 @@ reconfigures logging process-wide, so never in the test process)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 CLUSTER_BIN = Path("/run/cloudaix-cluster/bin")
+
+
+def _tests_conftest():
+    # tests/conftest.py shares helpers as `from conftest import …`; here `conftest` is this
+    # directory's, so load that file under its own name.
+    path = Path(__file__).resolve().parents[1] / "conftest.py"
+    spec = importlib.util.spec_from_file_location("cloudaix_tests_conftest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_shared = _tests_conftest()
+LONG_RUN: str = _shared.LONG_RUN  # a scenario whose load lasts minutes
+wait_for = _shared.wait_for
 
 
 def cloudaix(

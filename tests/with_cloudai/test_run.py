@@ -11,11 +11,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from cloudai_cli import CLUSTER_BIN, cloudaix, results_dir
+from cloudai_cli import CLUSTER_BIN, LONG_RUN, cloudaix, results_dir, wait_for
 
 import cloudai_dynamo_rs as cdr
 
@@ -49,6 +48,7 @@ def _install_and_run(
     done = cloudaix(tmp_path, "install", SYSTEM, tests, scenario)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "install" / "slurm-metadata.sh").is_file()  # CloudAI installed it
+    kw.setdefault("timeout", 900)  # jobs of other users of the cluster may queue ours
     return cloudaix(
         tmp_path, "run", SYSTEM, tests, scenario, "--output-dir", str(tmp_path / "out"), **kw
     )
@@ -104,17 +104,6 @@ def test_dse_sweep_runs_bare_metal_and_observes_our_results(tmp_path: Path) -> N
     assert html.count("data:image/png;base64,") == 3
 
 
-LONG = """
-name = "long"
-[[Tests]]
-id = "long"
-test_name = "mocker_1p1d_genai_perf"
-time_limit = "00:05:00"
-  [Tests.cmd_args.genai_perf]
-  request_count = 100000
-"""
-
-
 def _pids(pattern: str, run_root: Path) -> list[int]:
     found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
     mine = []
@@ -131,7 +120,7 @@ def _pids(pattern: str, run_root: Path) -> list[int]:
 def test_a_dying_worker_is_reported_failed_with_its_cause(tmp_path: Path) -> None:
     """Pyxis mode (the cluster's pyxis stand-in runs on the host); the decode worker is killed
     once the load generator runs: CloudAI reports the job failed with our cause."""
-    tests, scenario = _workspace(tmp_path, LONG)
+    tests, scenario = _workspace(tmp_path, LONG_RUN)
     out = tmp_path / "out"
     done = cloudaix(tmp_path, "install", SYSTEM, tests, scenario)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -145,14 +134,19 @@ def test_a_dying_worker_is_reported_failed_with_its_cause(tmp_path: Path) -> Non
         start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
-        while not _pids("genai-perf", out) or not _pids("disaggregation-mode decode", out):
-            assert time.monotonic() < deadline, "load generator never started"
-            assert proc.poll() is None, proc.communicate()[0]
-            time.sleep(1)
+        # The job may queue behind others' on the shared cluster.
+        wait_for(
+            lambda: (
+                proc.poll() is not None
+                or bool(_pids("genai-perf", out) and _pids("disaggregation-mode decode", out))
+            ),
+            600,
+            "the load generator",
+        )
+        assert proc.poll() is None, proc.communicate()[0]
         for pid in _pids("disaggregation-mode decode", out):
             os.kill(pid, signal.SIGKILL)
-        log, _ = proc.communicate(timeout=180)
+        log, _ = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
