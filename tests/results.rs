@@ -1272,6 +1272,13 @@ fn duplicate_rows_and_keys_are_errors() {
     let e = csv_err(gpu.as_bytes());
     assert!(matches!(e, ResultsError::Duplicate { line: 4, .. }), "{e}");
 
+    // A header naming a statistic twice.
+    let e = csv_err(b"Metric,avg,p99,avg\r\nRequest Latency (ms),1.00,2.00,3.00\r\n");
+    assert_eq!(
+        e.to_string(),
+        "bad.csv:1:16: duplicate column `avg` (first on line 1); expected each once"
+    );
+
     let json = "{\"request_throughput\": {\"unit\": \"requests/sec\", \"avg\": 1.0},\n \"request_throughput\": {\"unit\": \"requests/sec\", \"avg\": 2.0}}";
     let e = results::parse_json(json.as_bytes(), "bad.json").unwrap_err();
     assert_eq!(
@@ -1314,6 +1321,17 @@ fn units_are_converted_or_refused() {
     assert_eq!(
         e.to_string(),
         "bad.csv:2:1: `Time To First Token (min)`: unknown unit `min`; expected a duration unit: ns, us, µs, ms, s or sec"
+    );
+    // A duration in a rate's unit, a rate in a duration's.
+    let e = csv_err(table("tokens/sec", "tokens/sec").as_bytes());
+    assert!(
+        matches!(e, ResultsError::UnknownUnit { line: 2, .. }),
+        "{e}"
+    );
+    let e = csv_err(table("ms", "ms").as_bytes());
+    assert!(
+        matches!(e, ResultsError::UnknownUnit { line: 5, .. }),
+        "{e}"
     );
     let e = csv_err(table("ms", "tokens/min").as_bytes());
     assert!(

@@ -772,3 +772,18 @@ def test_full_disk_names_the_file_and_leaves_no_temporary(tmp_path: Path) -> Non
     finally:
         if mounted:
             subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_fifos_in_a_run_directory_do_not_hang_the_report(tmp_path: Path) -> None:
+    # status.json, failure.marker and runs.json as FIFOs with no writer: reading any of them
+    # would block for ever; they are not files, so they count as absent.
+    run_dir = one_run(tmp_path, GP_C2)
+    (run_dir / "status.json").unlink()
+    for name in ("status.json", "failure.marker"):
+        os.mkfifo(run_dir / name)
+    os.mkfifo(tmp_path / "runs.json")
+    paths = generate_report(tmp_path, GPUS_PER_NODE)
+    (row,) = read_csv(paths.summary)
+    assert (row["status"], row["cause"]) == ("completed", "")
+    (run_dir / "done.marker").write_text("ok\n")
+    assert status_mod.combine(run_dir, JobInfo("COMPLETED", "0:0")) == ("completed", "")

@@ -84,8 +84,18 @@ pub(crate) fn unit_problem(row: &impl Row) -> Option<&'static str> {
     if !candidate(row.label_initial()) && !candidate(row.name_initial()) {
         return None;
     }
-    let key = key_patterns().iter().find(|(p, _)| p.matches(row))?.1;
+    // The usual rows have the unit of their kind: only the other kind's keys can object.
     let unit = row.unit();
+    let wanted = match unit {
+        Some(u) if to_millis(u).is_some() => Some(false),
+        Some(u) if is_rate(u) => Some(true),
+        _ => None,
+    };
+    let key = key_patterns()
+        .iter()
+        .filter(|(_, k)| wanted.is_none_or(|duration| k.is_duration() == duration))
+        .find(|(p, _)| p.matches(row))?
+        .1;
     if key.is_duration() {
         unit.and_then(to_millis)
             .is_none()

@@ -81,6 +81,7 @@ fn scan_rows<'a>(
         }
         if current.is_none() || is_header_start(&cells) {
             if let Some(layout) = Layout::from_header(&cells) {
+                check_header(&cells, text, path)?;
                 sink.table(&layout, row.start);
                 current = Some((layout, row.start));
             } else if cells.len() > 1 {
@@ -142,6 +143,26 @@ fn check_duplicates(
         }
         let attrs = m.attributes.iter().map(|(_, v)| v.as_str()).collect();
         seen.insert((m.label.as_str(), m.unit.as_deref(), attrs), offset);
+    }
+    Ok(())
+}
+
+/// A header naming a column twice: lookups would read the first, a reader keyed by name the
+/// last, so the file is refused at the second.
+fn check_header(cells: &[Cell<'_>], text: &str, path: &Path) -> Result<(), ResultsError> {
+    for (i, cell) in cells.iter().enumerate() {
+        let name = cell.text.trim();
+        if !name.is_empty() && cells[..i].iter().any(|c| c.text.trim() == name) {
+            let (line, col) = line_col(text.as_bytes(), cell.offset);
+            return Err(ResultsError::Duplicate {
+                path: path.to_owned(),
+                line,
+                col,
+                what: "column",
+                name: shorten(name),
+                first_line: line,
+            });
+        }
     }
     Ok(())
 }

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import _core
-from ..runner.status import FAILURE_MARKER, STATUS_FILE, failure_cause
+from ..runner.status import (
+    FAILURE_MARKER,
+    SMALL_FILE_LIMIT,
+    STATUS_FILE,
+    failure_cause,
+    read_small_text,
+)
 
 RECORD_FILE = "test-run.json"
 #: Status of a run whose ``test-run.json`` is malformed or disagrees with its place.
@@ -49,12 +55,19 @@ class Run:
         )
 
 
+def _read_json_any(path: Path, limit: int = SMALL_FILE_LIMIT) -> Any:
+    """The JSON value in ``path``; None when it is missing, not a regular file, larger than
+    ``limit`` (then cut, so invalid) or not JSON."""
+    text = read_small_text(path, limit)
+    try:
+        return json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     """The object in ``path``, or None when it is missing or not a JSON object."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = _read_json_any(path)
     return data if isinstance(data, dict) else None
 
 
@@ -112,10 +125,10 @@ def _apply_status(run: Run) -> None:
         run.job_id = None if status.get("job_id") is None else str(status["job_id"])
         run.elapsed = _number(status.get("elapsed"))
         return
-    marker = run.run_dir / FAILURE_MARKER
-    if marker.is_file():
+    marker = read_small_text(run.run_dir / FAILURE_MARKER)
+    if marker is not None:
         run.status = "failed"
-        run.cause = failure_cause(marker.read_text(errors="replace"))
+        run.cause = failure_cause(marker)
 
 
 def _natural_key(text: str) -> tuple[Any, ...]:
@@ -144,10 +157,8 @@ def find_runs(results_dir: Path) -> list[Run]:
 
 def _scenario_order(results_dir: Path) -> dict[str, int]:
     """Position of each test id in the scenario, from ``runs.json`` (empty without one)."""
-    try:
-        listed = json.loads((results_dir / RUNS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    # One entry per run: a scenario at the run cap (10,000 by default) writes a few MB.
+    listed = _read_json_any(results_dir / RUNS_FILE, limit=64 << 20)
     order: dict[str, int] = {}
     for entry in listed if isinstance(listed, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):

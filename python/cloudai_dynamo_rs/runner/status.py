@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,25 @@ STATUS_FILE = "status.json"
 _MARKER_HEAD = re.compile(r"(\w+)=(\S*)")
 _WORKER_ROLES = frozenset({"prefill", "decode"})
 _MAX_LOG_LINE = 300
+
+
+#: The most read of a marker or small JSON file of a run: they are a few KB when the job's
+#: scripts write them; anything larger is cut there rather than loaded whole.
+SMALL_FILE_LIMIT = 1 << 20
+
+
+def read_small_text(path: Path, limit: int = SMALL_FILE_LIMIT) -> str | None:
+    """The first ``limit`` bytes of ``path`` as text, or None when it is missing or not a
+    regular file: opened without blocking, so a FIFO planted in a run directory cannot hang
+    the runner or the report, and checked on the open descriptor (no device is read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return f.read(limit).decode("utf-8", errors="replace")
 
 
 def find_results(run_dir: Path) -> list[Path]:
@@ -80,8 +100,9 @@ def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
     exited cleanly is still a failed benchmark.
     """
     marker = run_dir / FAILURE_MARKER
-    if marker.is_file():
-        return "failed", failure_cause(marker.read_text(errors="replace"))
+    marker_text = read_small_text(marker)
+    if marker_text is not None:
+        return "failed", failure_cause(marker_text)
     if info.state == "CANCELLED":
         return "cancelled", _slurm_cause(info)
     if info.state == "TIMEOUT":
