@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod plan;
+pub mod rehearse;
 pub mod render;
 pub mod results;
 pub mod standalone;

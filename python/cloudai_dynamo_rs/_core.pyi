@@ -224,3 +224,22 @@ def standalone_plan(
     machine's GPU ids (split between the workers). Returns ``{"processes": [{"node_id", "role",
     "env"}], "ports", "time_limit_seconds"}``; RenderError when the ports or GPUs do not fit.
     """
+
+def prepare_rehearsal(
+    system: StrPath,
+    tests: list[StrPath],
+    scenario: StrPath,
+    *,
+    timestamp: str,
+    target: StrPath | None = None,
+    output_root: StrPath | None = None,
+    stack: str | None = None,
+    max_requests: int | None = None,
+    sample: int | None = None,
+    max_runs: int = ...,
+) -> dict[str, Any]:
+    """``prepare`` of the user's scenario rehearsed on Dynamo's mocker (``cloudaix rehearse``):
+    mocker engines in the same roles and counts, the stack's tokenizer, capped requests and time,
+    on ``target`` (a system file; default: this machine, standalone). ``sample``: that many runs,
+    evenly spread. Host paths of the user's cluster are not checked. Returns what ``prepare``
+    returns."""

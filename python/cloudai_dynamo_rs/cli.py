@@ -18,6 +18,7 @@ from typing import Any
 
 from . import _core
 from .engine import ENGINES, ENV_VAR, FLAG
+from .rehearse import add_rehearse_parser
 from .report import generate_report
 from .report.cli import cmd_generate_report
 from .runner import (
@@ -425,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Seconds between job-state polls (default: the system's monitor_interval).",
     )
     run.set_defaults(func=cmd_run)
+    add_rehearse_parser(sub, run)
 
     plan = sub.add_parser(
         "plan",

@@ -44,6 +44,32 @@ pub struct SystemConfig {
 }
 
 impl SystemConfig {
+    /// A standalone system (this machine) with CloudAI's defaults.
+    pub fn standalone(name: String, install_path: String, output_path: String) -> SystemConfig {
+        SystemConfig {
+            name,
+            scheduler: STANDALONE.to_string(),
+            install_path,
+            output_path,
+            default_partition: String::new(),
+            partitions: Vec::new(),
+            account: None,
+            distribution: None,
+            mpi: "none".to_string(),
+            gpus_per_node: None,
+            ntasks_per_node: None,
+            cache_docker_images_locally: false,
+            global_env_vars: IndexMap::new(),
+            monitor_interval: 1,
+            extra_srun_args: Vec::new(),
+            extra_sbatch_args: Vec::new(),
+            container_mount_home: false,
+            container_runtime: ContainerRuntime::None,
+            data_repository: None,
+            hf_home_path: None,
+        }
+    }
+
     pub fn is_standalone(&self) -> bool {
         self.scheduler == STANDALONE
     }
@@ -173,28 +199,11 @@ fn read_standalone(
     let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), env_vars);
     let monitor_interval = r.or(cx, "monitor_interval", 1, positive);
     r.finish(cx);
-    Some(SystemConfig {
-        name: name?,
-        scheduler: STANDALONE.to_string(),
-        install_path: install_path?,
-        output_path: output_path?,
-        default_partition: String::new(),
-        partitions: Vec::new(),
-        account: None,
-        distribution: None,
-        mpi: "none".to_string(),
-        gpus_per_node: None,
-        ntasks_per_node: None,
-        cache_docker_images_locally: false,
-        global_env_vars,
-        monitor_interval,
-        extra_srun_args: Vec::new(),
-        extra_sbatch_args: Vec::new(),
-        container_mount_home: false,
-        container_runtime: ContainerRuntime::None,
-        data_repository: None,
-        hf_home_path,
-    })
+    let mut system = SystemConfig::standalone(name?, install_path?, output_path?);
+    system.hf_home_path = hf_home_path;
+    system.global_env_vars = global_env_vars;
+    system.monitor_interval = monitor_interval;
+    Some(system)
 }
 
 fn env_vars(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, String>> {

@@ -162,6 +162,14 @@ impl LoadGenerator {
         }
     }
 
+    /// The tool's command name (`genai-perf` or `aiperf`).
+    pub fn binary(&self) -> &'static str {
+        match self {
+            LoadGenerator::GenaiPerf(_) => "genai-perf",
+            LoadGenerator::Aiperf(_) => "aiperf",
+        }
+    }
+
     /// The TOML section name (`genai_perf` or `aiperf`).
     pub fn section(&self) -> &'static str {
         match self {

@@ -27,10 +27,27 @@ fn prepare<'py>(
         host_paths: check_host_paths,
         max_runs,
     };
+    write_interruptibly(py, |interrupted| {
+        render::prepare(
+            &system,
+            &tests,
+            &scenario,
+            output_root.as_deref(),
+            timestamp,
+            checks,
+            interrupted,
+        )
+    })
+}
+
+/// Run `write` (which writes a results tree) without the GIL; between runs the GIL is taken
+/// back briefly to run Python's signal handlers, so Ctrl-C (or SIGTERM, when the CLI maps it
+/// to KeyboardInterrupt) stops the writing and the staging directory is removed.
+fn write_interruptibly<'py>(
+    py: Python<'py>,
+    write: impl FnOnce(&dyn Fn() -> bool) -> crate::Result<render::Prepared> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
-        // The GIL is released while writing; between runs it is taken back briefly to run
-        // Python's signal handlers, so Ctrl-C (or SIGTERM, when the CLI maps it to
-        // KeyboardInterrupt) stops the writing and the staging directory is removed.
         let pending: Mutex<Option<PyErr>> = Mutex::new(None);
         let result = py.detach(|| {
             let interrupted = || match Python::attach(|py| py.check_signals()) {
@@ -40,15 +57,7 @@ fn prepare<'py>(
                     true
                 }
             };
-            render::prepare(
-                &system,
-                &tests,
-                &scenario,
-                output_root.as_deref(),
-                timestamp,
-                checks,
-                &interrupted,
-            )
+            write(&interrupted)
         });
         match result {
             Ok(prepared) => Ok(pythonize(py, &prepared)?),
@@ -59,6 +68,47 @@ fn prepare<'py>(
                 .unwrap_or_else(|| e.into())),
             Err(e) => Err(e.into()),
         }
+    })
+}
+
+/// `prepare` for `cloudaix rehearse` (see `crate::rehearse`): `target` is the system file to
+/// rehearse on (default: this machine, standalone).
+#[pyfunction]
+#[pyo3(signature = (system, tests, scenario, *, timestamp, target = None, output_root = None, stack = None, max_requests = None, sample = None, max_runs = crate::config::DEFAULT_MAX_RUNS))]
+#[allow(clippy::too_many_arguments)]
+fn prepare_rehearsal<'py>(
+    py: Python<'py>,
+    system: PathBuf,
+    tests: Vec<PathBuf>,
+    scenario: PathBuf,
+    timestamp: &str,
+    target: Option<PathBuf>,
+    output_root: Option<PathBuf>,
+    stack: Option<String>,
+    max_requests: Option<u32>,
+    sample: Option<usize>,
+    max_runs: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut rehearsal = crate::rehearse::Rehearsal::default();
+    if let Some(stack) = stack {
+        rehearsal.stack = stack;
+    }
+    if let Some(n) = max_requests {
+        rehearsal.max_requests = n;
+    }
+    write_interruptibly(py, |interrupted| {
+        render::prepare_rehearsal(
+            &system,
+            &tests,
+            &scenario,
+            target.as_deref(),
+            output_root.as_deref(),
+            timestamp,
+            &rehearsal,
+            sample,
+            max_runs,
+            interrupted,
+        )
     })
 }
 
@@ -107,6 +157,7 @@ fn render_one<'py>(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_rehearsal, m)?)?;
     m.add_function(wrap_pyfunction!(render_one, m)?)?;
     Ok(())
 }

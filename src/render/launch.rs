@@ -38,10 +38,7 @@ pub fn render(
 ) -> String {
     let d = &test.cmd_args.dynamo;
     let lg = &test.cmd_args.load_generator;
-    let loadgen_name = match lg {
-        LoadGenerator::GenaiPerf(_) => "genai-perf",
-        LoadGenerator::Aiperf(_) => "aiperf",
-    };
+    let loadgen_name = lg.binary();
     let artifact_dir = match lg {
         LoadGenerator::GenaiPerf(_) => results_dir.to_string(),
         LoadGenerator::Aiperf(_) => format!("{results_dir}/aiperf"),

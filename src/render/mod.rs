@@ -319,6 +319,50 @@ pub fn prepare(
     })
 }
 
+/// `prepare` for `cloudaix rehearse`: the user's scenario rehearsed on `target` (a system
+/// file, e.g. the local Slurm cluster; default: this machine, standalone), see
+/// [`crate::rehearse`]. Host paths of the user's cluster (HF_HOME) are not checked here.
+#[allow(clippy::too_many_arguments)]
+pub fn prepare_rehearsal(
+    system: &Path,
+    tests: &[PathBuf],
+    scenario: &Path,
+    target: Option<&Path>,
+    output_root: Option<&Path>,
+    timestamp: &str,
+    rehearsal: &crate::rehearse::Rehearsal,
+    sample: Option<usize>,
+    max_runs: u64,
+    interrupted: &dyn Fn() -> bool,
+) -> crate::Result<Prepared> {
+    let checks = crate::config::Checks {
+        host_paths: false,
+        max_runs,
+    };
+    let ws = crate::config::load_workspace(system, tests, scenario, checks)?;
+    let target = match target {
+        Some(path) => crate::config::load_system(path)?,
+        None => SystemConfig::standalone(
+            format!("rehearsal-{}", ws.system.name),
+            rehearsal.stack.clone(),
+            ws.system.output_path.clone(),
+        ),
+    };
+    let ws = crate::rehearse::rehearse_workspace(ws, target, rehearsal, sample);
+    let absolute = |p: &Path| std::path::absolute(p).map_err(io(p));
+    let root = absolute(output_root.unwrap_or_else(|| Path::new(&ws.system.output_path)))?;
+    let install = absolute(Path::new(&ws.system.install_path))?;
+    let plan = crate::plan::plan_workspace(&ws, Some(&root));
+    let (results_dir, runs) =
+        write_scenario(&ws, &root, timestamp, &install, Some(&plan), interrupted)?;
+    Ok(Prepared {
+        results_dir,
+        runs,
+        warnings: ws.warnings,
+        plan_summary: plan.summary(),
+    })
+}
+
 /// One run described by its parts rather than by a scenario: what a host framework that
 /// builds its own test runs (CloudAI) hands over. Sweeps must already be pinned.
 pub struct SingleRun<'a> {

@@ -1,0 +1,146 @@
+"""``cloudaix rehearse``: the user's scenario on Dynamo's mocker, before GPU hours are spent.
+
+The Rust core rewrites every run (``_core.prepare_rehearsal``, see ``src/rehearse.rs``): mocker
+engines in the same roles and counts, the local tokenizer under the user's model name, capped
+requests and time; the real frontend, etcd, NATS and load generator with the user's flags. The
+runs then go through the same runner as ``run`` — on this machine (standalone) by default, or
+on the system given by ``--on`` (e.g. the local Slurm cluster) — and each case gets a verdict:
+it would run, or why not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from . import _core
+from .runner import RunInterrupted, RunOutcome, SchedulerError, run_jobs
+
+#: What an HTTP error status of the frontend means for the user's files.
+_HTTP_HINTS = {
+    "404": "the frontend has no such route (it serves v1/chat/completions and v1/completions)",
+    "400": "the frontend refused the requests (check endpoint_type, extra_inputs, token means)",
+    "422": "the frontend refused the requests (check endpoint_type, extra_inputs, token means)",
+}
+# perf_analyzer: "OpenAI response returns HTTP code 404"; others: "404 Not Found", "HTTP 404".
+_HTTP_STATUS = re.compile(r"HTTP[^\n]{0,24}?\b(4\d\d)\b|\b(4\d\d) (?:Not Found|Bad Request)")
+
+
+def _load_args(run_dir: Path) -> tuple[str, dict]:
+    """``(section, its args)`` of the load generator in the run's record."""
+    try:
+        cmd_args = json.loads((run_dir / "test-run.json").read_text())["test"]["cmd_args"]
+    except (OSError, ValueError, KeyError):
+        cmd_args = {}
+    for section in ("genai_perf", "aiperf"):
+        if isinstance(cmd_args.get(section), dict):
+            return section, cmd_args[section]
+    return "load generator", {}
+
+
+def _logs(run_dir: Path) -> str:
+    texts = []
+    for name in ("stdout.txt", "stderr.txt", "failure.marker"):
+        try:
+            texts.append((run_dir / name).read_text(errors="replace"))
+        except OSError:
+            pass
+    return "\n".join(texts)
+
+
+def verdict(outcome: RunOutcome, run_dir: Path) -> str:
+    """``would run``, or the cause, with what to look at in the user's files when known."""
+    if outcome.status == "completed":
+        return "would run"
+    cause = outcome.cause or outcome.status
+    found = _HTTP_STATUS.search(_logs(run_dir))
+    code = found and (found.group(1) or found.group(2))
+    if code in _HTTP_HINTS:
+        section, args = _load_args(run_dir)
+        where = f"cmd_args.{section}"
+        if code == "404" and args.get("endpoint"):
+            where += f".endpoint = {args['endpoint']!r}"
+        return f"would fail: {where} -> the load generator got HTTP {code}: {_HTTP_HINTS[code]}"
+    return f"would fail: {cause}"
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    from .cli import _toml_files, format_error, prepared_runs, scheduler_for, write_report
+
+    tests = _toml_files([args.tests_dir]) if args.tests_dir else []
+    prepared = _core.prepare_rehearsal(
+        args.system_config,
+        tests,
+        args.test_scenario,
+        timestamp=time.strftime("%Y-%m-%d_%H-%M-%S"),
+        target=args.on,
+        output_root=args.output_dir,
+        stack=args.stack,
+        max_requests=args.max_requests,
+        sample=args.sample,
+        max_runs=args.max_runs,
+    )
+    for w in prepared["warnings"]:
+        print(f"warning: {format_error(w)}", file=sys.stderr)
+    results_dir = Path(prepared["results_dir"])
+    runs = prepared_runs(prepared)
+    target = _core.load_system(args.on) if args.on else {"scheduler": "standalone"}
+    where = "this machine (standalone)" if target["scheduler"] == "standalone" else str(args.on)
+    print(f"rehearsing {len(runs)} run(s) on the mocker, on {where}: {results_dir}", flush=True)
+    scheduler, parallel = scheduler_for(target)
+    try:
+        scheduler.check_usable()
+    except SchedulerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if args.max_parallel is not None:
+        parallel = args.max_parallel
+    poll = args.poll_interval or target.get("monitor_interval", 1)
+    try:
+        outcomes = run_jobs(runs, scheduler, max_parallel=parallel, poll_interval=poll)
+    except RunInterrupted:
+        print("interrupted: rehearsal cancelled", file=sys.stderr)
+        return 130
+    write_report(results_dir, None)
+    dirs = {r.key: r.run_dir for r in runs}
+    verdicts = [(o.key, verdict(o, dirs[o.key])) for o in outcomes]
+    for key, text in verdicts:
+        print(f"{key}: {text}")
+    bad = sum(not text.startswith("would run") for _, text in verdicts)
+    print(f"{len(verdicts) - bad}/{len(verdicts)} case(s) would run")
+    return 1 if bad else 0
+
+
+def add_rehearse_parser(sub: argparse._SubParsersAction, run: argparse.ArgumentParser) -> None:
+    """``rehearse`` takes every flag of ``run`` (``run``'s parser is its parent), and its own."""
+    p = sub.add_parser(
+        "rehearse",
+        parents=[run],
+        add_help=False,
+        help="Run the scenario on Dynamo's mocker (no GPU): which cases would run, and why not.",
+    )
+    p.add_argument(
+        "--sample", type=int, metavar="N", help="Rehearse N cases, evenly spread (default: all)."
+    )
+    p.add_argument(
+        "--on",
+        type=Path,
+        metavar="SYSTEM_TOML",
+        help="System to rehearse on, e.g. conf/local/system/baremetal.toml for the local Slurm "
+        "cluster (default: this machine, standalone).",
+    )
+    p.add_argument(
+        "--stack",
+        help="Root of the local stack: dynamo-python, genai-perf, aiperf, tiny-model "
+        "(default: /opt/cloudaix-stack).",
+    )
+    p.add_argument(
+        "--max-requests",
+        type=int,
+        help="Most requests per case (default: 10, raised to the concurrency).",
+    )
+    p.set_defaults(func=cmd_rehearse)

@@ -1,0 +1,123 @@
+"""`cloudaix rehearse`: the seed's own files (a 405B model on an 8-GPU Slurm cluster) rehearsed on
+Dynamo's mocker on this machine, and a broken copy whose cause is named."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloudai_dynamo_rs import _core
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "conf" / "staging" / "ai_dynamo"
+STACK = Path("/opt/cloudaix-stack")
+
+needs_stack = pytest.mark.skipif(
+    not (STACK / "bin" / "dynamo-python").exists(),
+    reason="Python stack not set up (.ci/cluster/pystack)",
+)
+
+
+def rehearse(tests: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudai_dynamo_rs.cli",
+            "rehearse",
+            "--system-config",
+            str(SEED / "system" / "oci.toml"),
+            "--tests-dir",
+            str(tests),
+            "--test-scenario",
+            str(SEED / "test_scenario" / "ai_dynamo.toml"),
+            "--output-dir",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+
+
+def seed_prepared(tmp_path: Path, tests: Path = SEED / "test", **kw) -> dict:
+    return _core.prepare_rehearsal(
+        SEED / "system" / "oci.toml",
+        sorted(tests.glob("*.toml")),
+        SEED / "test_scenario" / "ai_dynamo.toml",
+        timestamp="t",
+        output_root=tmp_path,
+        **kw,
+    )
+
+
+def test_the_seed_is_rewritten_for_the_mocker_with_its_own_roles_and_flags(tmp_path: Path) -> None:
+    prepared = seed_prepared(tmp_path)
+    (run,) = prepared["runs"]
+    run_dir = Path(run["run_dir"])
+    assert run_dir.parent.parent.name == "rehearse_ai_dynamo_t"
+    assert Path(run["sbatch"]).name == "standalone_job.sh"  # this machine, not Slurm
+    launch = (run_dir / "run.sh").read_text()
+    # The seed: 1 prefill node, 0 decode nodes, the default frontend command (whose graph hosts
+    # the decode engine): a prefill mocker, and a decode mocker next to the real frontend.
+    assert "NUM_PREFILL=1\nNUM_DECODE=0\n" in launch
+    assert "--disaggregation-mode prefill" in launch
+    assert "-m dynamo.frontend" in launch and "--disaggregation-mode decode" in launch
+    # The user's flags, the local tokenizer, the capped request count.
+    for words in [
+        "-m\n    nvidia/Llama-3.1-405B-Instruct-FP8",
+        "--endpoint\n    v1/chat/completions",
+        "--endpoint-type\n    chat",
+        f"--tokenizer\n    {STACK}/tiny-model",
+        "--request-count\n    10",
+    ]:
+        assert words in launch, words
+    record = json.loads((run_dir / "test-run.json").read_text())
+    assert record["time_limit"] == "00:10:00"  # the seed's 01:00:00, capped
+    assert record["test"]["cmd_args"]["sleep_seconds"] == 180  # the seed's default 660, capped
+    job = (run_dir / "standalone_job.sh").read_text()
+    assert f"export HF_HOME={STACK}/tiny-model" in job
+    assert "export NCCL_IB_GID_INDEX=3" in job  # the user's system environment stays
+
+
+def test_sample_keeps_evenly_spread_cases(tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    text = (SEED / "test" / "llama3.1_405b_fp8.toml").read_text()
+    (tests / "t.toml").write_text(
+        text.replace("streaming = true", "streaming = true\nconcurrency = [1, 2, 4, 8]")
+    )
+    prepared = seed_prepared(tmp_path / "out", tests, sample=2)
+    assert [r["params"] for r in prepared["runs"]] == [
+        {"genai_perf.concurrency": 1},
+        {"genai_perf.concurrency": 8},
+    ]
+
+
+@needs_stack
+def test_rehearsing_the_seed_trio_passes(tmp_path: Path) -> None:
+    proc = rehearse(SEED / "test", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Tests.1/0: would run\n1/1 case(s) would run\n" in proc.stdout
+
+
+@needs_stack
+def test_a_broken_endpoint_is_named_with_the_load_generators_404(tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    text = (SEED / "test" / "llama3.1_405b_fp8.toml").read_text()
+    assert 'endpoint = "v1/chat/completions"' in text
+    (tests / "t.toml").write_text(text.replace("v1/chat/completions", "v1/chat/completion"))
+    proc = rehearse(tests, tmp_path / "out")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (
+        "Tests.1/0: would fail: cmd_args.genai_perf.endpoint = 'v1/chat/completion' -> the load "
+        "generator got HTTP 404: the frontend has no such route (it serves v1/chat/completions "
+        "and v1/completions)\n0/1 case(s) would run\n"
+    ) in proc.stdout
