@@ -68,10 +68,45 @@ pub fn plan(
     requested: Option<u32>,
     nodes: &[String],
 ) -> Result<Topology, String> {
+    Planner::new(system).plan(test, requested, nodes)
+}
+
+/// [`plan`] for many cases of one system: the system's node capacity is worked out once
+/// (expanding a partition's hostlists for each of a thousand sweep cases was a fifth of
+/// planning them).
+pub struct Planner<'a> {
+    system: &'a SystemConfig,
+    capacity: Result<(u32, String), String>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(system: &'a SystemConfig) -> Self {
+        Planner {
+            system,
+            capacity: capacity(system),
+        }
+    }
+
+    pub fn plan(
+        &self,
+        test: &TestDefinition,
+        requested: Option<u32>,
+        nodes: &[String],
+    ) -> Result<Topology, String> {
+        plan_with(self.system, self.capacity.clone()?, test, requested, nodes)
+    }
+}
+
+fn plan_with(
+    system: &SystemConfig,
+    (capacity, where_): (u32, String),
+    test: &TestDefinition,
+    requested: Option<u32>,
+    nodes: &[String],
+) -> Result<Topology, String> {
     let prefill = *test.cmd_args.dynamo.prefill_worker.num_nodes.value();
     let decode = *test.cmd_args.dynamo.decode_worker.num_nodes.value();
     let breakdown = format!("1 frontend + {prefill} prefill + {decode} decode");
-    let (capacity, where_) = capacity(system)?;
     // u64: 1 + two u32 cannot overflow it.
     let needed64 = 1 + u64::from(prefill) + u64::from(decode);
     if needed64 > u64::from(capacity) {

@@ -73,8 +73,7 @@ def prepare(
 DEFAULT_CONFIRM_NODE_HOURS: float
 
 class PlanResult(TypedDict):
-    plan: dict[str, Any]
-    json: str
+    json: str  # plan.json's text; json.loads() it for the data
     summary: str
     text: str
     confirm: str | None

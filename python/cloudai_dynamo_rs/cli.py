@@ -19,8 +19,6 @@ from typing import Any
 from . import _core
 from .engine import ENGINES, ENV_VAR, FLAG
 from .rehearse import add_rehearse_parser
-from .report import generate_report
-from .report.cli import cmd_generate_report
 from .runner import (
     PreparedRun,
     RunInterrupted,
@@ -30,6 +28,9 @@ from .runner import (
     interrupt_on_signals,
     run_jobs,
 )
+
+# The report (matplotlib) is imported only where it is used, so that `plan`, `dry-run` and
+# `verify-configs` start fast.
 
 # ---- command-line values: checked by argparse, before any file is read or written ----------
 
@@ -159,6 +160,7 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
 
 def prepared_runs(prepared: dict[str, Any]) -> list[PreparedRun]:
     """The runner's view of what dry-run wrote."""
+
     return [
         PreparedRun(
             key=str(Path(r["run_dir"]).relative_to(prepared["results_dir"])),
@@ -175,6 +177,8 @@ def prepared_runs(prepared: dict[str, Any]) -> list[PreparedRun]:
 
 
 def write_report(results_dir: Path, gpus_per_node: int | None) -> None:
+    from .report import generate_report
+
     paths = generate_report(results_dir, gpus_per_node)
     print(f"report: {paths}")
 
@@ -244,6 +248,12 @@ def scheduler_for(system: dict[str, Any]) -> tuple[SlurmScheduler | StandaloneSc
     if system["scheduler"] == "standalone":
         return StandaloneScheduler(), 1
     return SlurmScheduler(), 4
+
+
+def cmd_generate_report(args: argparse.Namespace) -> int:
+    from .report.cli import cmd_generate_report as generate
+
+    return generate(args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -444,6 +444,7 @@ fn expand(
     let mut reported = std::collections::HashSet::new();
     let mut pruned: Vec<PrunedPoint> = Vec::new();
     let mut kept = 0usize;
+    let planner = topology::Planner::new(system);
     for (case, idx) in product(&lens).enumerate() {
         let mut pinned = def.clone();
         let mut params = IndexMap::new();
@@ -462,7 +463,7 @@ fn expand(
                 SweepValue::Int(i64::from(requested.unwrap_or(0))),
             );
         }
-        let topo = match topology::plan(system, &pinned, requested, &entry.nodes) {
+        let topo = match planner.plan(&pinned, requested, &entry.nodes) {
             Ok(t) => t,
             Err(reason) => {
                 pruned.push(PrunedPoint {
@@ -483,19 +484,26 @@ fn expand(
                     .push(warning_at(cx, entry.span, &entry_path, w));
             }
         }
-        for iteration in 0..entry.iterations {
-            out.runs.push(TestRun {
-                id: entry.id.clone(),
-                test_name: entry.test_name.clone(),
+        // The case's values move into its first iteration; later iterations are copies.
+        let first = TestRun {
+            id: entry.id.clone(),
+            test_name: entry.test_name.clone(),
+            iteration: 0,
+            step: is_sweep.then_some(case + 1),
+            params,
+            test: pinned,
+            time_limit: entry.time_limit.clone(),
+            dependencies: entry.dependencies.clone(),
+            topology: topo,
+        };
+        let later: Vec<TestRun> = (1..entry.iterations)
+            .map(|iteration| TestRun {
                 iteration,
-                step: is_sweep.then_some(case + 1),
-                params: params.clone(),
-                test: pinned.clone(),
-                time_limit: entry.time_limit.clone(),
-                dependencies: entry.dependencies.clone(),
-                topology: topo.clone(),
-            });
-        }
+                ..first.clone()
+            })
+            .collect();
+        out.runs.push(first);
+        out.runs.extend(later);
     }
     if is_sweep && kept > 0 {
         out.pruned.extend(pruned);
