@@ -121,3 +121,17 @@ def test_a_broken_endpoint_is_named_with_the_load_generators_404(tmp_path: Path)
         "generator got HTTP 404: the frontend has no such route (it serves v1/chat/completions "
         "and v1/completions)\n0/1 case(s) would run\n"
     ) in proc.stdout
+
+
+def test_an_invalid_test_file_is_reported_before_anything_runs(tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    text = (SEED / "test" / "llama3.1_405b_fp8.toml").read_text()
+    (tests / "t.toml").write_text(text.replace("num_nodes = 1", 'num_nodes = "one"'))
+    proc = rehearse(tests, tmp_path / "out")
+    assert proc.returncode == 1
+    assert (
+        "cmd_args.dynamo.prefill_worker.num_nodes: expected a non-negative integer" in proc.stderr
+    )
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()

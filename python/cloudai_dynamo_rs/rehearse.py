@@ -69,7 +69,7 @@ def verdict(outcome: RunOutcome, run_dir: Path) -> str:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
-    from .cli import _toml_files, format_error, prepared_runs, scheduler_for, write_report
+    from .cli import _toml_files, prepared_runs, scheduler_for, write_report
 
     tests = _toml_files([args.tests_dir]) if args.tests_dir else []
     prepared = _core.prepare_rehearsal(
@@ -85,7 +85,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         max_runs=args.max_runs,
     )
     for w in prepared["warnings"]:
-        print(f"warning: {format_error(w)}", file=sys.stderr)
+        print(f"warning: {w['text']}", file=sys.stderr)
     results_dir = Path(prepared["results_dir"])
     runs = prepared_runs(prepared)
     target = _core.load_system(args.on) if args.on else {"scheduler": "standalone"}
