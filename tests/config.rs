@@ -1133,3 +1133,26 @@ fn engine_arguments_are_finite() {
         ]
     );
 }
+
+#[test]
+fn the_run_cap_message_stays_short_for_many_tests() {
+    // 12,000 one-run tests: the message names the 10 largest (ties: the first in file order)
+    // and counts the rest, instead of listing every test.
+    let d = Dir::new();
+    let mut sc = String::from("name = \"s\"\n");
+    for i in 0..12_000 {
+        sc += &format!("[[Tests]]\nid = \"t{i}\"\ntest_name = \"llama3.1_405b_fp8\"\n");
+    }
+    let e = limited(&d, SEED, &sc, 10_000).unwrap_err();
+    assert_eq!(e.len(), 1);
+    let first: Vec<String> = (0..10)
+        .map(|i| format!("Tests[{i}] \"t{i}\": 1 iteration = 1 runs"))
+        .collect();
+    assert_eq!(
+        e[0],
+        format!(
+            "2:1: Tests[0]: the scenario expands to 12000 runs, more than the limit of 10000 (raise it with --max-runs): {}; and 11990 more tests",
+            first.join("; ")
+        )
+    );
+}

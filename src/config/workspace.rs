@@ -381,10 +381,17 @@ fn check_run_count(
         return true;
     }
     let show = |r: Option<u128>| r.map_or_else(|| "more than 2^128".to_string(), |r| r.to_string());
-    let parts: Vec<String> = planned
+    // The tests that weigh most, in file order; at most 10, so that a scenario of thousands of
+    // tests gets a readable message.
+    const SHOWN: usize = 10;
+    let mut order: Vec<usize> = (0..planned.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(counts[i].runs.unwrap_or(u128::MAX)));
+    order.truncate(SHOWN);
+    order.sort_unstable();
+    let mut parts: Vec<String> = order
         .iter()
-        .zip(&counts)
-        .map(|((index, entry, _), c)| {
+        .map(|&i| {
+            let ((index, entry, _), c) = (&planned[i], &counts[i]);
             format!(
                 "Tests[{index}] {:?}: {} = {} runs",
                 entry.id,
@@ -393,11 +400,14 @@ fn check_run_count(
             )
         })
         .collect();
-    // Reported at the entry that contributes most.
+    if planned.len() > SHOWN {
+        parts.push(format!("and {} more tests", planned.len() - SHOWN));
+    }
+    // Reported at the entry that contributes most (the first of equals).
     let biggest = planned
         .iter()
         .zip(&counts)
-        .max_by_key(|(_, c)| c.runs.unwrap_or(u128::MAX))
+        .min_by_key(|(_, c)| std::cmp::Reverse(c.runs.unwrap_or(u128::MAX)))
         .map(|((index, entry, _), _)| (*index, entry.span));
     if let Some((index, span)) = biggest {
         cx.error(
