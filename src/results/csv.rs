@@ -5,6 +5,10 @@
 //! tracking them on the hot path) and treats blank rows as table separators instead of
 //! skipping them. The scanner hands validated rows, still borrowed, to a [`Sink`], so a
 //! lookup that wants six values never allocates per row.
+//!
+//! Measured against the `csv` crate on the same bytes (`cargo bench --bench csv_vs_crate`,
+//! 2026-11-29, loaded 2-core machine): the 20 corpus exports 1.78 ms vs 2.75 ms (1.5×
+//! faster); a 10 MB synthetic table with quoted thousands 392 ms vs 147 ms (2.7× slower).
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
