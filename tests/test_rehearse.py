@@ -4,6 +4,7 @@ Dynamo's mocker on this machine, and a broken copy whose cause is named."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,20 @@ def test_an_invalid_test_file_is_reported_before_anything_runs(tmp_path: Path) -
     )
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(
+    not Path("/run/cloudaix-cluster/bin/sbatch").exists() or not STACK.exists(),
+    reason="local Slurm cluster or Python stack not set up (.ci/cluster/up, .ci/cluster/pystack)",
+)
+def test_the_seed_trio_rehearses_on_the_local_slurm_cluster_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"/run/cloudaix-cluster/bin:{os.environ['PATH']}")
+    on = ROOT / "conf" / "local" / "system" / "baremetal.toml"
+    proc = rehearse(SEED / "test", tmp_path, "--on", str(on))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Tests.1/0: would run\n" in proc.stdout
+    (run_dir,) = list(tmp_path.glob("rehearse_ai_dynamo_*/Tests.1/0"))
+    assert (run_dir / "cloudai_sbatch_script.sh").is_file()  # submitted with sbatch
+    assert json.loads((run_dir / "status.json").read_text())["slurm_state"] == "COMPLETED"
