@@ -226,7 +226,7 @@ def standalone_plan(
 
 def prepare_rehearsal(
     system: StrPath,
-    tests: list[StrPath],
+    tests: Sequence[StrPath],
     scenario: StrPath,
     *,
     timestamp: str,

@@ -16,6 +16,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from . import _core
 from .runner import RunInterrupted, RunOutcome, SchedulerError, run_jobs
@@ -30,7 +31,7 @@ _HTTP_HINTS = {
 _HTTP_STATUS = re.compile(r"HTTP[^\n]{0,24}?\b(4\d\d)\b|\b(4\d\d) (?:Not Found|Bad Request)")
 
 
-def _load_args(run_dir: Path) -> tuple[str, dict]:
+def _load_args(run_dir: Path) -> tuple[str, dict[str, Any]]:
     """``(section, its args)`` of the load generator in the run's record."""
     try:
         cmd_args = json.loads((run_dir / "test-run.json").read_text())["test"]["cmd_args"]
@@ -88,7 +89,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         print(f"warning: {w['text']}", file=sys.stderr)
     results_dir = Path(prepared["results_dir"])
     runs = prepared_runs(prepared)
-    target = _core.load_system(args.on) if args.on else {"scheduler": "standalone"}
+    target: dict[str, Any] = _core.load_system(args.on) if args.on else {"scheduler": "standalone"}
     where = "this machine (standalone)" if target["scheduler"] == "standalone" else str(args.on)
     print(f"rehearsing {len(runs)} run(s) on the mocker, on {where}: {results_dir}", flush=True)
     scheduler, parallel = scheduler_for(target)
@@ -115,7 +116,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def add_rehearse_parser(sub: argparse._SubParsersAction, run: argparse.ArgumentParser) -> None:
+def add_rehearse_parser(sub: argparse._SubParsersAction[Any], run: argparse.ArgumentParser) -> None:
     """``rehearse`` takes every flag of ``run`` (``run``'s parser is its parent), and its own."""
     p = sub.add_parser(
         "rehearse",
