@@ -20,35 +20,19 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "conf" / "staging" / "ai_dynamo"
+import dry_run  # benches/dry_run.py: the same 1000-case sweep
 
 
 def write_inputs(work: Path) -> list[str]:
-    """The seed test with 10 x 10 x 10 = 1000 cases; the flags of `cloudaix plan`."""
-    hf = work / "hf"
-    hf.mkdir()
-    tests = work / "tests"
-    tests.mkdir()
-    text = (SEED / "test" / "llama3.1_405b_fp8.toml").read_text()
-    text = text.replace("/your/path/to/hf_home", str(hf))
-    text = text.replace(
-        "streaming = true",
-        "streaming = true\nconcurrency = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]\n"
-        "request_rate = [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9]",
-    )
-    text = text.replace(
-        "[extra_env_vars]",
-        '[extra_env_vars]\nMODE = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]',
-    )
-    (tests / "test.toml").write_text(text)
+    """dry-run's benchmark sweep (the seed test, 10 x 10 x 10 = 1000 cases), as plan's flags."""
+    system, tests, scenario = dry_run.write_inputs(work, sweep=True)
     return [
         "--system-config",
-        str(SEED / "system" / "oci.toml"),
+        str(system),
         "--tests-dir",
         str(tests),
         "--test-scenario",
-        str(SEED / "test_scenario" / "ai_dynamo.toml"),
+        str(scenario),
     ]
 
 
