@@ -13,6 +13,9 @@ pub mod results;
 pub mod standalone;
 pub mod topology;
 
+#[cfg(test)]
+mod test_rng;
+
 pub use error::{Error, Result};
 
 #[cfg(feature = "python")]

@@ -937,13 +937,7 @@ mod tests {
     /// rows gives the same tables, or the same error, as the general path.
     #[test]
     fn plain_rows_change_nothing() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x9E37_79B9_7F4A_7C15u64);
         let replacements = b",\"\r\n x1.-N9";
         for file in corpus_csvs() {
             let original = std::fs::read(&file).unwrap();

@@ -585,13 +585,7 @@ mod tests {
         .map(|(m, s)| Query::new(m, *s))
         .collect();
         let prefilter = lookup::Prefilter::new(&queries);
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_F491_4F6C_DD1Du64);
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results");
         for file in find_result_files(&root).unwrap() {
             let original = std::fs::read(&file.path).unwrap();

@@ -246,13 +246,7 @@ mod tests {
     /// The fast path must agree bit for bit with `str::parse` wherever it answers.
     #[test]
     fn plain_matches_std() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_F491_4F6C_DD1Du64);
         let alphabet = b"0123456789.-+e,x ";
         for _ in 0..200_000 {
             let len = 1 + (next() % 24) as usize;
