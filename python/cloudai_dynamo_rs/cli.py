@@ -242,12 +242,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def scheduler_for(system: dict[str, Any]) -> tuple[SlurmScheduler | StandaloneScheduler, int]:
-    """The system's scheduler and its default number of jobs at once: a standalone machine
-    runs one job at a time unless told otherwise (the jobs would share its GPUs)."""
+def scheduler_for(
+    system: dict[str, Any], max_parallel: int | None
+) -> tuple[SlurmScheduler | StandaloneScheduler, int]:
+    """The system's scheduler, checked usable here (SchedulerError says why not), and the
+    number of jobs at once: ``max_parallel``, else 4 on Slurm and 1 on a standalone machine
+    (its jobs would share its GPUs)."""
+    scheduler: SlurmScheduler | StandaloneScheduler
     if system["scheduler"] == "standalone":
-        return StandaloneScheduler(), 1
-    return SlurmScheduler(), 4
+        scheduler, parallel = StandaloneScheduler(), 1
+    else:
+        scheduler, parallel = SlurmScheduler(), 4
+    scheduler.check_usable()
+    return scheduler, parallel if max_parallel is None else max_parallel
 
 
 def cmd_generate_report(args: argparse.Namespace) -> int:
@@ -258,11 +265,8 @@ def cmd_generate_report(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     system = _core.load_system(args.system_config)
-    scheduler, parallel = scheduler_for(system)
-    if args.max_parallel is not None:
-        parallel = args.max_parallel
     try:
-        scheduler.check_usable()  # before anything is written
+        scheduler, parallel = scheduler_for(system, args.max_parallel)  # before any writing
     except SchedulerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -72,6 +72,12 @@ def verdict(outcome: RunOutcome, run_dir: Path) -> str:
 def cmd_rehearse(args: argparse.Namespace) -> int:
     from .cli import _toml_files, prepared_runs, scheduler_for, write_report
 
+    target: dict[str, Any] = _core.load_system(args.on) if args.on else {"scheduler": "standalone"}
+    try:
+        scheduler, parallel = scheduler_for(target, args.max_parallel)  # before any writing
+    except SchedulerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     tests = _toml_files([args.tests_dir]) if args.tests_dir else []
     prepared = _core.prepare_rehearsal(
         args.system_config,
@@ -89,17 +95,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         print(f"warning: {w['text']}", file=sys.stderr)
     results_dir = Path(prepared["results_dir"])
     runs = prepared_runs(prepared)
-    target: dict[str, Any] = _core.load_system(args.on) if args.on else {"scheduler": "standalone"}
     where = "this machine (standalone)" if target["scheduler"] == "standalone" else str(args.on)
     print(f"rehearsing {len(runs)} run(s) on the mocker, on {where}: {results_dir}", flush=True)
-    scheduler, parallel = scheduler_for(target)
-    try:
-        scheduler.check_usable()
-    except SchedulerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    if args.max_parallel is not None:
-        parallel = args.max_parallel
     poll = args.poll_interval or target.get("monitor_interval", 1)
     try:
         outcomes = run_jobs(runs, scheduler, max_parallel=parallel, poll_interval=poll)
