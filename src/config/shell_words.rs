@@ -1,67 +1,15 @@
 //! POSIX-shell word splitting for option strings such as `extra_srun_args`, so that each word
 //! can be quoted on its own when written into a script.
+//!
+//! The `shell-words` crate rather than our own: CloudAI pasted these strings into a bash
+//! command line (13816b1a, `slurm_command_gen_strategy.py`), and the crate splits as bash
+//! does: only space, tab and newline separate words (a Unicode blank such as U+00A0 is part
+//! of a word, as in bash), and a backslash-newline outside quotes joins lines.
 
-/// Split like `sh` does for a plain command line: whitespace separates words; single quotes,
-/// double quotes (with `\"`, `\\`, `\$`, `` \` `` escapes) and backslashes quote.
-/// No expansion of any kind happens.
-pub fn split_words(s: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => cur.push(ch),
-                        None => return Err("found an unterminated single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(e @ ('"' | '\\' | '$' | '`')) => cur.push(e),
-                            Some(other) => {
-                                cur.push('\\');
-                                cur.push(other);
-                            }
-                            None => return Err("found an unterminated double quote".into()),
-                        },
-                        Some(ch) => cur.push(ch),
-                        None => return Err("found an unterminated double quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(ch) => cur.push(ch),
-                    None => return Err("found a trailing backslash".into()),
-                }
-            }
-            ch => {
-                in_word = true;
-                cur.push(ch);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
+/// Split like `sh` does for a plain command line: blanks separate words; single quotes,
+/// double quotes (with `\"`, `\\`, `\$`, `` \` `` escapes) and backslashes quote. No expansion.
+pub fn split_words(s: &str) -> Result<Vec<String>, shell_words::ParseError> {
+    shell_words::split(s)
 }
 
 #[cfg(test)]
@@ -77,5 +25,12 @@ mod tests {
         assert_eq!(split_words("").unwrap(), Vec::<String>::new());
         assert_eq!(split_words("''").unwrap(), vec![""]);
         assert!(split_words("'open").is_err());
+    }
+
+    /// bash: `printf '<%s>' a$'\u00a0'b` is one word; `a\<newline>b` is `ab`.
+    #[test]
+    fn blanks_and_line_continuation_as_bash() {
+        assert_eq!(split_words("a\u{a0}b c").unwrap(), vec!["a\u{a0}b", "c"]);
+        assert_eq!(split_words("--x a\\\nb").unwrap(), vec!["--x", "ab"]);
     }
 }
