@@ -4,6 +4,7 @@
 use super::diagnostic::{Cx, join};
 use super::node::{Key, Node, Value, canonical_key, same_key};
 use super::source::Span;
+use indexmap::IndexMap;
 
 /// Reads the fields of one table.
 pub struct TableReader<'a> {
@@ -187,6 +188,34 @@ pub fn suggest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
         .filter(|(score, _)| *score >= 0.85)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
+}
+
+/// A table with free keys (environment variables, engine flags), in file order.
+pub fn read_map<T>(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+    value: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+) -> Option<IndexMap<String, T>> {
+    let Value::Table(entries) = &node.value else {
+        cx.error(
+            node.span,
+            path,
+            format!("expected a table, found {}", node.value.describe()),
+        );
+        return None;
+    };
+    let mut out = IndexMap::with_capacity(entries.len());
+    let mut ok = true;
+    for (k, v) in entries {
+        match value(v, cx, &format!("{path}.{}", k.name)) {
+            Some(x) => {
+                out.insert(k.name.clone(), x);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::parse::{
     boolean, command, count, env_scalar, env_value, float_in, int_in, multiline_string,
     non_empty_string, port, positive, string, string_list,
 };
-use super::reader::{TableReader, list_of_tables};
+use super::reader::{TableReader, list_of_tables, read_map};
 use super::shell_words::split_words;
 use super::sweep::{Slot, Sweep, sweep};
 use super::system::{ContainerRuntime, container_runtime};
@@ -765,34 +765,6 @@ pub fn read_env<T>(
     // Reported; dropped so that checks of the other variables (HF_HOME) still run.
     map.retain(|k, _| !refused.contains(k.as_str()));
     Some(map)
-}
-
-/// A table with free keys (environment variables, engine flags), in file order.
-pub fn read_map<T>(
-    node: &Node,
-    cx: &mut Cx,
-    path: &str,
-    value: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
-) -> Option<IndexMap<String, T>> {
-    let Value::Table(entries) = &node.value else {
-        cx.error(
-            node.span,
-            path,
-            format!("expected a table, found {}", node.value.describe()),
-        );
-        return None;
-    };
-    let mut out = IndexMap::with_capacity(entries.len());
-    let mut ok = true;
-    for (k, v) in entries {
-        match value(v, cx, &format!("{path}.{}", k.name)) {
-            Some(x) => {
-                out.insert(k.name.clone(), x);
-            }
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
 }
 
 fn read_git_repos(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<GitRepo>> {
