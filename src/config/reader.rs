@@ -105,7 +105,7 @@ impl<'a> TableReader<'a> {
 
     /// A field with a default: the default also stands in for an invalid value, whose error
     /// has already been reported, so that validation can continue.
-    pub fn or<T>(
+    pub fn with_default<T>(
         &mut self,
         cx: &mut Cx,
         name: &'static str,

@@ -68,7 +68,7 @@ pub fn read_scenario(node: &Node, cx: &mut Cx) -> Option<Scenario> {
     let mut r = TableReader::new(node, "", cx)?;
     let name = r.required(cx, "name", non_empty_string);
     let r_name_node = r.get("name");
-    let job_status_check = r.or(cx, "job_status_check", true, boolean);
+    let job_status_check = r.with_default(cx, "job_status_check", true, boolean);
     let tests = r.required(cx, "Tests", |n, cx, p| list_of_tables(n, cx, p, read_entry));
     // Hooks are accepted for compatibility with CloudAI scenarios but not run by this tool.
     let _ = (r.get("pre_test"), r.get("post_test"), r.get("reports"));
@@ -99,10 +99,10 @@ fn read_entry(r: &mut TableReader, cx: &mut Cx) -> Option<ScenarioTest> {
     let id = r.required(cx, "id", non_empty_string);
     let test_name = r.required(cx, "test_name", non_empty_string);
     let num_nodes = r.optional(cx, "num_nodes", sweep(positive));
-    let nodes = r.or(cx, "nodes", Vec::new(), host_lists(true));
+    let nodes = r.with_default(cx, "nodes", Vec::new(), host_lists(true));
     let time_limit = r.optional(cx, "time_limit", slurm_time);
-    let iterations = r.or(cx, "iterations", 1, positive);
-    let dependencies = r.or(cx, "dependencies", Vec::new(), |n, cx, p| {
+    let iterations = r.with_default(cx, "iterations", 1, positive);
+    let dependencies = r.with_default(cx, "dependencies", Vec::new(), |n, cx, p| {
         list_of_tables(n, cx, p, |d, cx| {
             let kind = d.required(cx, "type", one_of(DEPENDENCY_KINDS))?;
             let id = d.required(cx, "id", non_empty_string)?;

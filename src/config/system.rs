@@ -126,7 +126,7 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
     let install_path = r.required(cx, "install_path", non_empty_string);
     let output_path = r.required(cx, "output_path", non_empty_string);
     let default_partition = r.required(cx, "default_partition", non_empty_string);
-    let partitions = r.or(cx, "partitions", Vec::new(), read_partitions);
+    let partitions = r.with_default(cx, "partitions", Vec::new(), read_partitions);
     if let (Some(dp), false) = (&default_partition, partitions.is_empty()) {
         if !partitions.iter().any(|p| &p.name == dp) {
             let span = r.get("default_partition").map_or(r.span(), |n| n.span);
@@ -143,16 +143,17 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
     }
     let account = r.optional(cx, "account", non_empty_string);
     let distribution = r.optional(cx, "distribution", non_empty_string);
-    let mpi = r.or(cx, "mpi", "pmix".to_string(), non_empty_string);
+    let mpi = r.with_default(cx, "mpi", "pmix".to_string(), non_empty_string);
     let gpus_per_node = r.optional(cx, "gpus_per_node", count).filter(|g| *g > 0);
     let ntasks_per_node = r.optional(cx, "ntasks_per_node", positive);
-    let cache_docker_images_locally = r.or(cx, "cache_docker_images_locally", false, boolean);
-    let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), env_vars);
-    let monitor_interval = r.or(cx, "monitor_interval", 60, positive);
-    let extra_srun_args = r.or(cx, "extra_srun_args", Vec::new(), srun_words);
-    let extra_sbatch_args = r.or(cx, "extra_sbatch_args", Vec::new(), sbatch_lines);
-    let container_mount_home = r.or(cx, "container_mount_home", false, boolean);
-    let container_runtime = r.or(
+    let cache_docker_images_locally =
+        r.with_default(cx, "cache_docker_images_locally", false, boolean);
+    let global_env_vars = r.with_default(cx, "global_env_vars", IndexMap::new(), env_vars);
+    let monitor_interval = r.with_default(cx, "monitor_interval", 60, positive);
+    let extra_srun_args = r.with_default(cx, "extra_srun_args", Vec::new(), srun_words);
+    let extra_sbatch_args = r.with_default(cx, "extra_sbatch_args", Vec::new(), sbatch_lines);
+    let container_mount_home = r.with_default(cx, "container_mount_home", false, boolean);
+    let container_runtime = r.with_default(
         cx,
         "container_runtime",
         ContainerRuntime::Pyxis,
@@ -196,8 +197,8 @@ fn read_standalone(
     let install_path = r.required(cx, "install_path", non_empty_string);
     let output_path = r.required(cx, "output_path", non_empty_string);
     let hf_home_path = r.optional(cx, "hf_home_path", non_empty_string);
-    let global_env_vars = r.or(cx, "global_env_vars", IndexMap::new(), env_vars);
-    let monitor_interval = r.or(cx, "monitor_interval", 1, positive);
+    let global_env_vars = r.with_default(cx, "global_env_vars", IndexMap::new(), env_vars);
+    let monitor_interval = r.with_default(cx, "monitor_interval", 1, positive);
     r.finish(cx);
     let mut system = SystemConfig::standalone(name?, install_path?, output_path?);
     system.hf_home_path = hf_home_path;
@@ -213,10 +214,10 @@ fn env_vars(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, Str
 fn read_partitions(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Partition>> {
     list_of_tables(node, cx, path, |r, cx| {
         let name = r.required(cx, "name", non_empty_string)?;
-        let groups = r.or(cx, "groups", Vec::new(), |n, cx, p| {
+        let groups = r.with_default(cx, "groups", Vec::new(), |n, cx, p| {
             list_of_tables(n, cx, p, |g, cx| {
                 let name = g.required(cx, "name", non_empty_string)?;
-                let nodes = g.or(cx, "nodes", Vec::new(), super::text::host_lists(false));
+                let nodes = g.with_default(cx, "nodes", Vec::new(), super::text::host_lists(false));
                 Some(Group { name, nodes })
             })
         });
@@ -227,7 +228,7 @@ fn read_partitions(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Partition
 fn read_data_repository(node: &Node, cx: &mut Cx, path: &str) -> Option<DataRepository> {
     let mut r = TableReader::new(node, path, cx)?;
     let endpoint = r.required(cx, "endpoint", non_empty_string);
-    let verify_certs = r.or(cx, "verify_certs", true, boolean);
+    let verify_certs = r.with_default(cx, "verify_certs", true, boolean);
     r.finish(cx);
     Some(DataRepository {
         endpoint: endpoint?,

@@ -276,7 +276,7 @@ impl TestDefinition {
 pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", cx)?;
     let name = r.required(cx, "name", non_empty_string);
-    let description = r.or(cx, "description", String::new(), multiline_string);
+    let description = r.with_default(cx, "description", String::new(), multiline_string);
     let template = r.required(cx, "test_template_name", string);
     if let (Some(t), Some(node)) = (&template, r.get("test_template_name")) {
         if t != TEMPLATE_NAME {
@@ -288,7 +288,7 @@ pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
         }
     }
     let cmd_args = r.required(cx, "cmd_args", read_cmd_args);
-    let extra_env_vars = r.or(cx, "extra_env_vars", IndexMap::new(), read_env_sweeps);
+    let extra_env_vars = r.with_default(cx, "extra_env_vars", IndexMap::new(), read_env_sweeps);
     if let Some(hf) = r.get("extra_env_vars").and_then(|n| find_key(n, "HF_HOME")) {
         if matches!(&hf.value, Value::String(s) if s.trim().is_empty()) {
             cx.error(
@@ -298,18 +298,19 @@ pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
             );
         }
     }
-    let extra_cmd_args = r.or(cx, "extra_cmd_args", IndexMap::new(), read_string_map);
-    let extra_container_mounts = r.or(cx, "extra_container_mounts", Vec::new(), string_list);
-    let git_repos = r.or(cx, "git_repos", Vec::new(), read_git_repos);
-    let agent = r.or(cx, "agent", "grid_search".to_string(), non_empty_string);
-    let agent_steps = r.or(cx, "agent_steps", 1, positive);
-    let agent_metrics = r.or(
+    let extra_cmd_args = r.with_default(cx, "extra_cmd_args", IndexMap::new(), read_string_map);
+    let extra_container_mounts =
+        r.with_default(cx, "extra_container_mounts", Vec::new(), string_list);
+    let git_repos = r.with_default(cx, "git_repos", Vec::new(), read_git_repos);
+    let agent = r.with_default(cx, "agent", "grid_search".to_string(), non_empty_string);
+    let agent_steps = r.with_default(cx, "agent_steps", 1, positive);
+    let agent_metrics = r.with_default(
         cx,
         "agent_metrics",
         vec!["default".to_string()],
         string_list,
     );
-    let agent_reward_function = r.or(
+    let agent_reward_function = r.with_default(
         cx,
         "agent_reward_function",
         "inverse".to_string(),
@@ -344,7 +345,7 @@ fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
     let docker_image_url = r.required(cx, "docker_image_url", non_empty_string);
     let container_runtime = r.optional(cx, "container_runtime", container_runtime);
     let served_model_name = r.required(cx, "served_model_name", non_empty_string);
-    let sleep_seconds = r.or(cx, "sleep_seconds", 660, count);
+    let sleep_seconds = r.with_default(cx, "sleep_seconds", 660, count);
     let dynamo = r.required(cx, "dynamo", read_dynamo);
     let genai = r.optional(cx, "genai_perf", |n, cx, p| read_load_args(n, cx, p, true));
     let aiperf = r.optional(cx, "aiperf", |n, cx, p| read_load_args(n, cx, p, false));
@@ -442,10 +443,10 @@ fn read_frontend(node: &Node, cx: &mut Cx, path: &str) -> Option<Frontend> {
     let mut r = TableReader::new(node, path, cx)?;
     let d = default_frontend();
     let f = Frontend {
-        endpoint: r.or(cx, "endpoint", d.endpoint, non_empty_string),
-        port: r.or(cx, "port", d.port, port),
-        port_etcd: r.or(cx, "port_etcd", d.port_etcd, port),
-        port_nats: r.or(cx, "port_nats", d.port_nats, port),
+        endpoint: r.with_default(cx, "endpoint", d.endpoint, non_empty_string),
+        port: r.with_default(cx, "port", d.port, port),
+        port_etcd: r.with_default(cx, "port_etcd", d.port_etcd, port),
+        port_nats: r.with_default(cx, "port_nats", d.port_nats, port),
         cmd: r.optional(cx, "cmd", command),
         runs_engine: r.optional(cx, "runs_engine", boolean),
         etcd_cmd: r.optional(cx, "etcd_cmd", command),
@@ -473,9 +474,9 @@ fn read_frontend(node: &Node, cx: &mut Cx, path: &str) -> Option<Frontend> {
 fn read_processor(node: &Node, cx: &mut Cx, path: &str) -> Option<Processor> {
     let mut r = TableReader::new(node, path, cx)?;
     let p = Processor {
-        block_size: r.or(cx, "block_size", 64, positive),
-        max_model_len: r.or(cx, "max_model_len", 8192, positive),
-        router: r.or(cx, "router", "kv".into(), non_empty_string),
+        block_size: r.with_default(cx, "block_size", 64, positive),
+        max_model_len: r.with_default(cx, "max_model_len", 8192, positive),
+        router: r.with_default(cx, "router", "kv".into(), non_empty_string),
     };
     r.finish(cx);
     Some(p)
@@ -484,7 +485,7 @@ fn read_processor(node: &Node, cx: &mut Cx, path: &str) -> Option<Processor> {
 fn read_router(node: &Node, cx: &mut Cx, path: &str) -> Option<Router> {
     let mut r = TableReader::new(node, path, cx)?;
     let router = Router {
-        min_workers: r.or(cx, "min_workers", 1, positive),
+        min_workers: r.with_default(cx, "min_workers", 1, positive),
     };
     r.finish(cx);
     Some(router)
@@ -496,18 +497,33 @@ fn read_worker(node: &Node, cx: &mut Cx, path: &str, decode: bool) -> Option<Wor
     let valid = num_nodes.is_some();
     let w = Worker {
         num_nodes: num_nodes.unwrap_or(Sweep::One(0)),
-        kv_transfer_config: r.or(
+        kv_transfer_config: r.with_default(
             cx,
             "kv_transfer_config",
             r#"{"kv_connector":"DynamoNixlConnector"}"#.into(),
             non_empty_string,
         ),
-        block_size: r.or(cx, "block_size", 64, positive),
-        max_model_len: r.or(cx, "max_model_len", 8192, positive),
-        max_num_seqs: r.or(cx, "max_num_seqs", 16, positive),
-        gpu_memory_utilization: r.or(cx, "gpu_memory_utilization", 0.95, float_in(0.0, 1.0)),
-        tensor_parallel_size: r.or(cx, "tensor_parallel_size", Sweep::One(8), sweep(positive)),
-        pipeline_parallel_size: r.or(cx, "pipeline_parallel_size", Sweep::One(1), sweep(positive)),
+        block_size: r.with_default(cx, "block_size", 64, positive),
+        max_model_len: r.with_default(cx, "max_model_len", 8192, positive),
+        max_num_seqs: r.with_default(cx, "max_num_seqs", 16, positive),
+        gpu_memory_utilization: r.with_default(
+            cx,
+            "gpu_memory_utilization",
+            0.95,
+            float_in(0.0, 1.0),
+        ),
+        tensor_parallel_size: r.with_default(
+            cx,
+            "tensor_parallel_size",
+            Sweep::One(8),
+            sweep(positive),
+        ),
+        pipeline_parallel_size: r.with_default(
+            cx,
+            "pipeline_parallel_size",
+            Sweep::One(1),
+            sweep(positive),
+        ),
         quantization: r.optional(cx, "quantization", non_empty_string),
         // `ServiceArgs` is CloudAI 13816b1a's alias (and the seed YAML's key).
         service_args: match r.get_any(cx, &["service_args", "ServiceArgs"]) {
@@ -516,15 +532,15 @@ fn read_worker(node: &Node, cx: &mut Cx, path: &str, decode: bool) -> Option<Wor
         }
         .unwrap_or_else(default_service_args),
         decode: decode.then(|| DecodeOnly {
-            remote_prefill: r.or(cx, "remote_prefill", true, boolean),
-            conditional_disagg: r.or(cx, "conditional_disagg", true, boolean),
-            max_local_prefill_length: r.or(cx, "max_local_prefill_length", 10, count),
-            max_prefill_queue_size: r.or(cx, "max_prefill_queue_size", 2, count),
-            router: r.or(cx, "router", "kv".into(), non_empty_string),
-            enable_prefix_caching: r.or(cx, "enable_prefix_caching", true, boolean),
+            remote_prefill: r.with_default(cx, "remote_prefill", true, boolean),
+            conditional_disagg: r.with_default(cx, "conditional_disagg", true, boolean),
+            max_local_prefill_length: r.with_default(cx, "max_local_prefill_length", 10, count),
+            max_prefill_queue_size: r.with_default(cx, "max_prefill_queue_size", 2, count),
+            router: r.with_default(cx, "router", "kv".into(), non_empty_string),
+            enable_prefix_caching: r.with_default(cx, "enable_prefix_caching", true, boolean),
         }),
         cmd: r.optional(cx, "cmd", command),
-        extra_args: r.or(cx, "extra_args", IndexMap::new(), read_arg_map),
+        extra_args: r.with_default(cx, "extra_args", IndexMap::new(), read_arg_map),
     };
     r.finish(cx);
     valid.then_some(w)
@@ -539,8 +555,8 @@ fn default_service_args() -> ServiceArgs {
 
 fn read_service_args(node: &Node, cx: &mut Cx, path: &str) -> Option<ServiceArgs> {
     let mut r = TableReader::new(node, path, cx)?;
-    let workers = r.or(cx, "workers", 1, positive);
-    let resources = r.or(
+    let workers = r.with_default(cx, "workers", 1, positive);
+    let resources = r.with_default(
         cx,
         "resources",
         default_service_args().resources,
@@ -564,8 +580,8 @@ fn read_load_args(node: &Node, cx: &mut Cx, path: &str, genai_perf: bool) -> Opt
         port: r.optional(cx, "port", port),
         endpoint: r.optional(cx, "endpoint", non_empty_string),
         endpoint_type: r.optional(cx, "endpoint_type", non_empty_string),
-        streaming: r.or(cx, "streaming", false, boolean),
-        extra_inputs: r.or(cx, "extra_inputs", Vec::new(), read_extra_inputs),
+        streaming: r.with_default(cx, "streaming", false, boolean),
+        extra_inputs: r.with_default(cx, "extra_inputs", Vec::new(), read_extra_inputs),
         input_file: r.optional(cx, "input_file", non_empty_string),
         tokenizer: r.optional(cx, "tokenizer", non_empty_string),
         output_tokens_mean,
@@ -577,9 +593,9 @@ fn read_load_args(node: &Node, cx: &mut Cx, path: &str, genai_perf: bool) -> Opt
         warmup_request_count: r.optional(cx, "warmup_request_count", count),
         concurrency: r.optional(cx, "concurrency", sweep(positive)),
         request_rate: r.optional(cx, "request_rate", sweep(float_in(0.0, f64::INFINITY))),
-        extra_args: r.or(cx, "extra_args", Vec::new(), string_list),
+        extra_args: r.with_default(cx, "extra_args", Vec::new(), string_list),
         perf_analyzer_args: if genai_perf {
-            r.or(
+            r.with_default(
                 cx,
                 "perf_analyzer_args",
                 DEFAULT_PERF_ANALYZER_ARGS.map(String::from).to_vec(),

@@ -317,7 +317,7 @@ pub(crate) fn shorten(s: &str) -> String {
 
 /// What a header column holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Role {
+enum ColumnRole {
     Label,
     Unit,
     Stat,
@@ -330,7 +330,7 @@ pub(crate) struct Layout<'a> {
     kind: TableKind,
     /// Header cells, trimmed.
     columns: Vec<Cow<'a, str>>,
-    roles: Vec<Role>,
+    roles: Vec<ColumnRole>,
     label: usize,
     /// The `Unit` column, if any; otherwise the unit is the label's last parenthesised group.
     unit: Option<usize>,
@@ -350,29 +350,34 @@ impl<'a> Layout<'a> {
             .or_else(|| columns.iter().position(|c| c == "Config Name"))?;
         let sweep = columns[label] == "Config Name";
         let mut unit = None;
-        let roles: Vec<Role> = columns
+        let roles: Vec<ColumnRole> = columns
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 if i == label {
-                    Role::Label
+                    ColumnRole::Label
                 } else if sweep {
                     // Sweep tables put one metric per column: all numeric but the GPU key.
-                    if c == "GPU" { Role::Attr } else { Role::Stat }
+                    if c == "GPU" {
+                        ColumnRole::Attr
+                    } else {
+                        ColumnRole::Stat
+                    }
                 } else if c == "Unit" && unit.is_none() {
                     unit = Some(i);
-                    Role::Unit
+                    ColumnRole::Unit
                 } else if is_stat_name(c) {
-                    Role::Stat
+                    ColumnRole::Stat
                 } else {
-                    Role::Attr
+                    ColumnRole::Attr
                 }
             })
             .collect();
-        let pick =
-            |role: Role| -> Vec<usize> { (0..roles.len()).filter(|&i| roles[i] == role).collect() };
-        let stats = pick(Role::Stat);
-        let attrs = pick(Role::Attr);
+        let pick = |role: ColumnRole| -> Vec<usize> {
+            (0..roles.len()).filter(|&i| roles[i] == role).collect()
+        };
+        let stats = pick(ColumnRole::Stat);
+        let attrs = pick(ColumnRole::Attr);
         let gpu = attrs
             .iter()
             .any(|&i| matches!(&*columns[i], "GPU" | "GPU_Index" | "GPU_UUID"));
@@ -780,7 +785,7 @@ impl<'a> Reader<'a> {
                 };
                 pos = close + 1;
                 let text = &self.text[start + 1..close];
-                if *role == Role::Stat {
+                if *role == ColumnRole::Stat {
                     let stat = match quoted_number(text.as_bytes()) {
                         Some(stat) => stat,
                         None => match parse_stat(text) {
@@ -791,7 +796,7 @@ impl<'a> Reader<'a> {
                     stats.push(stat);
                 }
                 text
-            } else if *role == Role::Stat {
+            } else if *role == ColumnRole::Stat {
                 let Some((value, end)) = plain_number(bytes, pos) else {
                     return false;
                 };

@@ -30,12 +30,12 @@ pub(crate) struct Parsed {
 /// Parses a JSON export (`text` already stripped of its BOM).
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
     let mut replaced = Vec::new();
-    let (root, parsed_text) = match serde_json::from_str::<Node>(text) {
+    let (root, parsed_text) = match serde_json::from_str::<JsonNode>(text) {
         Ok(node) => (node, None),
         // genai-perf's `json.dumps` writes bare NaN/Infinity; retry only then, so the common
         // case pays nothing and error positions refer to the original text.
         Err(first) => match replace_non_finite(text, &mut replaced) {
-            Some(fixed) => match serde_json::from_str::<Node>(&fixed) {
+            Some(fixed) => match serde_json::from_str::<JsonNode>(&fixed) {
                 Ok(node) => (node, Some(fixed)),
                 Err(_) => return Err(json_error(first, path)),
             },
@@ -50,7 +50,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
         replaced,
     };
     cx.check_duplicates(&root)?;
-    let Node::Obj(top) = root else {
+    let JsonNode::Obj(top) = root else {
         return Err(ResultsError::JsonShape {
             path: path.to_owned(),
             found: root.kind(),
@@ -65,21 +65,21 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
     let mut genai_perf_like = false;
     for (key, value) in &top {
         match (key.name.as_str(), value) {
-            ("records", Node::Obj(records)) => {
+            ("records", JsonNode::Obj(records)) => {
                 aiperf_like = true;
                 for (tag, m) in records {
                     cx.classify(tag, m, &mut request, &mut system)?;
                 }
             }
-            ("telemetry_stats", Node::Obj(t)) => {
+            ("telemetry_stats", JsonNode::Obj(t)) => {
                 genai_perf_like = true;
                 cx.genai_perf_telemetry(t, &mut gpu)?;
             }
-            ("telemetry_data", Node::Obj(t)) => {
+            ("telemetry_data", JsonNode::Obj(t)) => {
                 aiperf_like = true;
                 cx.aiperf_telemetry(t, &mut gpu)?;
             }
-            ("aiperf_version", Node::Str(v, _)) => {
+            ("aiperf_version", JsonNode::Str(v, _)) => {
                 aiperf_like = true;
                 version = Some(v.clone());
             }
@@ -87,7 +87,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
             _ => cx.classify(key, value, &mut request, &mut system)?,
         }
     }
-    if let Some(Node::Obj(cfg)) = field(&top, "input_config") {
+    if let Some(JsonNode::Obj(cfg)) = field(&top, "input_config") {
         genai_perf_like |= cfg
             .iter()
             .any(|(k, _)| k.name == "model_names" || k.name == "model");
@@ -166,8 +166,8 @@ impl Context<'_> {
     }
 
     /// Refuses any object with a key twice (JSON parsers disagree on which copy wins).
-    fn check_duplicates(&self, node: &Node) -> Result<(), ResultsError> {
-        let Node::Obj(entries) = node else {
+    fn check_duplicates(&self, node: &JsonNode) -> Result<(), ResultsError> {
+        let JsonNode::Obj(entries) = node else {
             return Ok(());
         };
         let mut seen: HashMap<&str, &Key> = HashMap::with_capacity(entries.len());
@@ -194,7 +194,7 @@ impl Context<'_> {
     fn classify(
         &self,
         tag: &Key,
-        value: &Node,
+        value: &JsonNode,
         request: &mut Vec<Metric>,
         system: &mut Vec<Metric>,
     ) -> Result<(), ResultsError> {
@@ -220,10 +220,10 @@ impl Context<'_> {
     fn metric_from(
         &self,
         tag: &Key,
-        value: &Node,
-        extra: &[(Key, Node)],
+        value: &JsonNode,
+        extra: &[(Key, JsonNode)],
     ) -> Result<Option<Metric>, ResultsError> {
-        let Node::Obj(fields) = value else {
+        let JsonNode::Obj(fields) = value else {
             return Ok(None);
         };
         let fields = || fields.iter().chain(extra);
@@ -237,28 +237,28 @@ impl Context<'_> {
         let mut keys = Vec::new();
         for (k, v) in fields() {
             match (k.name.as_str(), v) {
-                ("unit", Node::Str(u, _)) => unit = Some(u.as_str()),
-                ("header", Node::Str(h, _)) => header = Some(h.clone()),
-                ("tag", Node::Str(..)) => {}
+                ("unit", JsonNode::Str(u, _)) => unit = Some(u.as_str()),
+                ("header", JsonNode::Str(h, _)) => header = Some(h.clone()),
+                ("tag", JsonNode::Str(..)) => {}
                 ("unit" | "header" | "tag", other) => {
                     return Err(self.wrong_type(tag, k, "a string", other));
                 }
-                (_, Node::Num(x)) => {
+                (_, JsonNode::Num(x)) => {
                     names.push(k.name.clone());
                     values.push((!x.is_nan()).then_some(*x));
                     keys.push(k);
                 }
-                (_, Node::Null) => {
+                (_, JsonNode::Null) => {
                     names.push(k.name.clone());
                     values.push(None);
                     keys.push(k);
                 }
-                (_, Node::Str(_, at)) if self.token(*at) == Some(Token::NaN) => {
+                (_, JsonNode::Str(_, at)) if self.token(*at) == Some(Token::NaN) => {
                     names.push(k.name.clone());
                     values.push(None);
                     keys.push(k);
                 }
-                (_, Node::Str(_, at)) if self.token(*at).is_some() => {
+                (_, JsonNode::Str(_, at)) if self.token(*at).is_some() => {
                     let infinity = match self.token(*at) {
                         Some(Token::NegInfinity) => f64::NEG_INFINITY,
                         _ => f64::INFINITY,
@@ -324,7 +324,7 @@ impl Context<'_> {
         tag: &Key,
         key: &Key,
         expected: &'static str,
-        found: &Node,
+        found: &JsonNode,
     ) -> ResultsError {
         let (line, col) = self.key_position(key);
         ResultsError::WrongType {
@@ -340,19 +340,19 @@ impl Context<'_> {
     /// `{metric: {"unit": u, "gpu0": {stats}, ...}}`.
     fn genai_perf_telemetry(
         &self,
-        t: &[(Key, Node)],
+        t: &[(Key, JsonNode)],
         out: &mut Vec<Metric>,
     ) -> Result<(), ResultsError> {
         let gpu_key: Arc<[String]> = Arc::from(vec!["GPU".to_owned()]);
         for (tag, m) in t {
-            let Node::Obj(fields) = m else { continue };
-            let unit: Vec<(Key, Node)> = fields
+            let JsonNode::Obj(fields) = m else { continue };
+            let unit: Vec<(Key, JsonNode)> = fields
                 .iter()
                 .filter(|(k, _)| k.name == "unit")
                 .cloned()
                 .collect();
             for (gpu, stats) in fields {
-                if !matches!(stats, Node::Obj(_)) {
+                if !matches!(stats, JsonNode::Obj(_)) {
                     continue;
                 }
                 if let Some(mut metric) = self.metric_from(tag, stats, &unit)? {
@@ -367,34 +367,34 @@ impl Context<'_> {
     /// `{endpoints: {url: {gpus: {key: {gpu_index, gpu_name, ..., metrics: {tag: {...}}}}}}}`.
     fn aiperf_telemetry(
         &self,
-        t: &[(Key, Node)],
+        t: &[(Key, JsonNode)],
         out: &mut Vec<Metric>,
     ) -> Result<(), ResultsError> {
-        let Some(Node::Obj(endpoints)) = field(t, "endpoints") else {
+        let Some(JsonNode::Obj(endpoints)) = field(t, "endpoints") else {
             return Ok(());
         };
         for (url, endpoint) in endpoints {
-            let Node::Obj(endpoint) = endpoint else {
+            let JsonNode::Obj(endpoint) = endpoint else {
                 continue;
             };
-            let Some(Node::Obj(gpus)) = field(endpoint, "gpus") else {
+            let Some(JsonNode::Obj(gpus)) = field(endpoint, "gpus") else {
                 continue;
             };
             for (gpu_key, gpu) in gpus {
-                let Node::Obj(gpu) = gpu else { continue };
+                let JsonNode::Obj(gpu) = gpu else { continue };
                 let mut names = vec!["Endpoint".to_owned(), "GPU".to_owned()];
                 let mut values = vec![url.name.clone(), gpu_key.name.clone()];
                 for (k, v) in gpu {
                     let text = match v {
-                        Node::Str(s, _) => s.clone(),
-                        Node::Num(x) => x.to_string(),
+                        JsonNode::Str(s, _) => s.clone(),
+                        JsonNode::Num(x) => x.to_string(),
                         _ => continue,
                     };
                     names.push(k.name.clone());
                     values.push(text);
                 }
                 let attrs = Attributes::new(Arc::from(names), values);
-                let Some(Node::Obj(metrics)) = field(gpu, "metrics") else {
+                let Some(JsonNode::Obj(metrics)) = field(gpu, "metrics") else {
                     continue;
                 };
                 for (tag, m) in metrics {
@@ -409,7 +409,7 @@ impl Context<'_> {
     }
 }
 
-fn field<'a>(obj: &'a [(Key, Node)], name: &str) -> Option<&'a Node> {
+fn field<'a>(obj: &'a [(Key, JsonNode)], name: &str) -> Option<&'a JsonNode> {
     obj.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
 }
 
@@ -448,96 +448,96 @@ impl<'de> Deserialize<'de> for Key {
 
 /// JSON value that keeps object keys in document order, with their positions.
 ///
-/// `serde_json::Value` sorts keys unless the `preserve_order` feature is on; the order of
-/// metrics and statistics is part of what users see, so this keeps it without that feature.
-/// Array elements are skipped: no metric lives in one.
+/// Not `serde_json::Value` (even with `preserve_order`, i.e. an `IndexMap`): that keeps the
+/// order but not where each key and string sits in the file, which every error reports as
+/// line and column. Array elements are skipped: no metric lives in one.
 #[derive(Debug, Clone, PartialEq)]
-enum Node {
+enum JsonNode {
     Null,
     Num(f64),
     /// A string and, when borrowed from the input, the address of its content.
     Str(String, Option<usize>),
     Bool(bool),
     Array,
-    Obj(Vec<(Key, Node)>),
+    Obj(Vec<(Key, JsonNode)>),
 }
 
-impl Node {
+impl JsonNode {
     fn kind(&self) -> &'static str {
         match self {
-            Node::Null => "null",
-            Node::Num(_) => "a number",
-            Node::Str(..) => "a string",
-            Node::Bool(_) => "a boolean",
-            Node::Array => "an array",
-            Node::Obj(_) => "an object",
+            JsonNode::Null => "null",
+            JsonNode::Num(_) => "a number",
+            JsonNode::Str(..) => "a string",
+            JsonNode::Bool(_) => "a boolean",
+            JsonNode::Array => "an array",
+            JsonNode::Obj(_) => "an object",
         }
     }
 
     /// The value as an error shows it.
     fn describe(&self) -> String {
         match self {
-            Node::Str(s, _) => {
+            JsonNode::Str(s, _) => {
                 let short: String = s.chars().take(40).collect();
                 format!("a string {short:?}")
             }
-            Node::Bool(b) => b.to_string(),
+            JsonNode::Bool(b) => b.to_string(),
             other => other.kind().to_owned(),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de> Deserialize<'de> for JsonNode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
+        d.deserialize_any(JsonNodeVisitor)
     }
 }
 
-struct NodeVisitor;
+struct JsonNodeVisitor;
 
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
+impl<'de> Visitor<'de> for JsonNodeVisitor {
+    type Value = JsonNode;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
+    fn visit_unit<E>(self) -> Result<JsonNode, E> {
+        Ok(JsonNode::Null)
     }
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
+    fn visit_none<E>(self) -> Result<JsonNode, E> {
+        Ok(JsonNode::Null)
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<JsonNode, E> {
+        Ok(JsonNode::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Num(v as f64))
+    fn visit_i64<E>(self, v: i64) -> Result<JsonNode, E> {
+        Ok(JsonNode::Num(v as f64))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Num(v as f64))
+    fn visit_u64<E>(self, v: u64) -> Result<JsonNode, E> {
+        Ok(JsonNode::Num(v as f64))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Num(v))
+    fn visit_f64<E>(self, v: f64) -> Result<JsonNode, E> {
+        Ok(JsonNode::Num(v))
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned(), Some(v.as_ptr() as usize)))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<JsonNode, E> {
+        Ok(JsonNode::Str(v.to_owned(), Some(v.as_ptr() as usize)))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned(), None))
+    fn visit_str<E>(self, v: &str) -> Result<JsonNode, E> {
+        Ok(JsonNode::Str(v.to_owned(), None))
     }
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::Str(v, None))
+    fn visit_string<E>(self, v: String) -> Result<JsonNode, E> {
+        Ok(JsonNode::Str(v, None))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonNode, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Node::Array)
+        Ok(JsonNode::Array)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonNode, A::Error> {
         let mut entries = Vec::new();
-        while let Some((k, v)) = map.next_entry::<Key, Node>()? {
+        while let Some((k, v)) = map.next_entry::<Key, JsonNode>()? {
             entries.push((k, v));
         }
-        Ok(Node::Obj(entries))
+        Ok(JsonNode::Obj(entries))
     }
 }
 
