@@ -14,20 +14,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 from .engine import ENGINES, ENV_VAR, FLAG
 from .rehearse import add_rehearse_parser
-from .runner import (
-    PreparedRun,
-    RunInterrupted,
-    SchedulerError,
-    SlurmScheduler,
-    StandaloneScheduler,
-    interrupt_on_signals,
-    run_jobs,
-)
+
+if TYPE_CHECKING:
+    from .runner import PreparedRun, SlurmScheduler, StandaloneScheduler
 
 # The report (matplotlib) is imported only where it is used, so that `plan`, `dry-run` and
 # `verify-configs` start fast.
@@ -160,6 +154,7 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
 
 def prepared_runs(prepared: dict[str, Any]) -> list[PreparedRun]:
     """The runner's view of what dry-run wrote."""
+    from .runner import PreparedRun
 
     return [
         PreparedRun(
@@ -248,6 +243,8 @@ def scheduler_for(
     """The system's scheduler, checked usable here (SchedulerError says why not), and the
     number of jobs at once: ``max_parallel``, else 4 on Slurm and 1 on a standalone machine
     (its jobs would share its GPUs)."""
+    from .runner import SlurmScheduler, StandaloneScheduler
+
     scheduler: SlurmScheduler | StandaloneScheduler
     if system["scheduler"] == "standalone":
         scheduler, parallel = StandaloneScheduler(), 1
@@ -264,6 +261,8 @@ def cmd_generate_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import RunInterrupted, SchedulerError, run_jobs
+
     system = _core.load_system(args.system_config)
     try:
         scheduler, parallel = scheduler_for(system, args.max_parallel)  # before any writing
@@ -479,6 +478,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
         # SIGTERM, like Ctrl-C, unwinds: dry-run removes its staging directory, run cancels.
+        if args.func is cmd_plan:
+            # plan writes nothing to clean up, and needs neither the runner nor its imports.
+            return int(args.func(args))
+        from .runner import interrupt_on_signals
+
         with interrupt_on_signals():
             return int(args.func(args))
     except _core.ConfigError as err:

@@ -16,10 +16,12 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _core
-from .runner import RunInterrupted, RunOutcome, SchedulerError, run_jobs
+
+if TYPE_CHECKING:
+    from .runner import RunOutcome
 
 #: What an HTTP error status of the frontend means for the user's files.
 _HTTP_HINTS = {
@@ -70,7 +72,9 @@ def verdict(outcome: RunOutcome, run_dir: Path) -> str:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
+    # The runner is imported here, not with the CLI: `plan` and `dry-run` start faster.
     from .cli import _toml_files, prepared_runs, scheduler_for, write_report
+    from .runner import RunInterrupted, SchedulerError, run_jobs
 
     target: dict[str, Any] = _core.load_system(args.on) if args.on else {"scheduler": "standalone"}
     try:
