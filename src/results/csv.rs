@@ -68,8 +68,10 @@ fn scan_rows<'a>(
             let start = reader.pos;
             if reader.plain_row(layout, &mut cells, &mut stats) {
                 if layout.plain_accepts(&cells) {
-                    layout.check(&cells, &mut stats, &at, path)?;
-                    sink.row(&layout.plain_view(&cells, &stats))?;
+                    layout.check_values(&cells, &mut stats, &at, path)?;
+                    let view = layout.plain_view(&cells, &stats);
+                    layout.check_unit(&view, &at, path)?;
+                    sink.row(&view)?;
                     continue;
                 }
                 reader.pos = start;
@@ -457,8 +459,10 @@ impl<'a> Layout<'a> {
                 }
             }
         }
-        self.check(cells, stats, at, path)?;
-        Ok(self.view(cells, label, stats))
+        self.check_values(cells, stats, at, path)?;
+        let view = self.view(cells, label, stats);
+        self.check_unit(&view, at, path)?;
+        Ok(view)
     }
 
     /// Whether the general path would take a row read by [`Reader::plain_row`] as it is:
@@ -472,9 +476,9 @@ impl<'a> Layout<'a> {
         self.view(cells, trim(&cells[self.label].text), stats)
     }
 
-    /// Applies [`check`]'s rules to a parsed row: an impossible value or a unit the lookups
-    /// cannot convert is an error at its cell; genai-perf's `-1` sentinel becomes missing.
-    fn check(
+    /// Applies [`check`]'s value rules to a parsed row: an impossible value is an error at its
+    /// cell; genai-perf's `-1` sentinel becomes missing.
+    fn check_values(
         &self,
         cells: &[Cell<'_>],
         stats: &mut [Stat],
@@ -517,18 +521,29 @@ impl<'a> Layout<'a> {
                 }
             }
         }
-        if sweep {
+        Ok(())
+    }
+
+    /// The unit half of [`check`]'s rules, on the view the sink then gets (its name and unit
+    /// split is worked out once for both).
+    fn check_unit(
+        &self,
+        view: &RowView<'_>,
+        at: &dyn Fn(usize) -> (usize, usize),
+        path: &Path,
+    ) -> Result<(), ResultsError> {
+        // Sweep rows are run configurations, not metrics.
+        if self.kind == TableKind::Sweep {
             return Ok(());
         }
-        let view = self.view(cells, label, &[]);
-        if let Some(expected) = check::unit_problem(&view) {
+        if let Some(expected) = check::unit_problem(view) {
             let cell = self.unit.map_or(self.label, |u| u);
-            let (line, col) = at(cells[cell].offset);
+            let (line, col) = at(view.cells[cell].offset);
             return Err(ResultsError::UnknownUnit {
                 path: path.to_owned(),
                 line,
                 col,
-                metric: shorten(label),
+                metric: shorten(view.label),
                 found: check::describe_unit(view.unit().map(shorten).as_deref()),
                 expected,
             });

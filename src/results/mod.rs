@@ -151,6 +151,13 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError + '_ {
 /// open descriptor (no race with a rename): directories, FIFOs, devices such as `/dev/zero`
 /// and sockets are refused before a byte is read.
 fn open_regular(path: &Path) -> Result<(File, u64), ResultsError> {
+    let file = open_nonblocking(path)?;
+    let size = regular_size(&file, path)?;
+    Ok((file, size))
+}
+
+/// Opens `path` for reading without blocking on a FIFO.
+fn open_nonblocking(path: &Path) -> Result<File, ResultsError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -158,7 +165,11 @@ fn open_regular(path: &Path) -> Result<(File, u64), ResultsError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(io_error(path))?;
+    options.open(path).map_err(io_error(path))
+}
+
+/// The size of the open `file`, refused unless it is a regular file.
+fn regular_size(file: &File, path: &Path) -> Result<u64, ResultsError> {
     let meta = file.metadata().map_err(io_error(path))?;
     if !meta.is_file() {
         return Err(ResultsError::NotAFile {
@@ -166,7 +177,7 @@ fn open_regular(path: &Path) -> Result<(File, u64), ResultsError> {
             found: file_kind(&meta.file_type()),
         });
     }
-    Ok((file, meta.len()))
+    Ok(meta.len())
 }
 
 fn file_kind(t: &std::fs::FileType) -> &'static str {
@@ -196,7 +207,7 @@ fn file_kind(t: &std::fs::FileType) -> &'static str {
 /// The rest of `file` appended to `data`, refused beyond `limit` bytes in all, whether its
 /// size said so or it grew while being read.
 fn read_limited(
-    file: File,
+    mut file: File,
     path: &Path,
     size: u64,
     limit: u64,
@@ -212,11 +223,26 @@ fn read_limited(
     if size > limit {
         return Err(too_large(size));
     }
-    let have = data.len() as u64;
-    data.reserve(usize::try_from(size.saturating_sub(have)).unwrap_or(0));
-    file.take(limit + 1 - have.min(limit))
-        .read_to_end(&mut data)
-        .map_err(io_error(path))?;
+    // Read the size announced into place (no growth, no copies), then whatever the file
+    // gained since, up to the limit.
+    let mut len = data.len();
+    data.resize(usize::try_from(size).unwrap_or(usize::MAX).max(len), 0);
+    while len < data.len() {
+        match file.read(&mut data[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(path)(e)),
+        }
+    }
+    let complete = len == data.len();
+    data.truncate(len);
+    if complete {
+        let left = (limit + 1).saturating_sub(len as u64);
+        file.take(left)
+            .read_to_end(&mut data)
+            .map_err(io_error(path))?;
+    }
     if data.len() as u64 > limit {
         return Err(too_large(data.len() as u64));
     }
@@ -265,8 +291,8 @@ impl<'q> MetricReader<'q> {
         path: impl AsRef<Path>,
     ) -> Result<Vec<Result<f64, LookupError>>, ResultsError> {
         let path = path.as_ref();
-        let (file, size) = open_regular(path)?;
         let data = if is_json(path) {
+            let (file, size) = open_regular(path)?;
             Cow::Owned(read_limited(
                 file,
                 path,
@@ -276,7 +302,7 @@ impl<'q> MetricReader<'q> {
                 Vec::new(),
             )?)
         } else {
-            read_reusing(file, path, size, &mut self.buffer)?
+            read_reusing(open_nonblocking(path)?, path, &mut self.buffer)?
         };
         answer(&data, path, self.queries, &self.prefilter)
     }
@@ -312,32 +338,40 @@ fn answer(
 
 /// Reads the CSV `file` into `buffer`, which is kept between calls (no allocation); a file
 /// that does not fit is read into a vector of its own, at most [`MAX_SCAN_BYTES`].
+///
+/// A small file read to its end in one go is what real exports are, and takes no `fstat`
+/// (the cost that matters when thousands are read); anything else (nothing read, a full
+/// buffer, a read error) is checked to be a regular file first: a directory, an empty FIFO
+/// or `/dev/zero` is refused rather than read.
 fn read_reusing<'b>(
     mut file: File,
     path: &Path,
-    size: u64,
     buffer: &'b mut Vec<u8>,
 ) -> Result<Cow<'b, [u8]>, ResultsError> {
     // Real exports are a few KB; the buffer is zeroed once per reader, not per file.
     const SIZE: usize = 64 * 1024;
-    if size > SIZE as u64 {
-        let data = read_limited(file, path, size, MAX_SCAN_BYTES, "a lookup", Vec::new())?;
-        return Ok(Cow::Owned(data));
-    }
     if buffer.len() < SIZE {
         buffer.resize(SIZE, 0);
     }
     let mut len = 0;
     while len < buffer.len() {
         match file.read(&mut buffer[len..]) {
-            Ok(0) => return Ok(Cow::Borrowed(&buffer[..len])),
+            Ok(0) if len > 0 => return Ok(Cow::Borrowed(&buffer[..len])),
+            Ok(0) => break,
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_error(path)(e)),
+            Err(e) => {
+                regular_size(&file, path)?;
+                return Err(io_error(path)(e));
+            }
         }
     }
-    // It grew since its size was read: finish it into a vector of its own.
-    let data = buffer.clone();
+    let size = regular_size(&file, path)?;
+    if len == 0 {
+        return Ok(Cow::Borrowed(&buffer[..0]));
+    }
+    // Larger than the buffer: finish it into a vector of its own.
+    let data = buffer[..len].to_vec();
     let data = read_limited(file, path, size, MAX_SCAN_BYTES, "a lookup", data)?;
     Ok(Cow::Owned(data))
 }
