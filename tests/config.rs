@@ -407,7 +407,7 @@ test_name = "llama3.1_405b_fp8"
 "#;
     let ws = d.workspace(SEED, scenario).expect("valid");
     assert_eq!(ws.runs.len(), 1);
-    let t = &ws.runs[0].test;
+    let t = ws.runs[0].test.as_seed().expect("seed schema");
     assert_eq!(
         t.cmd_args.dynamo.prefill_worker.tensor_parallel_size,
         Sweep::One(4)
@@ -471,7 +471,7 @@ fn sweeps_expand_as_a_cartesian_product_last_axis_fastest() {
     // Iterations of a case are consecutive runs.
     assert_eq!((ws.runs[5].step, ws.runs[5].iteration), (Some(3), 1));
     assert_eq!(ws.runs[5].relative_dir(), PathBuf::from("a/1/3"));
-    let pinned = &ws.runs[5].test;
+    let pinned = ws.runs[5].test.as_seed().expect("seed schema");
     assert!(
         !pinned
             .cmd_args

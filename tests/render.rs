@@ -49,7 +49,10 @@ fn check_golden(case: &str, f: &RunFiles) {
     for (name, text) in [
         ("cloudai_sbatch_script.sh", &f.sbatch),
         ("run.sh", &f.launch),
-        ("dynamo_config.yaml", &f.dynamo_config),
+        (
+            "dynamo_config.yaml",
+            f.dynamo_config.as_ref().expect("seed config"),
+        ),
         ("node_roles.txt", &f.roles),
     ] {
         let path = dir.join(name);

@@ -63,7 +63,8 @@ def prepare(
     """Validate and write ``<output_root>/<scenario>_<timestamp>/<id>/<iteration>[/<step>]/``.
 
     Returns ``{"results_dir", "runs", "warnings", "plan_summary"}``; ``runs`` lists each run's
-    directory, sbatch script, sweep parameters, dependencies and node counts; the results
+    directory, sbatch script, sweep parameters, dependencies, node counts and schema
+    ``generation`` (``seed``/``current``); the results
     directory also holds ``plan.json`` (see :func:`plan_scenario`). The tree appears atomically;
     when the name is taken (another writer in the same second), ``_2``, ``_3``, … is appended,
     so an existing directory is never written into. A pending signal (Ctrl-C) stops the

@@ -4,7 +4,9 @@
 //! Every loader collects *all* problems of *all* files before failing, each with file, line,
 //! column, dotted field path, what was expected and what was found ([`Diagnostic`]).
 
+mod any_test;
 mod diagnostic;
+pub mod gen2;
 mod node;
 mod parse;
 mod reader;
@@ -17,6 +19,7 @@ mod test_def;
 mod text;
 mod workspace;
 
+pub use any_test::AnyTest;
 pub use diagnostic::{ConfigError, Diagnostic};
 pub use parse::slurm_time_seconds;
 pub use scenario::{Dependency, Scenario, ScenarioTest};
@@ -154,6 +157,11 @@ pub fn load_test_str(text: &str, name: &str) -> Result<TestDefinition, ConfigErr
     load_one(text, name, test_def::read_test)
 }
 
+/// Validate an `AIDynamo` test TOML of either generation given as text.
+pub fn load_any_test_str(text: &str, name: &str) -> Result<AnyTest, ConfigError> {
+    load_one(text, name, any_test::read_any_test)
+}
+
 /// Validate a test scenario TOML given as text.
 pub fn load_scenario_str(text: &str, name: &str) -> Result<Scenario, ConfigError> {
     load_one(text, name, scenario::read_scenario)
@@ -165,6 +173,10 @@ pub fn load_system(path: &Path) -> Result<SystemConfig, ConfigError> {
 
 pub fn load_test(path: &Path) -> Result<TestDefinition, ConfigError> {
     load_path(path, load_test_str)
+}
+
+pub fn load_any_test(path: &Path) -> Result<AnyTest, ConfigError> {
+    load_path(path, load_any_test_str)
 }
 
 pub fn load_scenario(path: &Path) -> Result<Scenario, ConfigError> {

@@ -22,7 +22,11 @@ pub struct Scenario {
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioTest {
     pub id: String,
+    /// The test it runs; for a test defined inline (CloudAI main), its `name`.
     pub test_name: String,
+    /// The entry defines its test itself (`name`, `test_template_name`, `cmd_args`, …)
+    /// instead of naming one of the tests directory.
+    pub inline: bool,
     /// `None` when the scenario leaves the count to the test (1 + prefill + decode).
     pub num_nodes: Option<Sweep<u32>>,
     /// Explicit hostnames or `PARTITION:GROUP:N` specs.
@@ -31,6 +35,10 @@ pub struct ScenarioTest {
     pub iterations: u32,
     pub dependencies: Vec<Dependency>,
     pub weight: Option<f64>,
+    /// srun options of this entry, after the system's.
+    pub extra_srun_args: Vec<String>,
+    /// Hostnames Slurm must not allocate (`--exclude`).
+    pub exclude_nodes: Vec<String>,
     /// Fields of the test definition overridden for this entry (cmd_args, extra_env_vars, …),
     /// kept as spanned TOML so that errors point into the scenario file.
     #[serde(skip)]
@@ -51,6 +59,8 @@ pub struct Dependency {
 pub const OVERRIDABLE: &[&str] = &[
     "name",
     "description",
+    "test_template_name",
+    "dse_excluded_args",
     "cmd_args",
     "extra_env_vars",
     "extra_cmd_args",
@@ -97,7 +107,20 @@ pub fn read_scenario(node: &Node, cx: &mut Cx) -> Option<Scenario> {
 
 fn read_entry(r: &mut TableReader, cx: &mut Cx) -> Option<ScenarioTest> {
     let id = r.required(cx, "id", non_empty_string);
-    let test_name = r.required(cx, "test_name", non_empty_string);
+    let inline = r.get("test_name").is_none() && r.get("test_template_name").is_some();
+    let test_name = if inline {
+        r.required(cx, "name", non_empty_string)
+    } else {
+        let given = r.get("test_name").is_some();
+        let name = r.required(cx, "test_name", non_empty_string);
+        if !given {
+            if let Some(d) = cx.diagnostics.last_mut() {
+                d.message
+                    .push_str(" (or define the test here with `name` and `test_template_name`)");
+            }
+        }
+        name
+    };
     let num_nodes = r.optional(cx, "num_nodes", sweep(positive));
     let nodes = r.with_default(cx, "nodes", Vec::new(), host_lists(true));
     let time_limit = r.optional(cx, "time_limit", slurm_time);
@@ -110,17 +133,42 @@ fn read_entry(r: &mut TableReader, cx: &mut Cx) -> Option<ScenarioTest> {
         })
     });
     let weight = r.optional(cx, "weight", float_in(f64::NEG_INFINITY, f64::INFINITY));
-    let _ = (r.get("sol"), r.get("ideal_gpu_efficiency"));
+    // CloudAI fields for its own reports and agents; accepted, not used by this engine.
+    let _ = (
+        r.get("sol"),
+        r.get("ideal_gpu_efficiency"),
+        r.get("ideal_perf"),
+        r.get("agent_config"),
+        r.get("nsys"),
+    );
+    let extra_srun_args = r.with_default(cx, "extra_srun_args", Vec::new(), |n, cx, p| {
+        let s = non_empty_string(n, cx, p)?;
+        match super::shell_words::split_words(&s) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                cx.error(
+                    n.span,
+                    p,
+                    format!("expected srun options, found {s:?}: {e}"),
+                );
+                None
+            }
+        }
+    });
+    let exclude_nodes = r.with_default(cx, "exclude_nodes", Vec::new(), host_lists(false));
     let overrides = collect_overrides(r);
     Some(ScenarioTest {
         id: id?,
         test_name: test_name?,
+        inline,
         num_nodes,
         nodes,
         time_limit,
         iterations,
         dependencies,
         weight,
+        extra_srun_args,
+        exclude_nodes,
         overrides,
         span: r.span(),
     })

@@ -160,6 +160,7 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
         container_runtime,
     );
     let data_repository = r.optional(cx, "data_repository", read_data_repository);
+    let hf_home_path = r.optional(cx, "hf_home_path", non_empty_string);
     // Accepted for compatibility with CloudAI system files; reports are configured by this tool.
     let _ = r.get("reports");
     r.finish(cx);
@@ -183,8 +184,18 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
         container_mount_home,
         container_runtime,
         data_repository,
-        hf_home_path: None,
+        hf_home_path,
     })
+}
+
+impl SystemConfig {
+    /// The Hugging Face cache of current-schema runs: `hf_home_path`, else CloudAI main's
+    /// default `<install_path>/huggingface`.
+    pub fn hf_home(&self) -> String {
+        self.hf_home_path
+            .clone()
+            .unwrap_or_else(|| format!("{}/huggingface", self.install_path.trim_end_matches('/')))
+    }
 }
 
 /// CloudAI's `StandaloneSystem`: the base `System` fields only (`extra="forbid"` there, so

@@ -272,9 +272,23 @@ impl TestDefinition {
     }
 }
 
-/// Read a test definition from its (possibly override-merged) document node.
-pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
-    let mut r = TableReader::new(node, "", cx)?;
+/// The fields every `AIDynamo` generation shares (CloudAI's `TestDefinition` base), read once
+/// for both schemas; `cmd_args` is read by the caller, between these fields.
+pub(crate) struct Header {
+    pub name: Option<String>,
+    pub description: String,
+    pub template: Option<String>,
+    pub extra_env_vars: IndexMap<String, Sweep<String>>,
+    pub extra_cmd_args: IndexMap<String, String>,
+    pub extra_container_mounts: Vec<String>,
+    pub git_repos: Vec<GitRepo>,
+    pub agent: String,
+    pub agent_steps: u32,
+    pub agent_metrics: Vec<String>,
+    pub agent_reward_function: String,
+}
+
+pub(crate) fn read_header(r: &mut TableReader, cx: &mut Cx) -> Header {
     let name = r.required(cx, "name", non_empty_string);
     let description = r.with_default(cx, "description", String::new(), multiline_string);
     let template = r.required(cx, "test_template_name", string);
@@ -287,7 +301,6 @@ pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
             );
         }
     }
-    let cmd_args = r.required(cx, "cmd_args", read_cmd_args);
     let extra_env_vars = r.with_default(cx, "extra_env_vars", IndexMap::new(), read_env_sweeps);
     if let Some(hf) = r.get("extra_env_vars").and_then(|n| find_key(n, "HF_HOME")) {
         if matches!(&hf.value, Value::String(s) if s.trim().is_empty()) {
@@ -298,42 +311,59 @@ pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
             );
         }
     }
-    let extra_cmd_args = r.with_default(cx, "extra_cmd_args", IndexMap::new(), read_string_map);
-    let extra_container_mounts =
-        r.with_default(cx, "extra_container_mounts", Vec::new(), string_list);
-    let git_repos = r.with_default(cx, "git_repos", Vec::new(), read_git_repos);
-    let agent = r.with_default(cx, "agent", "grid_search".to_string(), non_empty_string);
-    let agent_steps = r.with_default(cx, "agent_steps", 1, positive);
-    let agent_metrics = r.with_default(
-        cx,
-        "agent_metrics",
-        vec!["default".to_string()],
-        string_list,
-    );
-    let agent_reward_function = r.with_default(
-        cx,
-        "agent_reward_function",
-        "inverse".to_string(),
-        non_empty_string,
-    );
+    Header {
+        name,
+        description,
+        template,
+        extra_env_vars,
+        extra_cmd_args: r.with_default(cx, "extra_cmd_args", IndexMap::new(), read_string_map),
+        extra_container_mounts: r.with_default(
+            cx,
+            "extra_container_mounts",
+            Vec::new(),
+            string_list,
+        ),
+        git_repos: r.with_default(cx, "git_repos", Vec::new(), read_git_repos),
+        agent: r.with_default(cx, "agent", "grid_search".to_string(), non_empty_string),
+        agent_steps: r.with_default(cx, "agent_steps", 1, positive),
+        agent_metrics: r.with_default(
+            cx,
+            "agent_metrics",
+            vec!["default".to_string()],
+            string_list,
+        ),
+        agent_reward_function: r.with_default(
+            cx,
+            "agent_reward_function",
+            "inverse".to_string(),
+            non_empty_string,
+        ),
+    }
+}
+
+/// Read a test definition from its (possibly override-merged) document node.
+pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
+    let mut r = TableReader::new(node, "", cx)?;
+    let h = read_header(&mut r, cx);
+    let cmd_args = r.required(cx, "cmd_args", read_cmd_args);
     r.finish(cx);
     Some(TestDefinition {
-        name: name?,
-        description,
-        test_template_name: template?,
+        name: h.name?,
+        description: h.description,
+        test_template_name: h.template?,
         cmd_args: cmd_args?,
-        extra_env_vars,
-        extra_cmd_args,
-        extra_container_mounts,
-        git_repos,
-        agent,
-        agent_steps,
-        agent_metrics,
-        agent_reward_function,
+        extra_env_vars: h.extra_env_vars,
+        extra_cmd_args: h.extra_cmd_args,
+        extra_container_mounts: h.extra_container_mounts,
+        git_repos: h.git_repos,
+        agent: h.agent,
+        agent_steps: h.agent_steps,
+        agent_metrics: h.agent_metrics,
+        agent_reward_function: h.agent_reward_function,
     })
 }
 
-fn find_key<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+pub(crate) fn find_key<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     match &node.value {
         Value::Table(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
         _ => None,
@@ -699,7 +729,7 @@ impl ArgValue {
     }
 }
 
-fn arg_value(node: &Node, cx: &mut Cx, path: &str) -> Option<ArgValue> {
+pub(crate) fn arg_value(node: &Node, cx: &mut Cx, path: &str) -> Option<ArgValue> {
     match &node.value {
         Value::Boolean(b) => Some(ArgValue::Bool(*b)),
         Value::Integer(i) => Some(ArgValue::Int(*i)),
@@ -723,7 +753,11 @@ fn read_arg_map(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String,
     read_map(node, cx, path, arg_value)
 }
 
-fn read_string_map(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, String>> {
+pub(crate) fn read_string_map(
+    node: &Node,
+    cx: &mut Cx,
+    path: &str,
+) -> Option<IndexMap<String, String>> {
     read_map(node, cx, path, string)
 }
 
@@ -783,7 +817,7 @@ pub fn read_env<T>(
     Some(map)
 }
 
-fn read_git_repos(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<GitRepo>> {
+pub(crate) fn read_git_repos(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<GitRepo>> {
     list_of_tables(node, cx, path, |r, cx| {
         Some(GitRepo {
             url: r.required(cx, "url", non_empty_string)?,
@@ -791,4 +825,16 @@ fn read_git_repos(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<GitRepo>> 
             mount_as: r.optional(cx, "mount_as", non_empty_string),
         })
     })
+}
+
+impl From<&ArgValue> for super::sweep::SweepValue {
+    fn from(v: &ArgValue) -> Self {
+        use super::sweep::SweepValue;
+        match v {
+            ArgValue::Int(i) => SweepValue::Int(*i),
+            ArgValue::Float(f) => SweepValue::Float(*f),
+            ArgValue::Bool(b) => SweepValue::Str(b.to_string()),
+            ArgValue::Str(s) => SweepValue::Str(s.clone()),
+        }
+    }
 }

@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::any_test::{AnyTest, read_any_test};
 use super::diagnostic::{ConfigError, Cx, Diagnostic};
+use super::gen2::prune_reason;
 use super::node::{Node, Value, merge};
 use super::scenario::{Dependency, Scenario, ScenarioTest, read_scenario};
 use super::source::{FileId, Sources, Span};
 use super::sweep::{SweepValue, product};
 use super::system::{ContainerRuntime, SystemConfig, read_system};
-use super::test_def::{TEMPLATE_NAME, TestDefinition, read_test};
+use super::test_def::TEMPLATE_NAME;
 use super::{parse_file, read_source};
 use crate::topology::{self, Topology};
 
@@ -61,10 +63,13 @@ pub struct TestRun {
     pub step: Option<usize>,
     /// The swept fields and their values in this case, in axis order.
     pub params: IndexMap<String, SweepValue>,
-    pub test: TestDefinition,
+    pub test: AnyTest,
     pub time_limit: Option<String>,
     pub dependencies: Vec<Dependency>,
     pub topology: Topology,
+    /// The scenario entry's srun options and excluded hosts.
+    pub extra_srun_args: Vec<String>,
+    pub exclude_nodes: Vec<String>,
 }
 
 impl TestRun {
@@ -80,17 +85,19 @@ impl TestRun {
     /// The container runtime of this run: the test's `cmd_args.container_runtime` if set,
     /// else the system's.
     pub fn container_runtime(&self, system: &SystemConfig) -> ContainerRuntime {
-        self.test
-            .cmd_args
-            .container_runtime
-            .unwrap_or(system.container_runtime)
+        match &self.test {
+            AnyTest::Seed(t) => t.cmd_args.container_runtime,
+            AnyTest::Current(_) => None,
+        }
+        .unwrap_or(system.container_runtime)
     }
 }
 
 /// A sweep case that cannot run and is left out of the runs, with the reason. A sweep keeps
 /// its other cases (their step numbers do not change); a test whose every case is pruned, or
-/// that is not a sweep, is an error instead. Today's reason is an impossible node plan
-/// ([`topology::plan`]); any further rule that rejects a case adds its points here.
+/// that is not a sweep, is an error instead. Reasons: an impossible node plan
+/// ([`topology::plan`], [`topology::plan_current`]) and, for the current schema, CloudAI's
+/// DSE constraints ([`prune_reason`]), checked first as CloudAI does.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PrunedPoint {
     pub id: String,
@@ -105,7 +112,7 @@ pub struct PrunedPoint {
 
 struct LoadedTest {
     node: Node,
-    def: Option<TestDefinition>,
+    def: Option<AnyTest>,
 }
 
 /// Validate the system, every test file and the scenario together, then expand the scenario
@@ -179,7 +186,7 @@ fn load_sources(
         if template_name(&node).is_some_and(|t| t != TEMPLATE_NAME) {
             continue;
         }
-        let def = read_test(&node, &mut cx);
+        let def = read_any_test(&node, &mut cx);
         tests.push(LoadedTest { node, def });
     }
     check_unique_names(&tests, &mut cx);
@@ -196,7 +203,7 @@ fn load_sources(
         let mut by_name = std::collections::HashMap::with_capacity(tests.len());
         for t in &tests {
             if let Some(d) = &t.def {
-                by_name.entry(d.name.as_str()).or_insert(t);
+                by_name.entry(d.name()).or_insert(t);
             }
         }
         // For "unknown test" errors (only when every test file is valid: otherwise the name may
@@ -213,21 +220,30 @@ fn load_sources(
                 String::new()
             });
         for (index, entry) in scenario.tests.iter().enumerate() {
-            let Some(test) = by_name.get(entry.test_name.as_str()).copied() else {
-                if all_valid {
-                    cx.error(entry.span, &format!("Tests[{index}].test_name"), format!("expected the name of an AIDynamo test in the tests directory ({known_names}), found {:?}", entry.test_name));
+            // An entry defines its test inline (CloudAI main) or overrides a named one.
+            let node = if entry.inline {
+                let Some(node) = entry.overrides.clone() else {
+                    continue;
+                };
+                node
+            } else {
+                let Some(test) = by_name.get(entry.test_name.as_str()).copied() else {
+                    if all_valid {
+                        cx.error(entry.span, &format!("Tests[{index}].test_name"), format!("expected the name of an AIDynamo test in the tests directory ({known_names}), found {:?}", entry.test_name));
+                    }
+                    continue;
+                };
+                let mut node = test.node.clone();
+                if let Some(overrides) = &entry.overrides {
+                    merge(&mut node, overrides);
                 }
-                continue;
+                node
             };
-            let mut node = test.node.clone();
-            if let Some(overrides) = &entry.overrides {
-                merge(&mut node, overrides);
-            }
-            let Some(def) = read_test(&node, &mut cx) else {
+            let Some(def) = read_any_test(&node, &mut cx) else {
                 continue;
             };
             if checks.host_paths {
-                check_hf_home(&def, &node, &mut cx);
+                check_hf_home(&def, &node, &mut cx, Some(system));
             }
             planned.push((index, entry, def));
         }
@@ -263,7 +279,7 @@ fn check_unique_names(tests: &[LoadedTest], cx: &mut Cx) {
         std::collections::HashMap::with_capacity(tests.len());
     for t in tests {
         let Some(def) = &t.def else { continue };
-        let first = *first_of.entry(&def.name).or_insert(t);
+        let first = *first_of.entry(def.name()).or_insert(t);
         if !std::ptr::eq(first, t) {
             let at = |n: &Node| find(n, &["name"]).map_or(n.span, |v| v.span);
             let first_span = at(&first.node);
@@ -275,7 +291,7 @@ fn check_unique_names(tests: &[LoadedTest], cx: &mut Cx) {
                 "name",
                 format!(
                     "duplicate test name {:?}: {where_first} already defines it (a scenario's `test_name` must name one test)",
-                    def.name
+                    def.name()
                 ),
             );
         }
@@ -312,9 +328,22 @@ const SKIP_HINT: &str = "--skip-host-checks skips this check for files meant for
 
 /// HF_HOME is mounted into every node and holds the weights: check it before anything is
 /// written (CloudAI found a bad one only while generating the sbatch, as a traceback).
-fn check_hf_home(def: &TestDefinition, node: &Node, cx: &mut Cx) {
+fn check_hf_home(def: &AnyTest, node: &Node, cx: &mut Cx, system: Option<&SystemConfig>) {
     let path = "extra_env_vars.HF_HOME";
-    match def.extra_env_vars.get("HF_HOME") {
+    if let (AnyTest::Current(_), None, Some(system)) =
+        (def, def.extra_env_vars().get("HF_HOME"), system)
+    {
+        let dir = &system.hf_home();
+        if !Path::new(dir).is_dir() {
+            cx.error(node.span, "hf_home_path", format!("expected the Hugging Face cache directory to exist on this host (the system's hf_home_path, default <install_path>/huggingface, or the test's extra_env_vars.HF_HOME), found {dir:?}, which does not exist or is not a directory"));
+        }
+        return;
+    }
+    if matches!(def, AnyTest::Current(_)) && def.extra_env_vars().get("HF_HOME").is_none() {
+        // Checked with the system, which gives the default.
+        return;
+    }
+    match def.extra_env_vars().get("HF_HOME") {
         None => {
             let span = find(node, &["extra_env_vars"]).map_or(node.span, |n| n.span);
             cx.error(span, path, "missing required field: set HF_HOME to the Hugging Face cache directory that holds the model weights");
@@ -343,7 +372,7 @@ struct RunCount {
     factors: Vec<String>,
 }
 
-fn count_runs(entry: &ScenarioTest, def: &mut TestDefinition) -> RunCount {
+fn count_runs(entry: &ScenarioTest, def: &mut AnyTest) -> RunCount {
     let mut runs: Option<u128> = Some(u128::from(entry.iterations));
     let mut factors = Vec::new();
     let mut axis = |name: &str, n: usize| {
@@ -366,7 +395,7 @@ fn count_runs(entry: &ScenarioTest, def: &mut TestDefinition) -> RunCount {
 /// Refuse a scenario that expands to more than `max_runs` runs, naming the count and the axes
 /// that make it. Returns whether expansion may go on.
 fn check_run_count(
-    planned: &mut [(usize, &ScenarioTest, TestDefinition)],
+    planned: &mut [(usize, &ScenarioTest, AnyTest)],
     max_runs: u64,
     cx: &mut Cx,
 ) -> bool {
@@ -434,7 +463,7 @@ fn expand(
     system: &SystemConfig,
     entry: &super::scenario::ScenarioTest,
     index: usize,
-    mut def: TestDefinition,
+    mut def: AnyTest,
     cx: &mut Cx,
     out: Expanded,
 ) {
@@ -473,7 +502,17 @@ fn expand(
                 SweepValue::Int(i64::from(requested.unwrap_or(0))),
             );
         }
-        let topo = match planner.plan(&pinned, requested, &entry.nodes) {
+        let planned = match &pinned {
+            AnyTest::Seed(t) => planner.plan(t, requested, &entry.nodes),
+            AnyTest::Current(t) => topology::shares_nodes(system, t, requested, &entry.nodes)
+                .and_then(
+                    |shared| match prune_reason(t, system.gpus_per_node, shared) {
+                        Some(reason) => Err(reason),
+                        None => topology::plan_current(system, t, requested, &entry.nodes),
+                    },
+                ),
+        };
+        let topo = match planned {
             Ok(t) => t,
             Err(reason) => {
                 pruned.push(PrunedPoint {
@@ -505,6 +544,8 @@ fn expand(
             time_limit: entry.time_limit.clone(),
             dependencies: entry.dependencies.clone(),
             topology: topo,
+            extra_srun_args: entry.extra_srun_args.clone(),
+            exclude_nodes: entry.exclude_nodes.clone(),
         };
         let later: Vec<TestRun> = (1..entry.iterations)
             .map(|iteration| TestRun {
@@ -608,9 +649,9 @@ pub fn verify_files(
             }
             Some(FileKind::Test) => {
                 if template_name(&node) == Some(TEMPLATE_NAME) {
-                    let def = read_test(&node, &mut cx);
+                    let def = read_any_test(&node, &mut cx);
                     if let (Some(def), true) = (&def, checks.host_paths) {
-                        check_hf_home(def, &node, &mut cx);
+                        check_hf_home(def, &node, &mut cx, None);
                     }
                     loaded.push(LoadedTest { node, def });
                 }

@@ -9,7 +9,12 @@ use super::quote::sh;
 use crate::config::{LoadGenerator, TestDefinition};
 use crate::topology::Topology;
 
-const BODY: &str = include_str!("launch_body.sh");
+/// The fixed body: the seed's role logic around the process helpers both schemas share.
+const BODY: &str = concat!(
+    include_str!("launch_body.sh"),
+    include_str!("launch_common.sh"),
+    include_str!("launch_tail.sh")
+);
 
 /// Seed-era Dynamo (CloudAI 13816b1a): services started by `dynamo serve` from the examples
 /// directory of the container, configured by the YAML file.

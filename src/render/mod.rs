@@ -2,6 +2,7 @@
 //! the Dynamo configuration, the planned role map and a record of the resolved run — and the
 //! atomic writing of a scenario's whole results tree (dry-run).
 
+mod current;
 mod dynamo_yaml;
 mod launch;
 mod loadgen;
@@ -15,8 +16,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{SystemConfig, TestRun, Workspace};
+use crate::config::{AnyTest, SystemConfig, TestRun, Workspace};
 use crate::plan::Plan;
+pub use current::{
+    FAILURE_MARKER as CURRENT_FAILURE_MARKER, SUCCESS_MARKER as CURRENT_SUCCESS_MARKER,
+};
 pub use sbatch::{environment, job_name};
 
 /// File names in a run directory.
@@ -42,9 +46,12 @@ pub struct RunFiles {
     /// The job script ([`job_file`]).
     pub sbatch: String,
     pub launch: String,
-    pub dynamo_config: String,
+    /// The seed schema's `dynamo_config.yaml` (the current schema configures by flags).
+    pub dynamo_config: Option<String>,
     pub roles: String,
     pub record: String,
+    /// Engine configuration files of the current schema (`lmcache-config.yaml`, …).
+    pub extra: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,13 +123,63 @@ pub fn render_run(
         sbatch::render(system, run, &paths).map_err(invalid)?
     };
     let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.to_string()))? + "\n";
-    Ok(RunFiles {
-        sbatch,
-        launch: launch::render(&run.test, &run.topology, &dir, &config_path),
-        dynamo_config: dynamo_yaml::render(&run.test),
-        roles: role_map(run),
-        record,
-    })
+    match (&run.test, &run.topology.current) {
+        (AnyTest::Seed(test), _) => Ok(RunFiles {
+            sbatch,
+            launch: launch::render(test, &run.topology, &dir, &config_path),
+            dynamo_config: Some(dynamo_yaml::render(test)),
+            roles: role_map(run),
+            record,
+            extra: Vec::new(),
+        }),
+        (AnyTest::Current(test), Some(plan)) => Ok(RunFiles {
+            sbatch,
+            launch: current::render(test, &run.topology, plan, &dir, run.time_limit.as_deref()),
+            dynamo_config: None,
+            roles: current_role_map(plan),
+            record,
+            extra: current::config_files(test),
+        }),
+        (AnyTest::Current(_), None) => {
+            Err(invalid("no node plan for a current-schema test".into()))
+        }
+    }
+}
+
+/// Planned roles of a current-schema run: the first decode node also runs the frontend.
+fn current_role_map(plan: &crate::topology::CurrentPlan) -> String {
+    let by = match plan.decode_nodes {
+        crate::topology::NodeRefs::Ids(_) => "SLURM_NODEID",
+        crate::topology::NodeRefs::Hosts(_) => "host",
+    };
+    let mut out = format!("# {by} roles\n");
+    let mut refs: Vec<String> = Vec::new();
+    for r in plan
+        .decode_nodes
+        .words()
+        .into_iter()
+        .chain(plan.prefill_nodes.words())
+    {
+        if !refs.contains(&r) {
+            refs.push(r);
+        }
+    }
+    let decode = plan.decode_nodes.words();
+    let prefill = plan.prefill_nodes.words();
+    for (i, r) in refs.iter().enumerate() {
+        let mut roles = Vec::new();
+        if i == 0 {
+            roles.push("frontend".to_string());
+        }
+        if decode.contains(r) {
+            roles.push(format!("decode×{}", plan.decode_workers_per_node));
+        }
+        if prefill.contains(r) {
+            roles.push(format!("prefill×{}", plan.prefill_workers_per_node));
+        }
+        let _ = writeln!(out, "{r} {}", roles.join(","));
+    }
+    out
 }
 
 /// Planned roles by Slurm node id (hostnames are known only at run time, unless listed).
@@ -150,6 +207,8 @@ pub struct WrittenRun {
     pub num_nodes: u32,
     pub prefill: u32,
     pub decode: u32,
+    /// `seed` or `current`: which schema the test is written in.
+    pub generation: crate::config::gen2::Generation,
 }
 
 /// Write the results tree of a whole scenario under `output_root/<scenario>_<timestamp>/`,
@@ -237,13 +296,17 @@ fn write_all(
         let files = render_run(&ws.system, run, &run_dir, install_dir, false)?;
         let dir = staging.join(&rel);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        for (file, text, exec) in [
+        let mut all = vec![
             (job_file(&ws.system), &files.sbatch, false),
             (LAUNCH_FILE, &files.launch, true),
-            (CONFIG_FILE, &files.dynamo_config, false),
             (ROLES_FILE, &files.roles, false),
             (RECORD_FILE, &files.record, false),
-        ] {
+        ];
+        if let Some(c) = &files.dynamo_config {
+            all.push((CONFIG_FILE, c, false));
+        }
+        all.extend(files.extra.iter().map(|(n, t)| (*n, t, false)));
+        for (file, text, exec) in all {
             let p = dir.join(file);
             fs::write(&p, text).map_err(io(&p))?;
             if exec {
@@ -262,6 +325,7 @@ fn write_all(
             num_nodes: run.topology.num_nodes,
             prefill: run.topology.prefill,
             decode: run.topology.decode,
+            generation: run.test.generation(),
         });
     }
     let index = serde_json::to_string_pretty(&written).unwrap_or_default() + "\n";
@@ -385,7 +449,7 @@ pub fn render_single(
     install_dir: &Path,
 ) -> crate::Result<(TestRun, RunFiles)> {
     let system = crate::config::load_system_str(single.system_toml, "system")?;
-    let test = crate::config::load_test_str(single.test_toml, "test")?;
+    let test = crate::config::load_any_test_str(single.test_toml, "test")?;
     let invalid = |message: String| RenderError::Invalid {
         run: single.id.to_string(),
         message,
@@ -397,11 +461,16 @@ pub fn render_single(
         ))
         .into());
     }
-    let topology =
-        crate::topology::plan(&system, &test, single.num_nodes, single.nodes).map_err(invalid)?;
+    let topology = match &test {
+        AnyTest::Seed(t) => crate::topology::plan(&system, t, single.num_nodes, single.nodes),
+        AnyTest::Current(t) => {
+            crate::topology::plan_current(&system, t, single.num_nodes, single.nodes)
+        }
+    }
+    .map_err(invalid)?;
     let run = TestRun {
         id: single.id.to_string(),
-        test_name: test.name.clone(),
+        test_name: test.name().to_string(),
         iteration: single.iteration,
         step: single.step,
         params: indexmap::IndexMap::new(),
@@ -409,6 +478,8 @@ pub fn render_single(
         time_limit: single.time_limit.map(str::to_string),
         dependencies: Vec::new(),
         topology,
+        extra_srun_args: Vec::new(),
+        exclude_nodes: Vec::new(),
     };
     let files = render_run(&system, &run, run_dir, install_dir, single.metadata_script)?;
     Ok((run, files))

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::quote::{check_directive, directive, env_word, sbatch_line_error, sh};
-use crate::config::{ContainerRuntime, SystemConfig, TestRun};
+use crate::config::{AnyTest, ContainerRuntime, SystemConfig, TestRun};
 
 /// Paths on the submit host (= on the nodes: the file system is shared).
 pub struct Paths<'a> {
@@ -54,26 +54,37 @@ fn reservation(words: &[String]) -> Option<&str> {
 /// The environment of the job, in a fixed order: system variables in file order (unless the
 /// test sets them too), then the test's variables in file order.
 pub fn environment(system: &SystemConfig, run: &TestRun) -> Vec<(String, String)> {
-    let test_env = &run.test.extra_env_vars;
-    system
+    let test_env = run.test.extra_env_vars();
+    let mut env: Vec<(String, String)> = system
         .global_env_vars
         .iter()
         .filter(|(k, _)| !test_env.contains_key(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .chain(test_env.iter().map(|(k, v)| (k.clone(), v.value().clone())))
-        .collect()
+        .collect();
+    // The current schema takes the cache from the system (CloudAI main's hf_home_path).
+    if let (AnyTest::Current(_), Some(hf)) = (&run.test, run.test.effective_hf_home(system)) {
+        if !env.iter().any(|(k, _)| k == "HF_HOME") {
+            env.push(("HF_HOME".into(), hf.to_string()));
+        }
+    }
+    env
 }
 
-fn container_mounts(run: &TestRun, paths: &Paths) -> Result<Vec<String>, String> {
+fn container_mounts(
+    system: &SystemConfig,
+    run: &TestRun,
+    paths: &Paths,
+) -> Result<Vec<String>, String> {
     let mut mounts = vec![
         format!("{}:{CONTAINER_RESULTS}", paths.run_dir),
         format!("{0}:{0}", paths.run_dir),
         format!("{}:{CONTAINER_INSTALL}", paths.install_dir),
     ];
-    if let Some(hf) = run.test.hf_home() {
+    if let Some(hf) = run.test.effective_hf_home(system) {
         mounts.push(format!("{hf}:{hf}"));
     }
-    mounts.extend(run.test.extra_container_mounts.iter().cloned());
+    mounts.extend(run.test.extra_container_mounts().iter().cloned());
     if let Some(bad) = mounts.iter().find(|m| m.contains(',')) {
         return Err(format!(
             "container mount {bad:?} contains a comma, which pyxis reads as a separator"
@@ -128,6 +139,9 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     if let Some(t) = &run.time_limit {
         d.push(format!("--time={t}"));
     }
+    if !run.exclude_nodes.is_empty() {
+        d.push(format!("--exclude={}", run.exclude_nodes.join(",")));
+    }
     for line in &d {
         check_directive("sbatch option", line)?;
     }
@@ -172,19 +186,17 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
         format!("--mpi={}", system.mpi),
     ];
     if pyxis {
-        srun.push(format!(
-            "--container-image={}",
-            run.test.cmd_args.docker_image_url
-        ));
+        srun.push(format!("--container-image={}", run.test.docker_image_url()));
         srun.push(format!(
             "--container-mounts={}",
-            container_mounts(run, paths)?.join(",")
+            container_mounts(system, run, paths)?.join(",")
         ));
         if !system.container_mount_home {
             srun.push("--no-container-mount-home".into());
         }
     }
     srun.extend(system.extra_srun_args.iter().cloned());
+    srun.extend(run.extra_srun_args.iter().cloned());
     if paths.metadata_script {
         // CloudAI's job metadata step, as its SlurmCommandGenStrategy._metadata_cmd writes it
         // (13816b1a, 5b5c0f72): one task per node, one TOML per node. Its failure does not

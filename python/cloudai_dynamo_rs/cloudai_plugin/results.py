@@ -16,7 +16,14 @@ from .. import _core
 from ..report.generate import ReportPaths, generate_report, write_single_report
 from ..runner.models import JobInfo, PreparedRun, RunOutcome
 from ..runner.scheduler import normalize_state
-from ..runner.status import DONE_MARKER, FAILURE_MARKER, combine, failure_cause, write_status
+from ..runner.status import (
+    DONE_MARKER,
+    combine,
+    failure_cause,
+    failure_marker_text,
+    has_done_marker,
+    write_status,
+)
 
 try:
     import tomllib
@@ -188,11 +195,11 @@ def job_status(run_dir: Path) -> tuple[bool, str]:
     may still exit 0, so the failure marker wins, and success needs results and the done
     marker (the script reached its normal end).
     """
-    marker = run_dir / FAILURE_MARKER
-    if marker.is_file():
-        return False, failure_cause(marker.read_text(errors="replace"))
+    marker = failure_marker_text(run_dir)
+    if marker is not None:
+        return False, failure_cause(marker)
     if not has_results(run_dir):
         return False, f"no genai-perf/aiperf results in {run_dir}"
-    if not (run_dir / DONE_MARKER).is_file():
+    if not has_done_marker(run_dir):
         return False, f"no {DONE_MARKER} in {run_dir}: the job script did not reach its normal end"
     return True, ""

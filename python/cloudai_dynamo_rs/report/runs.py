@@ -15,10 +15,10 @@ from typing import Any
 
 from .. import _core
 from ..runner.status import (
-    FAILURE_MARKER,
     SMALL_FILE_LIMIT,
     STATUS_FILE,
     failure_cause,
+    failure_marker_text,
     read_small_text,
 )
 
@@ -125,7 +125,7 @@ def _apply_status(run: Run) -> None:
         run.job_id = None if status.get("job_id") is None else str(status["job_id"])
         run.elapsed = _number(status.get("elapsed"))
         return
-    marker = read_small_text(run.run_dir / FAILURE_MARKER)
+    marker = failure_marker_text(run.run_dir)
     if marker is not None:
         run.status = "failed"
         run.cause = failure_cause(marker)

@@ -19,6 +19,9 @@ from .models import JobInfo, PreparedRun, RunOutcome, Status
 
 FAILURE_MARKER = "failure.marker"
 DONE_MARKER = "done.marker"
+# Current-schema runs write CloudAI main's marker names (src/render/current.rs).
+CURRENT_FAILURE_MARKER = "failure-marker.txt"
+CURRENT_DONE_MARKER = "success-marker.txt"
 STATUS_FILE = "status.json"
 
 _MARKER_HEAD = re.compile(r"(\w+)=(\S*)")
@@ -52,6 +55,20 @@ def find_results(run_dir: Path) -> list[Path]:
         return []
     found = (Path(f["path"]) for f in _core.find_result_files(run_dir))
     return [p for p in found if p.is_file() and p.stat().st_size > 0]
+
+
+def failure_marker_text(run_dir: Path) -> str | None:
+    """The failure marker a run's script left, in either schema's name, if any."""
+    for name in (FAILURE_MARKER, CURRENT_FAILURE_MARKER):
+        text = read_small_text(run_dir / name)
+        if text is not None:
+            return text
+    return None
+
+
+def has_done_marker(run_dir: Path) -> bool:
+    """Whether the run's script reached its normal end (either schema's marker name)."""
+    return any((run_dir / n).is_file() for n in (DONE_MARKER, CURRENT_DONE_MARKER))
 
 
 def _describe_role(role: str) -> str:
@@ -99,8 +116,7 @@ def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
     The failure marker wins over everything: a script that caught a dead worker and then
     exited cleanly is still a failed benchmark.
     """
-    marker = run_dir / FAILURE_MARKER
-    marker_text = read_small_text(marker)
+    marker_text = failure_marker_text(run_dir)
     if marker_text is not None:
         return "failed", failure_cause(marker_text)
     if info.state == "CANCELLED":
@@ -111,7 +127,7 @@ def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
         return "failed", _slurm_cause(info)
     if not find_results(run_dir):
         return "failed", "no results file"
-    if not (run_dir / DONE_MARKER).is_file():
+    if not has_done_marker(run_dir):
         return "failed", f"no {DONE_MARKER}: the job script did not reach its normal end"
     return _requests_verdict(run_dir)
 

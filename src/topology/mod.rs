@@ -1,9 +1,12 @@
 //! Who runs where: one frontend node (etcd, NATS, the HTTP frontend, the load generator), then
 //! the prefill nodes, then the decode nodes, in Slurm node-id order.
 
+mod current;
+
 use serde::Serialize;
 
 use crate::config::{SystemConfig, TestDefinition};
+pub use current::{CurrentPlan, NodeRefs, plan_current, shares_nodes};
 
 /// What a node does in the job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -43,6 +46,10 @@ pub struct Topology {
     /// Set when the scenario asked for more nodes than the test uses.
     #[serde(skip)]
     pub warning: Option<String>,
+    /// The current schema's plan (no frontend node, shared nodes, GPU slicing); `None` for
+    /// the seed schema, whose roles follow from the counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentPlan>,
 }
 
 impl Topology {
@@ -163,6 +170,7 @@ fn plan_with(
         nodelist,
         unused,
         warning,
+        current: None,
     })
 }
 

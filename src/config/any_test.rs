@@ -1,0 +1,103 @@
+//! A test definition of either generation, recognised per file from its shape.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::diagnostic::Cx;
+use super::gen2::{self, Generation, generation};
+use super::node::Node;
+use super::sweep::{Slot, Sweep};
+use super::test_def::{TestDefinition, read_test};
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum AnyTest {
+    /// CloudAI 13816b1a's July-2025 schema.
+    Seed(TestDefinition),
+    /// CloudAI main's schema (5b5c0f72).
+    Current(gen2::TestDefinition),
+}
+
+/// Read a test document in the generation its shape says.
+pub fn read_any_test(node: &Node, cx: &mut Cx) -> Option<AnyTest> {
+    match generation(node) {
+        Generation::Seed => read_test(node, cx).map(AnyTest::Seed),
+        Generation::Current => gen2::read_test(node, cx).map(AnyTest::Current),
+    }
+}
+
+impl AnyTest {
+    pub fn generation(&self) -> Generation {
+        match self {
+            AnyTest::Seed(_) => Generation::Seed,
+            AnyTest::Current(_) => Generation::Current,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            AnyTest::Seed(t) => &t.name,
+            AnyTest::Current(t) => &t.name,
+        }
+    }
+
+    pub fn extra_env_vars(&self) -> &IndexMap<String, Sweep<String>> {
+        match self {
+            AnyTest::Seed(t) => &t.extra_env_vars,
+            AnyTest::Current(t) => &t.extra_env_vars,
+        }
+    }
+
+    pub fn extra_container_mounts(&self) -> &[String] {
+        match self {
+            AnyTest::Seed(t) => &t.extra_container_mounts,
+            AnyTest::Current(t) => &t.extra_container_mounts,
+        }
+    }
+
+    pub fn docker_image_url(&self) -> &str {
+        match self {
+            AnyTest::Seed(t) => &t.cmd_args.docker_image_url,
+            AnyTest::Current(t) => &t.cmd_args.docker_image_url,
+        }
+    }
+
+    pub fn hf_home(&self) -> Option<&str> {
+        match self {
+            AnyTest::Seed(t) => t.hf_home(),
+            AnyTest::Current(t) => t.hf_home(),
+        }
+    }
+
+    /// The Hugging Face cache the run uses: the test's `HF_HOME`, else (current schema) the
+    /// system's `hf_home_path`.
+    pub fn effective_hf_home(&self, system: &super::SystemConfig) -> Option<String> {
+        match self {
+            AnyTest::Seed(t) => t.hf_home().map(str::to_string),
+            AnyTest::Current(t) => {
+                Some(t.hf_home().map_or_else(|| system.hf_home(), str::to_string))
+            }
+        }
+    }
+
+    pub fn sweep_slots(&mut self) -> Vec<(String, &mut dyn Slot)> {
+        match self {
+            AnyTest::Seed(t) => t.sweep_slots(),
+            AnyTest::Current(t) => t.sweep_slots(),
+        }
+    }
+
+    pub fn as_seed(&self) -> Option<&TestDefinition> {
+        match self {
+            AnyTest::Seed(t) => Some(t),
+            AnyTest::Current(_) => None,
+        }
+    }
+
+    pub fn as_current(&self) -> Option<&gen2::TestDefinition> {
+        match self {
+            AnyTest::Current(t) => Some(t),
+            AnyTest::Seed(_) => None,
+        }
+    }
+}
