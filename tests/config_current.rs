@@ -313,7 +313,14 @@ fn launch_script_starts_current_dynamo_with_the_model_injected() {
     )
     .expect("valid");
     let run = ws.runs.iter().find(|r| r.id == "shared-node").unwrap();
-    let f = render_run(&ws.system, run, Path::new("/r/x"), Path::new("/opt/i")).expect("renders");
+    let f = render_run(
+        &ws.system,
+        run,
+        Path::new("/r/x"),
+        Path::new("/opt/i"),
+        false,
+    )
+    .expect("renders");
     shell_check(&f.launch);
     assert!(f.dynamo_config.is_none());
     // The mocker gets the served name; the tokenizer path is the file's own.
