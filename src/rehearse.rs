@@ -14,7 +14,10 @@
 //!
 //! Each schema generation plugs in through [`Rehearsal::apply`]: one function per test model.
 
-use crate::config::{LoadArgs, SystemConfig, TestDefinition, TestRun, Workspace};
+use crate::config::gen2;
+use crate::config::{
+    AnyTest, ArgValue, LoadArgs, SystemConfig, TestDefinition, TestRun, Workspace,
+};
 use crate::config::{Sweep, slurm_time_seconds};
 
 /// Caps and the local stack's location.
@@ -72,7 +75,10 @@ impl Rehearsal {
 
     /// Rehearse one run, whatever its schema generation.
     pub fn apply(&self, run: &mut TestRun) {
-        self.apply_seed(&mut run.test, run.topology.prefill);
+        match &mut run.test {
+            AnyTest::Seed(t) => self.apply_seed(t, run.topology.prefill),
+            AnyTest::Current(t) => self.apply_current(t),
+        }
         run.time_limit = Some(self.cap_time_limit(run.time_limit.as_deref()));
         // Hostnames of the real cluster mean nothing where the rehearsal runs.
         run.topology.nodelist.clear();
@@ -117,12 +123,82 @@ impl Rehearsal {
             .insert("HF_HOME".into(), Sweep::One(self.tokenizer()));
     }
 
+    /// CloudAI main's schema: the mocker backend with the stack's frontend and tokenizer; the
+    /// parallel sizes stay (they plan the GPUs), other engine flags are the real engine's.
+    pub fn apply_current(&self, test: &mut gen2::TestDefinition) {
+        let d = &mut test.cmd_args.dynamo;
+        d.backend = gen2::Backend::Mocker;
+        d.ingress_cmd = format!("{}/bin/dynamo-python -m dynamo.frontend", self.stack);
+        for (w, mode) in [
+            (
+                &mut d.prefill_worker,
+                "prefill --bootstrap-ports \"$((17100 + CLOUDAIX_WORKER_INDEX))\"",
+            ),
+            (&mut d.decode_worker, "decode"),
+        ] {
+            w.cmd = format!(
+                "{}/bin/dynamo-python -m dynamo.mocker --disaggregation-mode {mode}",
+                self.stack
+            );
+            w.worker_initialized_regex = gen2::Backend::Mocker.default_initialized_regex().into();
+            w.args.retain(|k, _| {
+                let k = k.replace('-', "_");
+                k == "tensor_parallel_size" || k == "pipeline_parallel_size"
+            });
+            w.args.insert(
+                "model-path".into(),
+                Sweep::One(ArgValue::Str(self.tokenizer())),
+            );
+            w.extra_args.clear();
+        }
+        let tokenizer = self.tokenizer();
+        let cap = self.max_requests;
+        let ca = &mut test.cmd_args;
+        for (wl, bin) in [
+            (&mut ca.genai_perf, "genai-perf"),
+            (&mut ca.aiperf, "aiperf"),
+        ] {
+            wl.cmd = format!("{}/bin/{bin} profile", self.stack);
+            wl.setup_cmd = None;
+            wl.args.insert(
+                "tokenizer".into(),
+                Sweep::One(ArgValue::Str(tokenizer.clone())),
+            );
+            cap_count(&mut wl.args, cap);
+        }
+        for p in &mut ca.aiperf_phases {
+            p.cmd = None;
+            p.setup_cmd = None;
+            if let Some(ArgValue::Int(n)) = p.args.get_mut("request-count") {
+                *n = (*n).min(i64::from(cap));
+            }
+        }
+        ca.aiperf_accuracy = None;
+        test.extra_env_vars
+            .insert("HF_HOME".into(), Sweep::One(tokenizer));
+        test.extra_env_vars.insert(
+            "CLOUDAIX_READY_TIMEOUT".into(),
+            Sweep::One(self.ready_timeout.to_string()),
+        );
+    }
+
     fn cap_time_limit(&self, user: Option<&str>) -> String {
         let cap = slurm_time_seconds(&self.time_limit).flatten();
         let theirs = user.and_then(slurm_time_seconds).flatten();
         match (theirs, cap) {
             (Some(t), Some(c)) if t < c => user.unwrap_or_default().to_string(),
             _ => self.time_limit.clone(),
+        }
+    }
+}
+
+/// At most `cap` requests per run (CloudAI main's `request-count` argument).
+fn cap_count(args: &mut indexmap::IndexMap<String, Sweep<ArgValue>>, cap: u32) {
+    for (k, v) in args.iter_mut() {
+        if k.replace('_', "-") == "request-count" {
+            if let Sweep::One(ArgValue::Int(n)) = v {
+                *n = (*n).min(i64::from(cap));
+            }
         }
     }
 }

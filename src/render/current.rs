@@ -37,7 +37,8 @@ pub fn render(
 ) -> String {
     let d = &test.cmd_args.dynamo;
     let ready = time_limit
-        .and_then(slurm_seconds)
+        .and_then(crate::config::slurm_time_seconds)
+        .flatten()
         .map_or(DEFAULT_READY_TIMEOUT, |s| s.saturating_sub(60).max(60));
     let mut out = String::from("#!/bin/bash\n");
     let _ = writeln!(
@@ -449,27 +450,6 @@ fn set_arg(m: &mut indexmap::IndexMap<String, ArgValue>, key: String, v: ArgValu
     m.insert(key, v);
 }
 
-/// Seconds of a Slurm time limit (`M`, `M:S`, `H:M:S`, `D-H`, `D-H:M`, `D-H:M:S`).
-pub fn slurm_seconds(t: &str) -> Option<u64> {
-    let (days, rest) = match t.split_once('-') {
-        Some((d, r)) => (d.parse::<u64>().ok()?, r),
-        None => (0, t),
-    };
-    let parts: Vec<u64> = rest
-        .split(':')
-        .map(|p| p.parse::<u64>().ok())
-        .collect::<Option<_>>()?;
-    let (h, m, s) = match (t.contains('-'), parts.as_slice()) {
-        (false, [m]) => (0, *m, 0),
-        (false, [m, s]) => (0, *m, *s),
-        (_, [h, m, s]) => (*h, *m, *s),
-        (true, [h]) => (*h, 0, 0),
-        (true, [h, m]) => (*h, *m, 0),
-        _ => return None,
-    };
-    Some(((days * 24 + h) * 60 + m) * 60 + s)
-}
-
 /// `lmcache-config.yaml` and `hicache-config.toml` in the run directory when the test
 /// configures them (their paths reach the engines as LMCACHE_CONFIG_FILE/HICACHE_CONFIG_FILE).
 pub fn config_files(test: &TestDefinition) -> Vec<(&'static str, String)> {
@@ -487,18 +467,4 @@ pub fn config_files(test: &TestDefinition) -> Vec<(&'static str, String)> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::slurm_seconds;
-
-    #[test]
-    fn slurm_time_limits_in_seconds() {
-        assert_eq!(slurm_seconds("00:10:00"), Some(600));
-        assert_eq!(slurm_seconds("30"), Some(1800));
-        assert_eq!(slurm_seconds("1:30"), Some(90));
-        assert_eq!(slurm_seconds("1-02"), Some(93_600));
-        assert_eq!(slurm_seconds("UNLIMITED"), None);
-    }
 }
