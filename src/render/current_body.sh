@@ -34,7 +34,8 @@ wait_until() {
   until $check; do
     check_children
     if [ "$SECONDS" -ge "$deadline" ]; then
-      fail "not ready after ${READY_TIMEOUT}s: $what${READY_STATE:+ ($READY_STATE)}" "timeout" ""
+      echo "not ready after ${READY_TIMEOUT}s: $what${READY_STATE:+ ($READY_STATE)}" > "$SCRATCH/readiness.txt"
+      fail readiness timeout "$SCRATCH/readiness.txt"
     fi
     if [ $((SECONDS - last)) -ge 10 ] && [ -n "$READY_STATE" ]; then
       log "waiting: $READY_STATE"
