@@ -160,6 +160,8 @@ for ((s = 0; s < NUM_STEPS; s++)); do
       fail "$name: no ${STEP_SOURCE[$s]} under ${STEP_ARTIFACTS[$s]}" 1 "${OUTS[-1]}"
     fi
   fi
+  # The step has ended: it is no longer a process to watch.
+  unset 'PIDS[-1]' 'NAMES[-1]' 'OUTS[-1]' 'ERRS[-1]'
   if [ -n "${STEP_BETWEEN[$s]}" ]; then
     bash -lc "${STEP_BETWEEN[$s]}" >> "$RESULTS_DIR/logs/between_phases.log" 2>&1 < /dev/null
   fi

@@ -1,0 +1,89 @@
+"""End to end with CloudAI main's schema on the local Slurm cluster (Dynamo's mocker backend):
+disaggregated and shared-node runs with two aiperf phases and one with genai-perf complete and
+their figures are read back; a worker that never logs its initialized line fails the run at the
+readiness bound, and the cause says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import wait_for  # noqa: F401  (the e2e module's fixtures live there)
+from test_e2e import LOCAL, pytestmark, run, run_dirs, summary_rows  # noqa: F401
+
+
+def test_current_schema_scenario_completes_with_figures(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("baremetal.toml", LOCAL / "test_scenario" / "current_mocker.toml", out, 420)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (results,) = out.iterdir()
+    by_id = {d.parent.name: d for d in run_dirs(out)}
+    assert sorted(by_id) == ["disagg", "genai-perf", "shared-node"]
+    for d in by_id.values():
+        assert json.loads((d / "status.json").read_text())["status"] == "completed"
+        assert (d / "success-marker.txt").is_file()
+    for phase in ("round_1", "round_2"):
+        for rid in ("disagg", "shared-node"):
+            report = by_id[rid] / f"aiperf_{phase}_report.csv"
+            assert report.read_text().startswith("Metric,"), report
+    assert (by_id["genai-perf"] / "genai_perf_report.csv").stat().st_size > 0
+    # Prefill and decode shared one node in the shared-node run.
+    assert (by_id["shared-node"] / "node_roles.log").read_text().split()[
+        2
+    ] == "frontend+decode+prefill"
+    rows = summary_rows(results)
+    assert len(rows) == 3
+    assert all(float(r["output_tokens_per_s"]) > 0 for r in rows)
+
+
+def test_worker_never_initialized_fails_at_the_bound(tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    text = (LOCAL / "test" / "current_mocker.toml").read_text()
+    text = text.replace("[extra_env_vars]\n", '[extra_env_vars]\nCLOUDAIX_READY_TIMEOUT = "20"\n')
+    text = text.replace(
+        '--disaggregation-mode decode"\n',
+        '--disaggregation-mode decode"\n    worker-initialized-regex = "this line never appears"\n',
+    )
+    (tests / "t.toml").write_text(text)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "bad"\n[[Tests]]\nid = "never-ready"\ntest_name = "current_mocker"\n'
+        'time_limit = "00:05:00"\n'
+    )
+    out = tmp_path / "out"
+    import subprocess
+    import sys
+
+    from test_e2e import env
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudai_dynamo_rs.cli",
+            "run",
+            "--system-config",
+            str(LOCAL / "system" / "baremetal.toml"),
+            "--tests-dir",
+            str(tests),
+            "--test-scenario",
+            str(scenario),
+            "--output-dir",
+            str(out),
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (d,) = run_dirs(out)
+    st = json.loads((d / "status.json").read_text())
+    assert st["status"] == "failed"
+    assert "process readiness" in st["cause"]
+    assert "not ready after 20s" in st["cause"]
+    assert (
+        "decode workers initialized 0/1 (worker-initialized-regex 'this line never appears')"
+        in (st["cause"])
+    )
