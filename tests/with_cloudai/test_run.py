@@ -31,7 +31,9 @@ def _cluster() -> None:
 
 def _workspace(tmp_path: Path, scenario: str, **test_edits: str) -> tuple[Path, Path]:
     tests = tmp_path / "test"
-    shutil.copytree(LOCAL / "test", tests)
+    # The seed-schema tests only: the plugin does not read CloudAI main's schema yet
+    # (issue 12), and CloudAI refuses a tests directory with one file it cannot load.
+    shutil.copytree(LOCAL / "test", tests, ignore=shutil.ignore_patterns("current_*"))
     test = tests / "mocker_genai_perf.toml"
     text = test.read_text()
     for old, new in test_edits.items():

@@ -28,7 +28,9 @@ def _cases(results_dir: Path) -> dict[str, str]:
 
 def test_both_engines_make_the_same_cases_from_the_same_files(tmp_path: Path) -> None:
     tests = tmp_path / "test"
-    shutil.copytree(LOCAL / "test", tests)
+    # The seed-schema tests only: the plugin does not read CloudAI main's schema yet
+    # (issue 12), and CloudAI refuses a tests directory with one file it cannot load.
+    shutil.copytree(LOCAL / "test", tests, ignore=shutil.ignore_patterns("current_*"))
     test = tests / "mocker_genai_perf.toml"
     text = test.read_text()
     assert 'extra_inputs = ["max_tokens:16", "min_tokens:16", "ignore_eos:true"]' in text
