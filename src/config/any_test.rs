@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::diagnostic::Cx;
+use super::diagnostic::Diagnostics;
 use super::gen2::{self, Generation, generation};
 use super::node::Node;
 use super::sweep::{Slot, Sweep};
@@ -19,10 +19,10 @@ pub enum AnyTest {
 }
 
 /// Read a test document in the generation its shape says.
-pub fn read_any_test(node: &Node, cx: &mut Cx) -> Option<AnyTest> {
+pub fn read_any_test(node: &Node, diags: &mut Diagnostics) -> Option<AnyTest> {
     match generation(node) {
-        Generation::Seed => read_test(node, cx).map(AnyTest::Seed),
-        Generation::Current => gen2::read_test(node, cx).map(AnyTest::Current),
+        Generation::Seed => read_test(node, diags).map(AnyTest::Seed),
+        Generation::Current => gen2::read_test(node, diags).map(AnyTest::Current),
     }
 }
 

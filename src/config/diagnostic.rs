@@ -71,24 +71,26 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// The validation context: where errors go and how spans become positions.
-pub struct Cx<'s> {
+/// The diagnostics of one validation: the problems found so far, and the sources that turn
+/// their spans into file, line and column.
+pub struct Diagnostics<'s> {
     pub sources: &'s Sources,
-    pub diagnostics: Vec<Diagnostic>,
+    /// Every problem found so far, in the order found.
+    pub found: Vec<Diagnostic>,
 }
 
-impl<'s> Cx<'s> {
+impl<'s> Diagnostics<'s> {
     pub fn new(sources: &'s Sources) -> Self {
         Self {
             sources,
-            diagnostics: Vec::new(),
+            found: Vec::new(),
         }
     }
 
     pub fn error(&mut self, span: Span, path: &str, message: impl Into<String>) {
         let file = self.sources.file(span.file);
         let (line, column) = file.position(span.start);
-        self.diagnostics.push(Diagnostic {
+        self.found.push(Diagnostic {
             file: file.path.display().to_string(),
             line,
             column,
@@ -98,22 +100,22 @@ impl<'s> Cx<'s> {
     }
 
     pub fn has_errors(&self) -> bool {
-        !self.diagnostics.is_empty()
+        !self.found.is_empty()
     }
 
     /// Turn the collected diagnostics into a result: `Ok(value)` only when nothing was reported.
     pub fn finish<T>(mut self, value: Option<T>) -> Result<T, ConfigError> {
         // Reads happen in schema order; users read errors in file order.
-        self.diagnostics
+        self.found
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         // A test file is read on its own and again under each scenario entry that uses it:
         // a problem of the file itself is found each time but reported once.
         let mut seen = std::collections::HashSet::new();
-        self.diagnostics.retain(|d| seen.insert(d.clone()));
+        self.found.retain(|d| seen.insert(d.clone()));
         match value {
-            Some(v) if self.diagnostics.is_empty() => Ok(v),
+            Some(v) if self.found.is_empty() => Ok(v),
             _ => Err(ConfigError {
-                diagnostics: self.diagnostics,
+                diagnostics: self.found,
             }),
         }
     }

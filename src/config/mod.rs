@@ -38,19 +38,19 @@ pub use workspace::{
 
 use std::path::Path;
 
-use diagnostic::Cx;
+use diagnostic::Diagnostics;
 use node::Node;
 use source::{FileId, Sources};
 
 /// Parse one file's text, reporting a syntax error as a diagnostic.
-fn parse_file(cx: &mut Cx, file: FileId) -> Option<Node> {
-    match node::parse_document(&cx.sources.file(file).text, file) {
+fn parse_file(diags: &mut Diagnostics, file: FileId) -> Option<Node> {
+    match node::parse_document(&diags.sources.file(file).text, file) {
         Ok(n) => {
-            text::check_controls(&n, cx, "");
+            text::check_controls(&n, diags, "");
             Some(n)
         }
         Err(e) => {
-            cx.error(e.span, "", format!("invalid TOML: {}", e.message));
+            diags.error(e.span, "", format!("invalid TOML: {}", e.message));
             None
         }
     }
@@ -124,13 +124,13 @@ fn read_source(sources: &mut Sources, errors: &mut Vec<Diagnostic>, path: &Path)
 fn load_one<T>(
     text: &str,
     name: &str,
-    read: impl FnOnce(&Node, &mut Cx) -> Option<T>,
+    read: impl FnOnce(&Node, &mut Diagnostics) -> Option<T>,
 ) -> Result<T, ConfigError> {
     let mut sources = Sources::default();
     let file = sources.add(name, text.to_string());
-    let mut cx = Cx::new(&sources);
-    let value = parse_file(&mut cx, file).and_then(|n| read(&n, &mut cx));
-    cx.finish(value)
+    let mut diags = Diagnostics::new(&sources);
+    let value = parse_file(&mut diags, file).and_then(|n| read(&n, &mut diags));
+    diags.finish(value)
 }
 
 fn load_path<T>(

@@ -3,17 +3,17 @@
 
 use std::fmt::Display;
 
-use super::diagnostic::Cx;
+use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
 
-fn mismatch(node: &Node, cx: &mut Cx, path: &str, expected: &str) {
+fn mismatch(node: &Node, diags: &mut Diagnostics, path: &str, expected: &str) {
     let found = node.value.describe();
     let hint = if matches!(node.value, Value::Array(_)) {
         " (this field cannot be swept)"
     } else {
         ""
     };
-    cx.error(
+    diags.error(
         node.span,
         path,
         format!("expected {expected}, found {found}{hint}"),
@@ -23,11 +23,11 @@ fn mismatch(node: &Node, cx: &mut Cx, path: &str, expected: &str) {
 /// A string that may span lines: only for fields that are multi-line by contract (commands run
 /// through `bash -c`, descriptions). Control characters other than tab and line breaks are
 /// refused for every string when the file is parsed (see [`super::text`]).
-pub fn multiline_string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+pub fn multiline_string(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
     match &node.value {
         Value::String(s) => Some(s.clone()),
         _ => {
-            mismatch(node, cx, path, "a string");
+            mismatch(node, diags, path, "a string");
             None
         }
     }
@@ -35,10 +35,10 @@ pub fn multiline_string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> 
 
 /// A one-line string: names, paths, URLs, flags. A line break there would end an `#SBATCH`
 /// line, a YAML value or a file name early.
-pub fn string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
-    let s = multiline_string(node, cx, path)?;
+pub fn string(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
+    let s = multiline_string(node, diags, path)?;
     if let Some(at) = super::text::first_bad(&s, |c| matches!(c, '\n' | '\r')) {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected a single-line string, found {at}"),
@@ -49,19 +49,19 @@ pub fn string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
 }
 
 /// A non-empty command, run through `bash -c` (shell by contract, so it may span lines).
-pub fn command(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
-    let s = multiline_string(node, cx, path)?;
-    non_empty(s, node, cx, path)
+pub fn command(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
+    let s = multiline_string(node, diags, path)?;
+    non_empty(s, node, diags, path)
 }
 
-pub fn non_empty_string(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
-    let s = string(node, cx, path)?;
-    non_empty(s, node, cx, path)
+pub fn non_empty_string(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
+    let s = string(node, diags, path)?;
+    non_empty(s, node, diags, path)
 }
 
-fn non_empty(s: String, node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+fn non_empty(s: String, node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
     if s.trim().is_empty() {
-        cx.error(
+        diags.error(
             node.span,
             path,
             "expected a non-empty string, found an empty string",
@@ -71,25 +71,25 @@ fn non_empty(s: String, node: &Node, cx: &mut Cx, path: &str) -> Option<String> 
     Some(s)
 }
 
-pub fn boolean(node: &Node, cx: &mut Cx, path: &str) -> Option<bool> {
+pub fn boolean(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<bool> {
     match node.value {
         Value::Boolean(b) => Some(b),
         _ => {
-            mismatch(node, cx, path, "a boolean (true or false)");
+            mismatch(node, diags, path, "a boolean (true or false)");
             None
         }
     }
 }
 
 /// An integer in `min..=max`, converted to the field's type.
-pub fn int_in<T>(min: i64, max: i64) -> impl Fn(&Node, &mut Cx, &str) -> Option<T>
+pub fn int_in<T>(min: i64, max: i64) -> impl Fn(&Node, &mut Diagnostics, &str) -> Option<T>
 where
     T: TryFrom<i64>,
 {
-    move |node, cx, path| match node.value {
+    move |node, diags, path| match node.value {
         Value::Integer(i) if (min..=max).contains(&i) => T::try_from(i).ok(),
         Value::Integer(i) => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!("expected {}, found {i}", describe_int_range(min, max)),
@@ -97,7 +97,7 @@ where
             None
         }
         _ => {
-            mismatch(node, cx, path, &describe_int_range(min, max));
+            mismatch(node, diags, path, &describe_int_range(min, max));
             None
         }
     }
@@ -113,22 +113,22 @@ fn describe_int_range(min: i64, max: i64) -> String {
 }
 
 /// A non-negative integer that fits in u32.
-pub fn count(node: &Node, cx: &mut Cx, path: &str) -> Option<u32> {
-    int_in(0, u32::MAX.into())(node, cx, path)
+pub fn count(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<u32> {
+    int_in(0, u32::MAX.into())(node, diags, path)
 }
 
 /// A positive integer that fits in u32.
-pub fn positive(node: &Node, cx: &mut Cx, path: &str) -> Option<u32> {
-    int_in(1, u32::MAX.into())(node, cx, path)
+pub fn positive(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<u32> {
+    int_in(1, u32::MAX.into())(node, diags, path)
 }
 
-pub fn port(node: &Node, cx: &mut Cx, path: &str) -> Option<u16> {
-    int_in(1, 65_535)(node, cx, path)
+pub fn port(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<u16> {
+    int_in(1, 65_535)(node, diags, path)
 }
 
 /// A finite float in the half-open range `(low, high]`; integers are accepted as floats.
-pub fn float_in(low: f64, high: f64) -> impl Fn(&Node, &mut Cx, &str) -> Option<f64> {
-    move |node, cx, path| {
+pub fn float_in(low: f64, high: f64) -> impl Fn(&Node, &mut Diagnostics, &str) -> Option<f64> {
+    move |node, diags, path| {
         let expected = if high.is_infinite() {
             format!("a number > {low}")
         } else {
@@ -139,44 +139,46 @@ pub fn float_in(low: f64, high: f64) -> impl Fn(&Node, &mut Cx, &str) -> Option<
             #[allow(clippy::cast_precision_loss)]
             Value::Integer(i) => i as f64,
             _ => {
-                mismatch(node, cx, path, &expected);
+                mismatch(node, diags, path, &expected);
                 return None;
             }
         };
         if x.is_finite() && x > low && x <= high {
             Some(x)
         } else {
-            cx.error(node.span, path, format!("expected {expected}, found {x}"));
+            diags.error(node.span, path, format!("expected {expected}, found {x}"));
             None
         }
     }
 }
 
-pub fn string_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+pub fn string_list(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
     let Value::Array(items) = &node.value else {
-        mismatch(node, cx, path, "a list of strings");
+        mismatch(node, diags, path, "a list of strings");
         return None;
     };
     let parsed: Vec<Option<String>> = items
         .iter()
         .enumerate()
-        .map(|(i, item)| string(item, cx, &format!("{path}[{i}]")))
+        .map(|(i, item)| string(item, diags, &format!("{path}[{i}]")))
         .collect();
     parsed.into_iter().collect()
 }
 
 /// A string chosen from a fixed set.
-pub fn one_of(choices: &'static [&'static str]) -> impl Fn(&Node, &mut Cx, &str) -> Option<String> {
-    move |node, cx, path| {
+pub fn one_of(
+    choices: &'static [&'static str],
+) -> impl Fn(&Node, &mut Diagnostics, &str) -> Option<String> {
+    move |node, diags, path| {
         let expected = format!("one of {}", quoted_list(choices));
         let Value::String(s) = &node.value else {
-            mismatch(node, cx, path, &expected);
+            mismatch(node, diags, path, &expected);
             return None;
         };
         if choices.contains(&s.as_str()) {
             Some(s.clone())
         } else {
-            cx.error(node.span, path, format!("expected {expected}, found {s:?}"));
+            diags.error(node.span, path, format!("expected {expected}, found {s:?}"));
             None
         }
     }
@@ -192,14 +194,14 @@ pub fn quoted_list<T: Display>(items: &[T]) -> String {
 
 /// An environment variable value: a string, or a number/boolean written unquoted (environment
 /// values are text anyway; booleans become lower-case `true`/`false`).
-pub fn env_scalar(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+pub fn env_scalar(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
     match &node.value {
         Value::String(s) => Some(s.clone()),
         Value::Integer(i) => Some(i.to_string()),
         Value::Float(f) => Some(f.to_string()),
         Value::Boolean(b) => Some(b.to_string()),
         _ => {
-            mismatch(node, cx, path, "a string");
+            mismatch(node, diags, path, "a string");
             None
         }
     }
@@ -208,12 +210,12 @@ pub fn env_scalar(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
 /// An environment value: a scalar whose text is shell (a double-quoted word, see
 /// [`crate::render::quote::env_word`]), so an unterminated `$(`, `${` or backquote is an error
 /// here rather than a broken script.
-pub fn env_value(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
-    let v = env_scalar(node, cx, path)?;
+pub fn env_value(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
+    let v = env_scalar(node, diags, path)?;
     match crate::render::quote::env_word(&v) {
         Ok(_) => Some(v),
         Err(why) => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!("expected a shell word (values expand like a double-quoted string): {why}, found {v:?}"),
@@ -225,14 +227,14 @@ pub fn env_value(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
 
 /// Slurm's `--time` formats: `M`, `M:S`, `H:M:S`, `D-H`, `D-H:M`, `D-H:M:S`, or
 /// `UNLIMITED`/`INFINITE`.
-pub fn slurm_time(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
+pub fn slurm_time(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
     let raw = match &node.value {
         Value::String(s) => s.trim().to_string(),
         Value::Integer(i) if *i > 0 => i.to_string(),
         _ => {
             mismatch(
                 node,
-                cx,
+                diags,
                 path,
                 "a Slurm time limit string such as \"00:30:00\"",
             );
@@ -242,7 +244,7 @@ pub fn slurm_time(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     if is_slurm_time(&raw) {
         Some(raw)
     } else {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!(

@@ -1,7 +1,7 @@
 //! Typed reading of spanned TOML tables: each read records the field as known, so that
 //! [`TableReader::finish`] can report unknown keys with a "did you mean" suggestion.
 
-use super::diagnostic::{Cx, join};
+use super::diagnostic::{Diagnostics, join};
 use super::node::{Key, Node, Value, canonical_key, same_key};
 use super::source::Span;
 use indexmap::IndexMap;
@@ -16,7 +16,7 @@ pub struct TableReader<'a> {
 
 impl<'a> TableReader<'a> {
     /// A reader over `node`, or an error (and `None`) if it is not a table.
-    pub fn new(node: &'a Node, path: &str, cx: &mut Cx) -> Option<Self> {
+    pub fn new(node: &'a Node, path: &str, diags: &mut Diagnostics) -> Option<Self> {
         match &node.value {
             Value::Table(entries) => Some(Self {
                 entries,
@@ -25,7 +25,7 @@ impl<'a> TableReader<'a> {
                 known: Vec::new(),
             }),
             other => {
-                cx.error(
+                diags.error(
                     node.span,
                     path,
                     format!("expected a table, found {}", other.describe()),
@@ -56,14 +56,14 @@ impl<'a> TableReader<'a> {
     /// (e.g. `vllm_worker` and `decode_worker`); giving more than one is an error.
     pub fn get_any(
         &mut self,
-        cx: &mut Cx,
+        diags: &mut Diagnostics,
         names: &[&'static str],
     ) -> Option<(&'static str, &'a Node)> {
         let mut found: Option<(&'static str, &'a Node)> = None;
         for &name in names {
             if let Some(node) = self.get(name) {
                 if let Some((first, _)) = found {
-                    cx.error(
+                    diags.error(
                         node.span,
                         &self.field_path(name),
                         format!("`{name}` and `{first}` name the same section; give only one"),
@@ -79,14 +79,14 @@ impl<'a> TableReader<'a> {
     /// A required field: a missing one is reported at the table.
     pub fn required<T>(
         &mut self,
-        cx: &mut Cx,
+        diags: &mut Diagnostics,
         name: &'static str,
-        parse: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+        parse: impl Fn(&Node, &mut Diagnostics, &str) -> Option<T>,
     ) -> Option<T> {
         match self.get(name) {
-            Some(node) => parse(node, cx, &self.field_path(name)),
+            Some(node) => parse(node, diags, &self.field_path(name)),
             None => {
-                cx.error(self.span, &self.field_path(name), "missing required field");
+                diags.error(self.span, &self.field_path(name), "missing required field");
                 None
             }
         }
@@ -95,34 +95,34 @@ impl<'a> TableReader<'a> {
     /// An optional field: `None` when absent or invalid (invalid values are reported).
     pub fn optional<T>(
         &mut self,
-        cx: &mut Cx,
+        diags: &mut Diagnostics,
         name: &'static str,
-        parse: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+        parse: impl Fn(&Node, &mut Diagnostics, &str) -> Option<T>,
     ) -> Option<T> {
         let node = self.get(name)?;
-        parse(node, cx, &self.field_path(name))
+        parse(node, diags, &self.field_path(name))
     }
 
     /// A field with a default: the default also stands in for an invalid value, whose error
     /// has already been reported, so that validation can continue.
     pub fn with_default<T>(
         &mut self,
-        cx: &mut Cx,
+        diags: &mut Diagnostics,
         name: &'static str,
         default: T,
-        parse: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+        parse: impl Fn(&Node, &mut Diagnostics, &str) -> Option<T>,
     ) -> T {
-        self.optional(cx, name, parse).unwrap_or(default)
+        self.optional(diags, name, parse).unwrap_or(default)
     }
 
     /// Report keys that no read asked for, and fields given in two spellings.
-    pub fn finish(self, cx: &mut Cx) {
+    pub fn finish(self, diags: &mut Diagnostics) {
         // A set, not a scan of the earlier keys: a table may have many thousands of keys.
         let mut seen = std::collections::HashSet::with_capacity(self.entries.len());
         for (key, _) in self.entries {
             let twice = !seen.insert(canonical_key(&key.name));
             if twice {
-                cx.error(
+                diags.error(
                     key.span,
                     &self.field_path(&key.name),
                     "field given twice (dashed and underscored spellings name the same field)",
@@ -140,7 +140,7 @@ impl<'a> TableReader<'a> {
             let mut names: Vec<&str> = self.known.clone();
             names.sort_unstable();
             names.dedup();
-            cx.error(
+            diags.error(
                 key.span,
                 &path,
                 format!(
@@ -155,12 +155,12 @@ impl<'a> TableReader<'a> {
 /// `[[x]]` arrays of tables, each read by `item` (`finish` is called for it).
 pub fn list_of_tables<T>(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
-    item: impl Fn(&mut TableReader, &mut Cx) -> Option<T>,
+    item: impl Fn(&mut TableReader, &mut Diagnostics) -> Option<T>,
 ) -> Option<Vec<T>> {
     let Value::Array(items) = &node.value else {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected a list of tables, found {}", node.value.describe()),
@@ -171,9 +171,9 @@ pub fn list_of_tables<T>(
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let mut r = TableReader::new(n, &format!("{path}[{i}]"), cx)?;
-            let v = item(&mut r, cx);
-            r.finish(cx);
+            let mut r = TableReader::new(n, &format!("{path}[{i}]"), diags)?;
+            let v = item(&mut r, diags);
+            r.finish(diags);
             v
         })
         .collect();
@@ -193,12 +193,12 @@ pub fn suggest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
 /// A table with free keys (environment variables, engine flags), in file order.
 pub fn read_map<T>(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
-    value: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+    value: impl Fn(&Node, &mut Diagnostics, &str) -> Option<T>,
 ) -> Option<IndexMap<String, T>> {
     let Value::Table(entries) = &node.value else {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected a table, found {}", node.value.describe()),
@@ -208,7 +208,7 @@ pub fn read_map<T>(
     let mut out = IndexMap::with_capacity(entries.len());
     let mut ok = true;
     for (k, v) in entries {
-        match value(v, cx, &format!("{path}.{}", k.name)) {
+        match value(v, diags, &format!("{path}.{}", k.name)) {
             Some(x) => {
                 out.insert(k.name.clone(), x);
             }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::diagnostic::Cx;
+use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
 use super::parse::{boolean, float_in, non_empty_string, one_of, positive, slurm_time};
 use super::reader::{TableReader, list_of_tables};
@@ -74,21 +74,23 @@ pub const OVERRIDABLE: &[&str] = &[
 
 pub const DEPENDENCY_KINDS: &[&str] = &["start_post_init", "start_post_comp", "end_post_comp"];
 
-pub fn read_scenario(node: &Node, cx: &mut Cx) -> Option<Scenario> {
-    let mut r = TableReader::new(node, "", cx)?;
-    let name = r.required(cx, "name", non_empty_string);
+pub fn read_scenario(node: &Node, diags: &mut Diagnostics) -> Option<Scenario> {
+    let mut r = TableReader::new(node, "", diags)?;
+    let name = r.required(diags, "name", non_empty_string);
     let r_name_node = r.get("name");
-    let job_status_check = r.with_default(cx, "job_status_check", true, boolean);
-    let tests = r.required(cx, "Tests", |n, cx, p| list_of_tables(n, cx, p, read_entry));
+    let job_status_check = r.with_default(diags, "job_status_check", true, boolean);
+    let tests = r.required(diags, "Tests", |n, diags, p| {
+        list_of_tables(n, diags, p, read_entry)
+    });
     // Hooks are accepted for compatibility with CloudAI scenarios but not run by this tool.
     let _ = (r.get("pre_test"), r.get("post_test"), r.get("reports"));
-    r.finish(cx);
+    r.finish(diags);
     let tests = tests?;
-    check_ids(&tests, cx);
+    check_ids(&tests, diags);
     if let (Some(n), Some(node)) = (&name, r_name_node) {
         // The name becomes the results directory's name, with a timestamp appended.
         if n.len() > MAX_SCENARIO_NAME_BYTES {
-            cx.error(
+            diags.error(
                 node.span,
                 "name",
                 format!(
@@ -105,34 +107,34 @@ pub fn read_scenario(node: &Node, cx: &mut Cx) -> Option<Scenario> {
     })
 }
 
-fn read_entry(r: &mut TableReader, cx: &mut Cx) -> Option<ScenarioTest> {
-    let id = r.required(cx, "id", non_empty_string);
+fn read_entry(r: &mut TableReader, diags: &mut Diagnostics) -> Option<ScenarioTest> {
+    let id = r.required(diags, "id", non_empty_string);
     let inline = r.get("test_name").is_none() && r.get("test_template_name").is_some();
     let test_name = if inline {
-        r.required(cx, "name", non_empty_string)
+        r.required(diags, "name", non_empty_string)
     } else {
         let given = r.get("test_name").is_some();
-        let name = r.required(cx, "test_name", non_empty_string);
+        let name = r.required(diags, "test_name", non_empty_string);
         if !given {
-            if let Some(d) = cx.diagnostics.last_mut() {
+            if let Some(d) = diags.found.last_mut() {
                 d.message
                     .push_str(" (or define the test here with `name` and `test_template_name`)");
             }
         }
         name
     };
-    let num_nodes = r.optional(cx, "num_nodes", sweep(positive));
-    let nodes = r.with_default(cx, "nodes", Vec::new(), host_lists(true));
-    let time_limit = r.optional(cx, "time_limit", slurm_time);
-    let iterations = r.with_default(cx, "iterations", 1, positive);
-    let dependencies = r.with_default(cx, "dependencies", Vec::new(), |n, cx, p| {
-        list_of_tables(n, cx, p, |d, cx| {
-            let kind = d.required(cx, "type", one_of(DEPENDENCY_KINDS))?;
-            let id = d.required(cx, "id", non_empty_string)?;
+    let num_nodes = r.optional(diags, "num_nodes", sweep(positive));
+    let nodes = r.with_default(diags, "nodes", Vec::new(), host_lists(true));
+    let time_limit = r.optional(diags, "time_limit", slurm_time);
+    let iterations = r.with_default(diags, "iterations", 1, positive);
+    let dependencies = r.with_default(diags, "dependencies", Vec::new(), |n, diags, p| {
+        list_of_tables(n, diags, p, |d, diags| {
+            let kind = d.required(diags, "type", one_of(DEPENDENCY_KINDS))?;
+            let id = d.required(diags, "id", non_empty_string)?;
             Some(Dependency { kind, id })
         })
     });
-    let weight = r.optional(cx, "weight", float_in(f64::NEG_INFINITY, f64::INFINITY));
+    let weight = r.optional(diags, "weight", float_in(f64::NEG_INFINITY, f64::INFINITY));
     // CloudAI fields for its own reports and agents; accepted, not used by this engine.
     let _ = (
         r.get("sol"),
@@ -141,12 +143,12 @@ fn read_entry(r: &mut TableReader, cx: &mut Cx) -> Option<ScenarioTest> {
         r.get("agent_config"),
         r.get("nsys"),
     );
-    let extra_srun_args = r.with_default(cx, "extra_srun_args", Vec::new(), |n, cx, p| {
-        let s = non_empty_string(n, cx, p)?;
+    let extra_srun_args = r.with_default(diags, "extra_srun_args", Vec::new(), |n, diags, p| {
+        let s = non_empty_string(n, diags, p)?;
         match super::shell_words::split_words(&s) {
             Ok(w) => Some(w),
             Err(e) => {
-                cx.error(
+                diags.error(
                     n.span,
                     p,
                     format!("expected srun options, found {s:?}: {e}"),
@@ -155,7 +157,7 @@ fn read_entry(r: &mut TableReader, cx: &mut Cx) -> Option<ScenarioTest> {
             }
         }
     });
-    let exclude_nodes = r.with_default(cx, "exclude_nodes", Vec::new(), host_lists(false));
+    let exclude_nodes = r.with_default(diags, "exclude_nodes", Vec::new(), host_lists(false));
     let overrides = collect_overrides(r);
     Some(ScenarioTest {
         id: id?,
@@ -192,13 +194,13 @@ fn collect_overrides(r: &mut TableReader) -> Option<Node> {
     })
 }
 
-fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
+fn check_ids(tests: &[ScenarioTest], diags: &mut Diagnostics) {
     // First entry of each id (maps, not scans: a scenario may list many tests).
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(tests.len());
     for (i, t) in tests.iter().enumerate() {
         // The id names the run's directory.
         if let Some(problem) = path_component_problem(&t.id, MAX_NAME_BYTES) {
-            cx.error(
+            diags.error(
                 t.span,
                 &format!("Tests[{i}].id"),
                 format!(
@@ -208,7 +210,7 @@ fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
             );
         }
         if first.contains_key(t.id.as_str()) {
-            cx.error(
+            diags.error(
                 t.span,
                 &format!("Tests[{i}].id"),
                 format!("duplicate test id {:?}", t.id),
@@ -220,7 +222,7 @@ fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
     for (i, t) in tests.iter().enumerate() {
         for (j, d) in t.dependencies.iter().enumerate() {
             if !first.contains_key(d.id.as_str()) {
-                cx.error(
+                diags.error(
                     t.span,
                     &format!("Tests[{i}].dependencies[{j}].id"),
                     format!(
@@ -229,7 +231,7 @@ fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
                     ),
                 );
             } else if d.id == t.id {
-                cx.error(
+                diags.error(
                     t.span,
                     &format!("Tests[{i}].dependencies[{j}].id"),
                     "a test cannot depend on itself",
@@ -237,7 +239,7 @@ fn check_ids(tests: &[ScenarioTest], cx: &mut Cx) {
             }
         }
     }
-    check_cycles(tests, cx);
+    check_cycles(tests, diags);
 }
 
 fn short(s: &str) -> String {
@@ -257,7 +259,7 @@ fn short(s: &str) -> String {
 /// waits for b, b for a) would leave every test on it unsubmitted. Each cycle is reported
 /// once, at its first test in file order, naming every test on it. Self-dependencies are
 /// reported by [`check_ids`].
-fn check_cycles(tests: &[ScenarioTest], cx: &mut Cx) {
+fn check_cycles(tests: &[ScenarioTest], diags: &mut Diagnostics) {
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(tests.len());
     for (i, t) in tests.iter().enumerate() {
         first.entry(&t.id).or_insert(i);
@@ -311,7 +313,7 @@ fn check_cycles(tests: &[ScenarioTest], cx: &mut Cx) {
                             .map_or(0, |(i, _)| i);
                         cycle.rotate_left(min);
                         if !reported.contains(&cycle) {
-                            report_cycle(tests, &cycle, cx);
+                            report_cycle(tests, &cycle, diags);
                             reported.push(cycle);
                         }
                     }
@@ -325,14 +327,14 @@ fn check_cycles(tests: &[ScenarioTest], cx: &mut Cx) {
     }
 }
 
-fn report_cycle(tests: &[ScenarioTest], cycle: &[usize], cx: &mut Cx) {
+fn report_cycle(tests: &[ScenarioTest], cycle: &[usize], diags: &mut Diagnostics) {
     let first = cycle[0];
     let names: Vec<String> = cycle
         .iter()
         .chain(std::iter::once(&first))
         .map(|&i| format!("{:?}", tests[i].id))
         .collect();
-    cx.error(
+    diags.error(
         tests[first].span,
         &format!("Tests[{first}].dependencies"),
         format!(

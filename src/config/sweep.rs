@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::diagnostic::Cx;
+use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
 
 /// A field that may be swept: one value, or the list of values to explore.
@@ -144,11 +144,11 @@ where
 
 /// Parse a sweepable field: a scalar accepted by `element`, or a non-empty list of them.
 pub fn sweep<T>(
-    element: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
-) -> impl Fn(&Node, &mut Cx, &str) -> Option<Sweep<T>> {
-    move |node, cx, path| match &node.value {
+    element: impl Fn(&Node, &mut Diagnostics, &str) -> Option<T>,
+) -> impl Fn(&Node, &mut Diagnostics, &str) -> Option<Sweep<T>> {
+    move |node, diags, path| match &node.value {
         Value::Array(items) if items.is_empty() => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 "expected a value or a non-empty list of values to sweep, found an empty list",
@@ -159,7 +159,7 @@ pub fn sweep<T>(
             let parsed: Vec<Option<T>> = items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| element(item, cx, &format!("{path}[{i}]")))
+                .map(|(i, item)| element(item, diags, &format!("{path}[{i}]")))
                 .collect();
             parsed
                 .into_iter()
@@ -167,10 +167,10 @@ pub fn sweep<T>(
                 .map(Sweep::Many)
         }
         _ => {
-            let before = cx.diagnostics.len();
-            let value = element(node, cx, path);
+            let before = diags.found.len();
+            let value = element(node, diags, path);
             // Tell the user the field also takes a list: that is how a sweep is declared.
-            for d in &mut cx.diagnostics[before..] {
+            for d in &mut diags.found[before..] {
                 d.message.push_str(" (or a list of such values to sweep)");
             }
             value.map(Sweep::One)

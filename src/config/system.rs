@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::diagnostic::Cx;
+use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
 use super::parse::{
     boolean, count, env_value, non_empty_string, one_of, positive, string, string_list,
@@ -88,8 +88,12 @@ pub enum ContainerRuntime {
 /// `container_runtime`: `"pyxis"` (CloudAI's only runtime) or `"none"` (bare metal). Read in
 /// the system file, and in a test's `cmd_args`, where it overrides the system's (CloudAI's
 /// SlurmSystem refuses the key, so that is how a CloudAI user runs bare metal).
-pub(super) fn container_runtime(node: &Node, cx: &mut Cx, path: &str) -> Option<ContainerRuntime> {
-    one_of(&["pyxis", "none"])(node, cx, path).map(|v| {
+pub(super) fn container_runtime(
+    node: &Node,
+    diags: &mut Diagnostics,
+    path: &str,
+) -> Option<ContainerRuntime> {
+    one_of(&["pyxis", "none"])(node, diags, path).map(|v| {
         if v == "none" {
             ContainerRuntime::None
         } else {
@@ -116,22 +120,22 @@ pub struct DataRepository {
     pub verify_certs: bool,
 }
 
-pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
-    let mut r = TableReader::new(node, "", cx)?;
-    let name = r.required(cx, "name", non_empty_string);
-    let scheduler = r.required(cx, "scheduler", one_of(&["slurm", STANDALONE]));
+pub fn read_system(node: &Node, diags: &mut Diagnostics) -> Option<SystemConfig> {
+    let mut r = TableReader::new(node, "", diags)?;
+    let name = r.required(diags, "name", non_empty_string);
+    let scheduler = r.required(diags, "scheduler", one_of(&["slurm", STANDALONE]));
     if scheduler.as_deref() == Some(STANDALONE) {
-        return read_standalone(r, cx, name);
+        return read_standalone(r, diags, name);
     }
-    let install_path = r.required(cx, "install_path", non_empty_string);
-    let output_path = r.required(cx, "output_path", non_empty_string);
-    let default_partition = r.required(cx, "default_partition", non_empty_string);
-    let partitions = r.with_default(cx, "partitions", Vec::new(), read_partitions);
+    let install_path = r.required(diags, "install_path", non_empty_string);
+    let output_path = r.required(diags, "output_path", non_empty_string);
+    let default_partition = r.required(diags, "default_partition", non_empty_string);
+    let partitions = r.with_default(diags, "partitions", Vec::new(), read_partitions);
     if let (Some(dp), false) = (&default_partition, partitions.is_empty()) {
         if !partitions.iter().any(|p| &p.name == dp) {
             let span = r.get("default_partition").map_or(r.span(), |n| n.span);
             let names: Vec<&str> = partitions.iter().map(|p| p.name.as_str()).collect();
-            cx.error(
+            diags.error(
                 span,
                 "default_partition",
                 format!(
@@ -141,29 +145,29 @@ pub fn read_system(node: &Node, cx: &mut Cx) -> Option<SystemConfig> {
             );
         }
     }
-    let account = r.optional(cx, "account", non_empty_string);
-    let distribution = r.optional(cx, "distribution", non_empty_string);
-    let mpi = r.with_default(cx, "mpi", "pmix".to_string(), non_empty_string);
-    let gpus_per_node = r.optional(cx, "gpus_per_node", count).filter(|g| *g > 0);
-    let ntasks_per_node = r.optional(cx, "ntasks_per_node", positive);
+    let account = r.optional(diags, "account", non_empty_string);
+    let distribution = r.optional(diags, "distribution", non_empty_string);
+    let mpi = r.with_default(diags, "mpi", "pmix".to_string(), non_empty_string);
+    let gpus_per_node = r.optional(diags, "gpus_per_node", count).filter(|g| *g > 0);
+    let ntasks_per_node = r.optional(diags, "ntasks_per_node", positive);
     let cache_docker_images_locally =
-        r.with_default(cx, "cache_docker_images_locally", false, boolean);
-    let global_env_vars = r.with_default(cx, "global_env_vars", IndexMap::new(), env_vars);
-    let monitor_interval = r.with_default(cx, "monitor_interval", 60, positive);
-    let extra_srun_args = r.with_default(cx, "extra_srun_args", Vec::new(), srun_words);
-    let extra_sbatch_args = r.with_default(cx, "extra_sbatch_args", Vec::new(), sbatch_lines);
-    let container_mount_home = r.with_default(cx, "container_mount_home", false, boolean);
+        r.with_default(diags, "cache_docker_images_locally", false, boolean);
+    let global_env_vars = r.with_default(diags, "global_env_vars", IndexMap::new(), env_vars);
+    let monitor_interval = r.with_default(diags, "monitor_interval", 60, positive);
+    let extra_srun_args = r.with_default(diags, "extra_srun_args", Vec::new(), srun_words);
+    let extra_sbatch_args = r.with_default(diags, "extra_sbatch_args", Vec::new(), sbatch_lines);
+    let container_mount_home = r.with_default(diags, "container_mount_home", false, boolean);
     let container_runtime = r.with_default(
-        cx,
+        diags,
         "container_runtime",
         ContainerRuntime::Pyxis,
         container_runtime,
     );
-    let data_repository = r.optional(cx, "data_repository", read_data_repository);
-    let hf_home_path = r.optional(cx, "hf_home_path", non_empty_string);
+    let data_repository = r.optional(diags, "data_repository", read_data_repository);
+    let hf_home_path = r.optional(diags, "hf_home_path", non_empty_string);
     // Accepted for compatibility with CloudAI system files; reports are configured by this tool.
     let _ = r.get("reports");
-    r.finish(cx);
+    r.finish(diags);
     Some(SystemConfig {
         name: name?,
         scheduler: scheduler?,
@@ -202,15 +206,15 @@ impl SystemConfig {
 /// Slurm fields are unknown here too). Monitor interval 1 s, CloudAI's default.
 fn read_standalone(
     mut r: TableReader<'_>,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     name: Option<String>,
 ) -> Option<SystemConfig> {
-    let install_path = r.required(cx, "install_path", non_empty_string);
-    let output_path = r.required(cx, "output_path", non_empty_string);
-    let hf_home_path = r.optional(cx, "hf_home_path", non_empty_string);
-    let global_env_vars = r.with_default(cx, "global_env_vars", IndexMap::new(), env_vars);
-    let monitor_interval = r.with_default(cx, "monitor_interval", 1, positive);
-    r.finish(cx);
+    let install_path = r.required(diags, "install_path", non_empty_string);
+    let output_path = r.required(diags, "output_path", non_empty_string);
+    let hf_home_path = r.optional(diags, "hf_home_path", non_empty_string);
+    let global_env_vars = r.with_default(diags, "global_env_vars", IndexMap::new(), env_vars);
+    let monitor_interval = r.with_default(diags, "monitor_interval", 1, positive);
+    r.finish(diags);
     let mut system = SystemConfig::standalone(name?, install_path?, output_path?);
     system.hf_home_path = hf_home_path;
     system.global_env_vars = global_env_vars;
@@ -218,17 +222,18 @@ fn read_standalone(
     Some(system)
 }
 
-fn env_vars(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, String>> {
-    read_env(node, cx, path, env_value)
+fn env_vars(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<IndexMap<String, String>> {
+    read_env(node, diags, path, env_value)
 }
 
-fn read_partitions(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Partition>> {
-    list_of_tables(node, cx, path, |r, cx| {
-        let name = r.required(cx, "name", non_empty_string)?;
-        let groups = r.with_default(cx, "groups", Vec::new(), |n, cx, p| {
-            list_of_tables(n, cx, p, |g, cx| {
-                let name = g.required(cx, "name", non_empty_string)?;
-                let nodes = g.with_default(cx, "nodes", Vec::new(), super::text::host_lists(false));
+fn read_partitions(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<Partition>> {
+    list_of_tables(node, diags, path, |r, diags| {
+        let name = r.required(diags, "name", non_empty_string)?;
+        let groups = r.with_default(diags, "groups", Vec::new(), |n, diags, p| {
+            list_of_tables(n, diags, p, |g, diags| {
+                let name = g.required(diags, "name", non_empty_string)?;
+                let nodes =
+                    g.with_default(diags, "nodes", Vec::new(), super::text::host_lists(false));
                 Some(Group { name, nodes })
             })
         });
@@ -236,26 +241,30 @@ fn read_partitions(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Partition
     })
 }
 
-fn read_data_repository(node: &Node, cx: &mut Cx, path: &str) -> Option<DataRepository> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let endpoint = r.required(cx, "endpoint", non_empty_string);
-    let verify_certs = r.with_default(cx, "verify_certs", true, boolean);
-    r.finish(cx);
+fn read_data_repository(
+    node: &Node,
+    diags: &mut Diagnostics,
+    path: &str,
+) -> Option<DataRepository> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let endpoint = r.required(diags, "endpoint", non_empty_string);
+    let verify_certs = r.with_default(diags, "verify_certs", true, boolean);
+    r.finish(diags);
     Some(DataRepository {
         endpoint: endpoint?,
         verify_certs,
     })
 }
 
-fn srun_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+fn srun_words(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
     let raw = match &node.value {
-        Value::Array(_) => return string_list(node, cx, path),
-        _ => string(node, cx, path)?,
+        Value::Array(_) => return string_list(node, diags, path),
+        _ => string(node, diags, path)?,
     };
     match split_words(&raw) {
         Ok(words) => Some(words),
         Err(e) => {
-            cx.error(node.span, path, format!("expected shell words, {e}"));
+            diags.error(node.span, path, format!("expected shell words, {e}"));
             None
         }
     }
@@ -263,8 +272,8 @@ fn srun_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
 
 /// Each entry becomes one `#SBATCH` line, written as given: it must be one line that sbatch
 /// can read (its quotes paired).
-fn sbatch_lines(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
-    let lines = string_list(node, cx, path)?;
+fn sbatch_lines(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
+    let lines = string_list(node, diags, path)?;
     let items = match &node.value {
         Value::Array(items) => items.as_slice(),
         _ => &[],
@@ -278,7 +287,7 @@ fn sbatch_lines(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
         };
         if let Some(why) = why {
             let span = items.get(i).map_or(node.span, |n| n.span);
-            cx.error(span, &format!("{path}[{i}]"), format!("{why}, found {l:?}"));
+            diags.error(span, &format!("{path}[{i}]"), format!("{why}, found {l:?}"));
             ok = false;
         }
     }

@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::diagnostic::Cx;
+use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
 use super::parse::{
     boolean, command, count, env_scalar, env_value, float_in, int_in, multiline_string,
@@ -288,23 +288,23 @@ pub(crate) struct Header {
     pub agent_reward_function: String,
 }
 
-pub(crate) fn read_header(r: &mut TableReader, cx: &mut Cx) -> Header {
-    let name = r.required(cx, "name", non_empty_string);
-    let description = r.with_default(cx, "description", String::new(), multiline_string);
-    let template = r.required(cx, "test_template_name", string);
+pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Header {
+    let name = r.required(diags, "name", non_empty_string);
+    let description = r.with_default(diags, "description", String::new(), multiline_string);
+    let template = r.required(diags, "test_template_name", string);
     if let (Some(t), Some(node)) = (&template, r.get("test_template_name")) {
         if t != TEMPLATE_NAME {
-            cx.error(
+            diags.error(
                 node.span,
                 "test_template_name",
                 format!("expected \"{TEMPLATE_NAME}\" (the only template cloudai-dynamo-rs runs), found {t:?}"),
             );
         }
     }
-    let extra_env_vars = r.with_default(cx, "extra_env_vars", IndexMap::new(), read_env_sweeps);
+    let extra_env_vars = r.with_default(diags, "extra_env_vars", IndexMap::new(), read_env_sweeps);
     if let Some(hf) = r.get("extra_env_vars").and_then(|n| find_key(n, "HF_HOME")) {
         if matches!(&hf.value, Value::String(s) if s.trim().is_empty()) {
-            cx.error(
+            diags.error(
                 hf.span,
                 "extra_env_vars.HF_HOME",
                 "expected the path of the Hugging Face cache directory, found an empty string",
@@ -316,24 +316,24 @@ pub(crate) fn read_header(r: &mut TableReader, cx: &mut Cx) -> Header {
         description,
         template,
         extra_env_vars,
-        extra_cmd_args: r.with_default(cx, "extra_cmd_args", IndexMap::new(), read_string_map),
+        extra_cmd_args: r.with_default(diags, "extra_cmd_args", IndexMap::new(), read_string_map),
         extra_container_mounts: r.with_default(
-            cx,
+            diags,
             "extra_container_mounts",
             Vec::new(),
             string_list,
         ),
-        git_repos: r.with_default(cx, "git_repos", Vec::new(), read_git_repos),
-        agent: r.with_default(cx, "agent", "grid_search".to_string(), non_empty_string),
-        agent_steps: r.with_default(cx, "agent_steps", 1, positive),
+        git_repos: r.with_default(diags, "git_repos", Vec::new(), read_git_repos),
+        agent: r.with_default(diags, "agent", "grid_search".to_string(), non_empty_string),
+        agent_steps: r.with_default(diags, "agent_steps", 1, positive),
         agent_metrics: r.with_default(
-            cx,
+            diags,
             "agent_metrics",
             vec!["default".to_string()],
             string_list,
         ),
         agent_reward_function: r.with_default(
-            cx,
+            diags,
             "agent_reward_function",
             "inverse".to_string(),
             non_empty_string,
@@ -342,11 +342,11 @@ pub(crate) fn read_header(r: &mut TableReader, cx: &mut Cx) -> Header {
 }
 
 /// Read a test definition from its (possibly override-merged) document node.
-pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
-    let mut r = TableReader::new(node, "", cx)?;
-    let h = read_header(&mut r, cx);
-    let cmd_args = r.required(cx, "cmd_args", read_cmd_args);
-    r.finish(cx);
+pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
+    let mut r = TableReader::new(node, "", diags)?;
+    let h = read_header(&mut r, diags);
+    let cmd_args = r.required(diags, "cmd_args", read_cmd_args);
+    r.finish(diags);
     Some(TestDefinition {
         name: h.name?,
         description: h.description,
@@ -370,18 +370,22 @@ pub(crate) fn find_key<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     }
 }
 
-fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let docker_image_url = r.required(cx, "docker_image_url", non_empty_string);
-    let container_runtime = r.optional(cx, "container_runtime", container_runtime);
-    let served_model_name = r.required(cx, "served_model_name", non_empty_string);
-    let sleep_seconds = r.with_default(cx, "sleep_seconds", 660, count);
-    let dynamo = r.required(cx, "dynamo", read_dynamo);
-    let genai = r.optional(cx, "genai_perf", |n, cx, p| read_load_args(n, cx, p, true));
-    let aiperf = r.optional(cx, "aiperf", |n, cx, p| read_load_args(n, cx, p, false));
+fn read_cmd_args(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<CmdArgs> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let docker_image_url = r.required(diags, "docker_image_url", non_empty_string);
+    let container_runtime = r.optional(diags, "container_runtime", container_runtime);
+    let served_model_name = r.required(diags, "served_model_name", non_empty_string);
+    let sleep_seconds = r.with_default(diags, "sleep_seconds", 660, count);
+    let dynamo = r.required(diags, "dynamo", read_dynamo);
+    let genai = r.optional(diags, "genai_perf", |n, diags, p| {
+        read_load_args(n, diags, p, true)
+    });
+    let aiperf = r.optional(diags, "aiperf", |n, diags, p| {
+        read_load_args(n, diags, p, false)
+    });
     let load_generator = match (genai, aiperf, r.get("genai_perf"), r.get("aiperf")) {
         (_, _, Some(_), Some(aiperf_node)) => {
-            cx.error(
+            diags.error(
                 aiperf_node.span,
                 &r.field_path("aiperf"),
                 "give either [cmd_args.genai_perf] or [cmd_args.aiperf], not both",
@@ -391,7 +395,7 @@ fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
         (Some(g), _, _, _) => Some(LoadGenerator::GenaiPerf(g)),
         (_, Some(a), _, _) => Some(LoadGenerator::Aiperf(a)),
         (None, None, None, None) => {
-            cx.error(
+            diags.error(
                 r.span(),
                 &r.field_path("genai_perf"),
                 "missing required field (or give [cmd_args.aiperf] instead)",
@@ -400,7 +404,7 @@ fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
         }
         _ => None,
     };
-    r.finish(cx);
+    r.finish(diags);
     Some(CmdArgs {
         docker_image_url: docker_image_url?,
         container_runtime,
@@ -411,12 +415,12 @@ fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
     })
 }
 
-fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<DynamoArgs> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let frontend = r.optional(cx, "frontend", read_frontend);
+fn read_dynamo(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<DynamoArgs> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let frontend = r.optional(diags, "frontend", read_frontend);
     let frontend = frontend.or_else(|| r.get("frontend").is_none().then(default_frontend));
     let processor = match r.get("processor") {
-        Some(n) => read_processor(n, cx, &r.field_path("processor")),
+        Some(n) => read_processor(n, diags, &r.field_path("processor")),
         None => Some(Processor {
             block_size: 64,
             max_model_len: 8192,
@@ -424,20 +428,20 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<DynamoArgs> {
         }),
     };
     let router = match r.get("router") {
-        Some(n) => read_router(n, cx, &r.field_path("router")),
+        Some(n) => read_router(n, diags, &r.field_path("router")),
         None => Some(Router { min_workers: 1 }),
     };
-    let prefill = r.required(cx, "prefill_worker", |n, cx, p| {
-        read_worker(n, cx, p, false)
+    let prefill = r.required(diags, "prefill_worker", |n, diags, p| {
+        read_worker(n, diags, p, false)
     });
     let mut decode_key = "vllm_worker";
-    let decode = match r.get_any(cx, &["vllm_worker", "decode_worker"]) {
+    let decode = match r.get_any(diags, &["vllm_worker", "decode_worker"]) {
         Some((name, n)) => {
             decode_key = name;
-            read_worker(n, cx, &r.field_path(name), true)
+            read_worker(n, diags, &r.field_path(name), true)
         }
         None => {
-            cx.error(
+            diags.error(
                 r.span(),
                 &r.field_path("vllm_worker"),
                 "missing required field (the decode role; `decode_worker` is accepted too)",
@@ -445,7 +449,7 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<DynamoArgs> {
             None
         }
     };
-    r.finish(cx);
+    r.finish(diags);
     Some(DynamoArgs {
         frontend: frontend?,
         processor: processor?,
@@ -469,18 +473,18 @@ fn default_frontend() -> Frontend {
     }
 }
 
-fn read_frontend(node: &Node, cx: &mut Cx, path: &str) -> Option<Frontend> {
-    let mut r = TableReader::new(node, path, cx)?;
+fn read_frontend(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Frontend> {
+    let mut r = TableReader::new(node, path, diags)?;
     let d = default_frontend();
     let f = Frontend {
-        endpoint: r.with_default(cx, "endpoint", d.endpoint, non_empty_string),
-        port: r.with_default(cx, "port", d.port, port),
-        port_etcd: r.with_default(cx, "port_etcd", d.port_etcd, port),
-        port_nats: r.with_default(cx, "port_nats", d.port_nats, port),
-        cmd: r.optional(cx, "cmd", command),
-        runs_engine: r.optional(cx, "runs_engine", boolean),
-        etcd_cmd: r.optional(cx, "etcd_cmd", command),
-        nats_cmd: r.optional(cx, "nats_cmd", command),
+        endpoint: r.with_default(diags, "endpoint", d.endpoint, non_empty_string),
+        port: r.with_default(diags, "port", d.port, port),
+        port_etcd: r.with_default(diags, "port_etcd", d.port_etcd, port),
+        port_nats: r.with_default(diags, "port_nats", d.port_nats, port),
+        cmd: r.optional(diags, "cmd", command),
+        runs_engine: r.optional(diags, "runs_engine", boolean),
+        etcd_cmd: r.optional(diags, "etcd_cmd", command),
+        nats_cmd: r.optional(diags, "nats_cmd", command),
     };
     let ports = [
         ("port", f.port),
@@ -490,89 +494,89 @@ fn read_frontend(node: &Node, cx: &mut Cx, path: &str) -> Option<Frontend> {
     for (i, (name, p)) in ports.iter().enumerate() {
         if let Some((other, _)) = ports[..i].iter().find(|(_, q)| q == p) {
             let span = r.get(name).map_or(r.span(), |n| n.span);
-            cx.error(
+            diags.error(
                 span,
                 &r.field_path(name),
                 format!("port {p} is already used by `{other}` on the frontend node"),
             );
         }
     }
-    r.finish(cx);
+    r.finish(diags);
     Some(f)
 }
 
-fn read_processor(node: &Node, cx: &mut Cx, path: &str) -> Option<Processor> {
-    let mut r = TableReader::new(node, path, cx)?;
+fn read_processor(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Processor> {
+    let mut r = TableReader::new(node, path, diags)?;
     let p = Processor {
-        block_size: r.with_default(cx, "block_size", 64, positive),
-        max_model_len: r.with_default(cx, "max_model_len", 8192, positive),
-        router: r.with_default(cx, "router", "kv".into(), non_empty_string),
+        block_size: r.with_default(diags, "block_size", 64, positive),
+        max_model_len: r.with_default(diags, "max_model_len", 8192, positive),
+        router: r.with_default(diags, "router", "kv".into(), non_empty_string),
     };
-    r.finish(cx);
+    r.finish(diags);
     Some(p)
 }
 
-fn read_router(node: &Node, cx: &mut Cx, path: &str) -> Option<Router> {
-    let mut r = TableReader::new(node, path, cx)?;
+fn read_router(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Router> {
+    let mut r = TableReader::new(node, path, diags)?;
     let router = Router {
-        min_workers: r.with_default(cx, "min_workers", 1, positive),
+        min_workers: r.with_default(diags, "min_workers", 1, positive),
     };
-    r.finish(cx);
+    r.finish(diags);
     Some(router)
 }
 
-fn read_worker(node: &Node, cx: &mut Cx, path: &str, decode: bool) -> Option<Worker> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let num_nodes = r.required(cx, "num_nodes", sweep(count));
+fn read_worker(node: &Node, diags: &mut Diagnostics, path: &str, decode: bool) -> Option<Worker> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let num_nodes = r.required(diags, "num_nodes", sweep(count));
     let valid = num_nodes.is_some();
     let w = Worker {
         num_nodes: num_nodes.unwrap_or(Sweep::One(0)),
         kv_transfer_config: r.with_default(
-            cx,
+            diags,
             "kv_transfer_config",
             r#"{"kv_connector":"DynamoNixlConnector"}"#.into(),
             non_empty_string,
         ),
-        block_size: r.with_default(cx, "block_size", 64, positive),
-        max_model_len: r.with_default(cx, "max_model_len", 8192, positive),
-        max_num_seqs: r.with_default(cx, "max_num_seqs", 16, positive),
+        block_size: r.with_default(diags, "block_size", 64, positive),
+        max_model_len: r.with_default(diags, "max_model_len", 8192, positive),
+        max_num_seqs: r.with_default(diags, "max_num_seqs", 16, positive),
         gpu_memory_utilization: r.with_default(
-            cx,
+            diags,
             "gpu_memory_utilization",
             0.95,
             float_in(0.0, 1.0),
         ),
         tensor_parallel_size: r.with_default(
-            cx,
+            diags,
             "tensor_parallel_size",
             Sweep::One(8),
             sweep(positive),
         ),
         pipeline_parallel_size: r.with_default(
-            cx,
+            diags,
             "pipeline_parallel_size",
             Sweep::One(1),
             sweep(positive),
         ),
-        quantization: r.optional(cx, "quantization", non_empty_string),
+        quantization: r.optional(diags, "quantization", non_empty_string),
         // `ServiceArgs` is CloudAI 13816b1a's alias (and the seed YAML's key).
-        service_args: match r.get_any(cx, &["service_args", "ServiceArgs"]) {
-            Some((name, n)) => read_service_args(n, cx, &r.field_path(name)),
+        service_args: match r.get_any(diags, &["service_args", "ServiceArgs"]) {
+            Some((name, n)) => read_service_args(n, diags, &r.field_path(name)),
             None => None,
         }
         .unwrap_or_else(default_service_args),
         decode: decode.then(|| DecodeOnly {
-            remote_prefill: r.with_default(cx, "remote_prefill", true, boolean),
-            conditional_disagg: r.with_default(cx, "conditional_disagg", true, boolean),
-            max_local_prefill_length: r.with_default(cx, "max_local_prefill_length", 10, count),
-            max_prefill_queue_size: r.with_default(cx, "max_prefill_queue_size", 2, count),
-            router: r.with_default(cx, "router", "kv".into(), non_empty_string),
-            enable_prefix_caching: r.with_default(cx, "enable_prefix_caching", true, boolean),
+            remote_prefill: r.with_default(diags, "remote_prefill", true, boolean),
+            conditional_disagg: r.with_default(diags, "conditional_disagg", true, boolean),
+            max_local_prefill_length: r.with_default(diags, "max_local_prefill_length", 10, count),
+            max_prefill_queue_size: r.with_default(diags, "max_prefill_queue_size", 2, count),
+            router: r.with_default(diags, "router", "kv".into(), non_empty_string),
+            enable_prefix_caching: r.with_default(diags, "enable_prefix_caching", true, boolean),
         }),
-        cmd: r.optional(cx, "cmd", command),
-        extra_args: r.with_default(cx, "extra_args", IndexMap::new(), read_arg_map),
+        cmd: r.optional(diags, "cmd", command),
+        extra_args: r.with_default(diags, "extra_args", IndexMap::new(), read_arg_map),
     };
-    r.finish(cx);
+    r.finish(diags);
     valid.then_some(w)
 }
 
@@ -583,16 +587,16 @@ fn default_service_args() -> ServiceArgs {
     }
 }
 
-fn read_service_args(node: &Node, cx: &mut Cx, path: &str) -> Option<ServiceArgs> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let workers = r.with_default(cx, "workers", 1, positive);
+fn read_service_args(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<ServiceArgs> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let workers = r.with_default(diags, "workers", 1, positive);
     let resources = r.with_default(
-        cx,
+        diags,
         "resources",
         default_service_args().resources,
         read_string_map_lenient,
     );
-    r.finish(cx);
+    r.finish(diags);
     Some(ServiceArgs { workers, resources })
 }
 
@@ -600,33 +604,38 @@ fn read_service_args(node: &Node, cx: &mut Cx, path: &str) -> Option<ServiceArgs
 /// output and its asynchronous request API (genai-perf itself already passes `--async`).
 pub const DEFAULT_PERF_ANALYZER_ARGS: [&str; 2] = ["-v", "--async"];
 
-fn read_load_args(node: &Node, cx: &mut Cx, path: &str, genai_perf: bool) -> Option<LoadArgs> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let output_tokens_mean = aliased_mean(&mut r, cx, "output_tokens_mean", "osl");
+fn read_load_args(
+    node: &Node,
+    diags: &mut Diagnostics,
+    path: &str,
+    genai_perf: bool,
+) -> Option<LoadArgs> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let output_tokens_mean = aliased_mean(&mut r, diags, "output_tokens_mean", "osl");
     let synthetic_input_tokens_mean =
-        aliased_mean(&mut r, cx, "synthetic_input_tokens_mean", "isl");
+        aliased_mean(&mut r, diags, "synthetic_input_tokens_mean", "isl");
     let args = LoadArgs {
-        cmd: r.optional(cx, "cmd", command),
-        port: r.optional(cx, "port", port),
-        endpoint: r.optional(cx, "endpoint", non_empty_string),
-        endpoint_type: r.optional(cx, "endpoint_type", non_empty_string),
-        streaming: r.with_default(cx, "streaming", false, boolean),
-        extra_inputs: r.with_default(cx, "extra_inputs", Vec::new(), read_extra_inputs),
-        input_file: r.optional(cx, "input_file", non_empty_string),
-        tokenizer: r.optional(cx, "tokenizer", non_empty_string),
+        cmd: r.optional(diags, "cmd", command),
+        port: r.optional(diags, "port", port),
+        endpoint: r.optional(diags, "endpoint", non_empty_string),
+        endpoint_type: r.optional(diags, "endpoint_type", non_empty_string),
+        streaming: r.with_default(diags, "streaming", false, boolean),
+        extra_inputs: r.with_default(diags, "extra_inputs", Vec::new(), read_extra_inputs),
+        input_file: r.optional(diags, "input_file", non_empty_string),
+        tokenizer: r.optional(diags, "tokenizer", non_empty_string),
         output_tokens_mean,
-        output_tokens_stddev: r.optional(cx, "output_tokens_stddev", count),
-        random_seed: r.optional(cx, "random_seed", count),
-        request_count: r.optional(cx, "request_count", positive),
+        output_tokens_stddev: r.optional(diags, "output_tokens_stddev", count),
+        random_seed: r.optional(diags, "random_seed", count),
+        request_count: r.optional(diags, "request_count", positive),
         synthetic_input_tokens_mean,
-        synthetic_input_tokens_stddev: r.optional(cx, "synthetic_input_tokens_stddev", count),
-        warmup_request_count: r.optional(cx, "warmup_request_count", count),
-        concurrency: r.optional(cx, "concurrency", sweep(positive)),
-        request_rate: r.optional(cx, "request_rate", sweep(float_in(0.0, f64::INFINITY))),
-        extra_args: r.with_default(cx, "extra_args", Vec::new(), string_list),
+        synthetic_input_tokens_stddev: r.optional(diags, "synthetic_input_tokens_stddev", count),
+        warmup_request_count: r.optional(diags, "warmup_request_count", count),
+        concurrency: r.optional(diags, "concurrency", sweep(positive)),
+        request_rate: r.optional(diags, "request_rate", sweep(float_in(0.0, f64::INFINITY))),
+        extra_args: r.with_default(diags, "extra_args", Vec::new(), string_list),
         perf_analyzer_args: if genai_perf {
             r.with_default(
-                cx,
+                diags,
                 "perf_analyzer_args",
                 DEFAULT_PERF_ANALYZER_ARGS.map(String::from).to_vec(),
                 string_list,
@@ -635,7 +644,7 @@ fn read_load_args(node: &Node, cx: &mut Cx, path: &str, genai_perf: bool) -> Opt
             Vec::new()
         },
     };
-    r.finish(cx);
+    r.finish(diags);
     Some(args)
 }
 
@@ -644,15 +653,15 @@ fn read_load_args(node: &Node, cx: &mut Cx, path: &str, genai_perf: bool) -> Opt
 /// both spellings is an error, and -1 means "not set".
 fn aliased_mean(
     r: &mut TableReader,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     name: &'static str,
     alias: &'static str,
 ) -> Option<u32> {
-    let main = r.optional(cx, name, positive);
-    let alias_value = r.optional(cx, alias, int_in::<i64>(-1, u32::MAX.into()));
+    let main = r.optional(diags, name, positive);
+    let alias_value = r.optional(diags, alias, int_in::<i64>(-1, u32::MAX.into()));
     if let (Some(_), Some(node)) = (main, r.get(alias)) {
         if alias_value.is_some_and(|v| v != -1) {
-            cx.error(
+            diags.error(
                 node.span,
                 &r.field_path(alias),
                 format!("`{alias}` is an alias of `{name}`; set only one of them"),
@@ -669,18 +678,18 @@ fn aliased_mean(
 
 /// `extra_inputs`: a table (`{max_tokens = 256}`), a list of `key:value` strings, one such
 /// string, or CloudAI's verbatim `--extra-inputs a:1 --extra-inputs b:2`.
-fn read_extra_inputs(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+fn read_extra_inputs(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
     match &node.value {
         Value::Table(entries) => entries
             .iter()
             .map(|(k, v)| {
-                arg_value(v, cx, &format!("{path}.{}", k.name))
+                arg_value(v, diags, &format!("{path}.{}", k.name))
                     .map(|v| format!("{}:{}", k.name, v.render()))
             })
             .collect::<Vec<_>>()
             .into_iter()
             .collect(),
-        Value::Array(_) => string_list(node, cx, path),
+        Value::Array(_) => string_list(node, diags, path),
         Value::String(s) if s.trim_start().starts_with('-') => {
             // Shell words, as CloudAI pasted this string into the command line: a quoted JSON
             // value with blanks stays one value.
@@ -691,7 +700,7 @@ fn read_extra_inputs(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>
             if pairs_ok {
                 Some(words.chunks(2).map(|c| c[1].to_string()).collect())
             } else {
-                cx.error(
+                diags.error(
                     node.span,
                     path,
                     format!(
@@ -704,7 +713,7 @@ fn read_extra_inputs(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>
         Value::String(s) if s.trim().is_empty() => Some(Vec::new()),
         Value::String(s) => Some(vec![s.trim().to_string()]),
         other => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!(
@@ -729,14 +738,14 @@ impl ArgValue {
     }
 }
 
-pub(crate) fn arg_value(node: &Node, cx: &mut Cx, path: &str) -> Option<ArgValue> {
+pub(crate) fn arg_value(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<ArgValue> {
     match &node.value {
         Value::Boolean(b) => Some(ArgValue::Bool(*b)),
         Value::Integer(i) => Some(ArgValue::Int(*i)),
         Value::Float(f) if f.is_finite() => Some(ArgValue::Float(*f)),
         Value::String(s) => Some(ArgValue::Str(s.clone())),
         other => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!(
@@ -749,43 +758,47 @@ pub(crate) fn arg_value(node: &Node, cx: &mut Cx, path: &str) -> Option<ArgValue
     }
 }
 
-fn read_arg_map(node: &Node, cx: &mut Cx, path: &str) -> Option<IndexMap<String, ArgValue>> {
-    read_map(node, cx, path, arg_value)
+fn read_arg_map(
+    node: &Node,
+    diags: &mut Diagnostics,
+    path: &str,
+) -> Option<IndexMap<String, ArgValue>> {
+    read_map(node, diags, path, arg_value)
 }
 
 pub(crate) fn read_string_map(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
 ) -> Option<IndexMap<String, String>> {
-    read_map(node, cx, path, string)
+    read_map(node, diags, path, string)
 }
 
 fn read_string_map_lenient(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
 ) -> Option<IndexMap<String, String>> {
-    read_map(node, cx, path, env_scalar)
+    read_map(node, diags, path, env_scalar)
 }
 
 pub fn read_env_sweeps(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
 ) -> Option<IndexMap<String, Sweep<String>>> {
-    read_env(node, cx, path, sweep(env_value))
+    read_env(node, diags, path, sweep(env_value))
 }
 
 /// An environment table (`extra_env_vars`, `global_env_vars`): each key is written as
 /// `export NAME=…`, so it must be a shell identifier, or the name itself would run as shell.
 pub fn read_env<T>(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
-    value: impl Fn(&Node, &mut Cx, &str) -> Option<T>,
+    value: impl Fn(&Node, &mut Diagnostics, &str) -> Option<T>,
 ) -> Option<IndexMap<String, T>> {
-    let map = read_map(node, cx, path, value);
+    let map = read_map(node, diags, path, value);
     let Value::Table(entries) = &node.value else {
         return map;
     };
@@ -805,7 +818,7 @@ pub fn read_env<T>(
         } else {
             continue;
         };
-        cx.error(
+        diags.error(
             key.span,
             &format!("{path}.{}", key.name),
             format!("expected {expected}, found {:?}{why}", key.name),
@@ -817,12 +830,16 @@ pub fn read_env<T>(
     Some(map)
 }
 
-pub(crate) fn read_git_repos(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<GitRepo>> {
-    list_of_tables(node, cx, path, |r, cx| {
+pub(crate) fn read_git_repos(
+    node: &Node,
+    diags: &mut Diagnostics,
+    path: &str,
+) -> Option<Vec<GitRepo>> {
+    list_of_tables(node, diags, path, |r, diags| {
         Some(GitRepo {
-            url: r.required(cx, "url", non_empty_string)?,
-            commit: r.required(cx, "commit", non_empty_string)?,
-            mount_as: r.optional(cx, "mount_as", non_empty_string),
+            url: r.required(diags, "url", non_empty_string)?,
+            commit: r.required(diags, "commit", non_empty_string)?,
+            mount_as: r.optional(diags, "mount_as", non_empty_string),
         })
     })
 }

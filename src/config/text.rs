@@ -7,7 +7,7 @@
 //! values): a NUL or an escape sequence in a partition name or a path is never intended, and
 //! a line break in an `#SBATCH` value, a YAML key or a file name changes its meaning.
 
-use super::diagnostic::Cx;
+use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
 
 /// Longest name used as one path component (test id, scenario name): the common file-system
@@ -47,11 +47,11 @@ pub fn first_bad(s: &str, bad: impl Fn(char) -> bool) -> Option<String> {
 
 /// Report every key and string value of a document holding a forbidden control character
 /// (keys may not hold a line break either: they name fields, variables and YAML keys).
-pub fn check_controls(node: &Node, cx: &mut Cx, path: &str) {
+pub fn check_controls(node: &Node, diags: &mut Diagnostics, path: &str) {
     match &node.value {
         Value::String(s) => {
             if let Some(at) = first_bad(s, forbidden) {
-                cx.error(
+                diags.error(
                     node.span,
                     path,
                     format!("expected text without control characters, found {at} of the string"),
@@ -60,20 +60,20 @@ pub fn check_controls(node: &Node, cx: &mut Cx, path: &str) {
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                check_controls(item, cx, &format!("{path}[{i}]"));
+                check_controls(item, diags, &format!("{path}[{i}]"));
             }
         }
         Value::Table(entries) => {
             for (key, value) in entries {
                 let sub = super::diagnostic::join(path, &key.name);
                 if let Some(at) = first_bad(&key.name, char::is_control) {
-                    cx.error(
+                    diags.error(
                         key.span,
                         &sub,
                         format!("expected a key without control characters, found {at} of the key"),
                     );
                 }
-                check_controls(value, cx, &sub);
+                check_controls(value, diags, &sub);
             }
         }
         _ => {}
@@ -154,9 +154,9 @@ pub fn host_list_problem(s: &str, spec: bool) -> Option<String> {
 }
 
 /// A list of host names or host lists (system `partitions.groups.nodes`, scenario `nodes`).
-pub fn host_lists(spec: bool) -> impl Fn(&Node, &mut Cx, &str) -> Option<Vec<String>> {
-    move |node, cx, path| {
-        let list = super::parse::string_list(node, cx, path)?;
+pub fn host_lists(spec: bool) -> impl Fn(&Node, &mut Diagnostics, &str) -> Option<Vec<String>> {
+    move |node, diags, path| {
+        let list = super::parse::string_list(node, diags, path)?;
         let Value::Array(items) = &node.value else {
             return Some(list);
         };
@@ -168,7 +168,7 @@ pub fn host_lists(spec: bool) -> impl Fn(&Node, &mut Cx, &str) -> Option<Vec<Str
                 } else {
                     "a host name or a host list such as node[1-4]"
                 };
-                cx.error(
+                diags.error(
                     item.span,
                     &format!("{path}[{i}]"),
                     format!("expected {what}, found {s:?}, which {problem}"),

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::any_test::{AnyTest, read_any_test};
-use super::diagnostic::{ConfigError, Cx, Diagnostic};
+use super::diagnostic::{ConfigError, Diagnostic, Diagnostics};
 use super::gen2::prune_reason;
 use super::node::{Node, Value, merge};
 use super::scenario::{Dependency, Scenario, ScenarioTest, read_scenario};
@@ -172,27 +172,27 @@ fn load_sources(
     scenario_id: Option<FileId>,
     checks: Checks,
 ) -> Result<Workspace, ConfigError> {
-    let mut cx = Cx::new(sources);
-    cx.diagnostics = io_errors;
+    let mut diags = Diagnostics::new(sources);
+    diags.found = io_errors;
     let system = system_id
-        .and_then(|id| parse_file(&mut cx, id))
-        .and_then(|n| read_system(&n, &mut cx));
+        .and_then(|id| parse_file(&mut diags, id))
+        .and_then(|n| read_system(&n, &mut diags));
     let mut tests: Vec<LoadedTest> = Vec::new();
     for &id in test_ids {
-        let Some(node) = parse_file(&mut cx, id) else {
+        let Some(node) = parse_file(&mut diags, id) else {
             continue;
         };
         // A tests directory may hold other CloudAI workloads: only AIDynamo files are ours.
         if template_name(&node).is_some_and(|t| t != TEMPLATE_NAME) {
             continue;
         }
-        let def = read_any_test(&node, &mut cx);
+        let def = read_any_test(&node, &mut diags);
         tests.push(LoadedTest { node, def });
     }
-    check_unique_names(&tests, &mut cx);
+    check_unique_names(&tests, &mut diags);
     let scenario = scenario_id
-        .and_then(|id| parse_file(&mut cx, id))
-        .and_then(|n| read_scenario(&n, &mut cx));
+        .and_then(|id| parse_file(&mut diags, id))
+        .and_then(|n| read_scenario(&n, &mut diags));
 
     let mut runs = Vec::new();
     let mut pruned = Vec::new();
@@ -229,7 +229,7 @@ fn load_sources(
             } else {
                 let Some(test) = by_name.get(entry.test_name.as_str()).copied() else {
                     if all_valid {
-                        cx.error(entry.span, &format!("Tests[{index}].test_name"), format!("expected the name of an AIDynamo test in the tests directory ({known_names}), found {:?}", entry.test_name));
+                        diags.error(entry.span, &format!("Tests[{index}].test_name"), format!("expected the name of an AIDynamo test in the tests directory ({known_names}), found {:?}", entry.test_name));
                     }
                     continue;
                 };
@@ -239,28 +239,28 @@ fn load_sources(
                 }
                 node
             };
-            let Some(def) = read_any_test(&node, &mut cx) else {
+            let Some(def) = read_any_test(&node, &mut diags) else {
                 continue;
             };
             if checks.host_paths {
-                check_hf_home(&def, &node, &mut cx, Some(system));
+                check_hf_home(&def, &node, &mut diags, Some(system));
             }
             planned.push((index, entry, def));
         }
         // Counted before anything is expanded, so that a huge scenario costs nothing.
-        if check_run_count(&mut planned, checks.max_runs, &mut cx) {
+        if check_run_count(&mut planned, checks.max_runs, &mut diags) {
             for (index, entry, def) in planned {
                 let out = Expanded {
                     runs: &mut runs,
                     pruned: &mut pruned,
                     warnings: &mut warnings,
                 };
-                expand(system, entry, index, def, &mut cx, out);
+                expand(system, entry, index, def, &mut diags, out);
             }
         }
     }
     let workspace = match (system, scenario) {
-        (Some(system), Some(scenario)) if !cx.has_errors() => Some(Workspace {
+        (Some(system), Some(scenario)) if !diags.has_errors() => Some(Workspace {
             system,
             scenario,
             runs,
@@ -269,12 +269,12 @@ fn load_sources(
         }),
         _ => None,
     };
-    cx.finish(workspace)
+    diags.finish(workspace)
 }
 
 /// A scenario names tests by their `name`: two files with the same name would make the choice
 /// depend on file order. Reported at the later file, naming the earlier one.
-fn check_unique_names(tests: &[LoadedTest], cx: &mut Cx) {
+fn check_unique_names(tests: &[LoadedTest], diags: &mut Diagnostics) {
     let mut first_of: std::collections::HashMap<&str, &LoadedTest> =
         std::collections::HashMap::with_capacity(tests.len());
     for t in tests {
@@ -283,10 +283,10 @@ fn check_unique_names(tests: &[LoadedTest], cx: &mut Cx) {
         if !std::ptr::eq(first, t) {
             let at = |n: &Node| find(n, &["name"]).map_or(n.span, |v| v.span);
             let first_span = at(&first.node);
-            let file = cx.sources.file(first_span.file);
+            let file = diags.sources.file(first_span.file);
             let (line, column) = file.position(first_span.start);
             let where_first = format!("{}:{line}:{column}", file.path.display());
-            cx.error(
+            diags.error(
                 at(&t.node),
                 "name",
                 format!(
@@ -328,14 +328,19 @@ const SKIP_HINT: &str = "--skip-host-checks skips this check for files meant for
 
 /// HF_HOME is mounted into every node and holds the weights: check it before anything is
 /// written (CloudAI found a bad one only while generating the sbatch, as a traceback).
-fn check_hf_home(def: &AnyTest, node: &Node, cx: &mut Cx, system: Option<&SystemConfig>) {
+fn check_hf_home(
+    def: &AnyTest,
+    node: &Node,
+    diags: &mut Diagnostics,
+    system: Option<&SystemConfig>,
+) {
     let path = "extra_env_vars.HF_HOME";
     if let (AnyTest::Current(_), None, Some(system)) =
         (def, def.extra_env_vars().get("HF_HOME"), system)
     {
         let dir = &system.hf_home();
         if !Path::new(dir).is_dir() {
-            cx.error(node.span, "hf_home_path", format!("expected the Hugging Face cache directory to exist on this host (the system's hf_home_path, default <install_path>/huggingface, or the test's extra_env_vars.HF_HOME), found {dir:?}, which does not exist or is not a directory"));
+            diags.error(node.span, "hf_home_path", format!("expected the Hugging Face cache directory to exist on this host (the system's hf_home_path, default <install_path>/huggingface, or the test's extra_env_vars.HF_HOME), found {dir:?}, which does not exist or is not a directory"));
         }
         return;
     }
@@ -346,19 +351,19 @@ fn check_hf_home(def: &AnyTest, node: &Node, cx: &mut Cx, system: Option<&System
     match def.extra_env_vars().get("HF_HOME") {
         None => {
             let span = find(node, &["extra_env_vars"]).map_or(node.span, |n| n.span);
-            cx.error(span, path, "missing required field: set HF_HOME to the Hugging Face cache directory that holds the model weights");
+            diags.error(span, path, "missing required field: set HF_HOME to the Hugging Face cache directory that holds the model weights");
         }
         Some(value) => {
             let span = find(node, &["extra_env_vars", "HF_HOME"]).map_or(node.span, |n| n.span);
             for dir in value.values() {
                 if dir.trim().is_empty() {
-                    cx.error(
+                    diags.error(
                         span,
                         path,
                         "expected a directory path, found an empty string",
                     );
                 } else if !Path::new(&dir).is_dir() {
-                    cx.error(span, path, format!("expected an existing directory on this host, found {dir:?}, which does not exist or is not a directory; {SKIP_HINT}"));
+                    diags.error(span, path, format!("expected an existing directory on this host, found {dir:?}, which does not exist or is not a directory; {SKIP_HINT}"));
                 }
             }
         }
@@ -397,7 +402,7 @@ fn count_runs(entry: &ScenarioTest, def: &mut AnyTest) -> RunCount {
 fn check_run_count(
     planned: &mut [(usize, &ScenarioTest, AnyTest)],
     max_runs: u64,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
 ) -> bool {
     let counts: Vec<RunCount> = planned
         .iter_mut()
@@ -439,7 +444,7 @@ fn check_run_count(
         .min_by_key(|(_, c)| std::cmp::Reverse(c.runs.unwrap_or(u128::MAX)))
         .map(|((index, entry, _), _)| (*index, entry.span));
     if let Some((index, span)) = biggest {
-        cx.error(
+        diags.error(
             span,
             &format!("Tests[{index}]"),
             format!(
@@ -464,7 +469,7 @@ fn expand(
     entry: &super::scenario::ScenarioTest,
     index: usize,
     mut def: AnyTest,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     out: Expanded,
 ) {
     let node_counts = entry.num_nodes.as_ref().map(|s| s.values());
@@ -530,7 +535,7 @@ fn expand(
         if let Some(w) = &topo.warning {
             if reported.insert(w.clone()) {
                 out.warnings
-                    .push(warning_at(cx, entry.span, &entry_path, w));
+                    .push(warning_at(diags, entry.span, &entry_path, w));
             }
         }
         // The case's values move into its first iteration; later iterations are copies.
@@ -563,7 +568,7 @@ fn expand(
     // Nothing would run: every problem is an error, once per distinct reason.
     for p in pruned {
         if reported.insert(p.reason.clone()) {
-            cx.error(
+            diags.error(
                 entry.span,
                 &entry_path,
                 format!("{}{}", p.reason, case_suffix(is_sweep, &p.params)),
@@ -580,8 +585,8 @@ fn case_suffix(is_sweep: bool, params: &IndexMap<String, SweepValue>) -> String 
     format!(" (sweep case {})", p.join(", "))
 }
 
-fn warning_at(cx: &Cx, span: Span, path: &str, message: &str) -> Diagnostic {
-    let file = cx.sources.file(span.file);
+fn warning_at(diags: &Diagnostics, span: Span, path: &str, message: &str) -> Diagnostic {
+    let file = diags.sources.file(span.file);
     let (line, column) = file.position(span.start);
     Diagnostic {
         file: file.path.display().to_string(),
@@ -631,37 +636,37 @@ pub fn verify_files(
         .iter()
         .filter_map(|p| read_source(&mut sources, &mut io_errors, p).map(|id| (p.clone(), id)))
         .collect();
-    let mut cx = Cx::new(&sources);
-    cx.diagnostics = io_errors;
+    let mut diags = Diagnostics::new(&sources);
+    diags.found = io_errors;
     let mut kinds = Vec::new();
     let (mut systems, mut tests, mut scenarios) = (Vec::new(), Vec::new(), Vec::new());
     let mut loaded = Vec::new();
     for (path, id) in ids {
-        let Some(node) = parse_file(&mut cx, id) else {
+        let Some(node) = parse_file(&mut diags, id) else {
             kinds.push((path, None));
             continue;
         };
         let kind = kind_of(&node);
         match kind {
             Some(FileKind::System) => {
-                read_system(&node, &mut cx);
+                read_system(&node, &mut diags);
                 systems.push(path.clone());
             }
             Some(FileKind::Test) => {
                 if template_name(&node) == Some(TEMPLATE_NAME) {
-                    let def = read_any_test(&node, &mut cx);
+                    let def = read_any_test(&node, &mut diags);
                     if let (Some(def), true) = (&def, checks.host_paths) {
-                        check_hf_home(def, &node, &mut cx, None);
+                        check_hf_home(def, &node, &mut diags, None);
                     }
                     loaded.push(LoadedTest { node, def });
                 }
                 tests.push(path.clone());
             }
             Some(FileKind::Scenario) => {
-                read_scenario(&node, &mut cx);
+                read_scenario(&node, &mut diags);
                 scenarios.push(path.clone());
             }
-            None => cx.error(
+            None => diags.error(
                 node.span,
                 "",
                 "cannot tell what this file is: expected `scheduler` (a system), `test_template_name` (a test) or `Tests` (a test scenario)",
@@ -669,8 +674,8 @@ pub fn verify_files(
         }
         kinds.push((path, kind));
     }
-    check_unique_names(&loaded, &mut cx);
-    let mut diagnostics = cx.diagnostics;
+    check_unique_names(&loaded, &mut diags);
+    let mut diagnostics = diags.found;
     if let ([system], [scenario]) = (&systems[..], &scenarios[..]) {
         // Per-file errors are already listed; add only what the combination reveals.
         let combined = match load_workspace(

@@ -6,7 +6,7 @@ use super::model::{
     Accuracy, Backend, CmdArgs, Constraints, DcgmExporter, Dynamo, Phase, TestDefinition, Worker,
     Workload, WorkloadKind,
 };
-use crate::config::diagnostic::Cx;
+use crate::config::diagnostic::Diagnostics;
 use crate::config::node::{Node, Value, canonical_key, same_key};
 use crate::config::parse::{
     boolean, command, float_in, multiline_string, non_empty_string, one_of, port, positive,
@@ -17,13 +17,13 @@ use crate::config::shell_words::split_words;
 use crate::config::sweep::{Sweep, sweep};
 use crate::config::test_def::{ArgValue, arg_value, read_header};
 
-pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
-    let mut r = TableReader::new(node, "", cx)?;
-    let h = read_header(&mut r, cx);
-    let cmd_args = r.required(cx, "cmd_args", read_cmd_args);
-    let dse_excluded_args = r.with_default(cx, "dse_excluded_args", Vec::new(), string_list);
+pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
+    let mut r = TableReader::new(node, "", diags)?;
+    let h = read_header(&mut r, diags);
+    let cmd_args = r.required(diags, "cmd_args", read_cmd_args);
+    let dse_excluded_args = r.with_default(diags, "dse_excluded_args", Vec::new(), string_list);
     let constraints = r.with_default(
-        cx,
+        diags,
         "constraints",
         Constraints {
             prefill_tp_le_decode_tp: true,
@@ -33,7 +33,7 @@ pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
     );
     // CloudAI fields that configure its own agents; accepted, not used by this engine.
     let _ = r.get("agent_config");
-    r.finish(cx);
+    r.finish(diags);
     Some(TestDefinition {
         name: h.name?,
         description: h.description,
@@ -52,57 +52,62 @@ pub fn read_test(node: &Node, cx: &mut Cx) -> Option<TestDefinition> {
     })
 }
 
-fn read_constraints(node: &Node, cx: &mut Cx, path: &str) -> Option<Constraints> {
-    let mut r = TableReader::new(node, path, cx)?;
+fn read_constraints(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Constraints> {
+    let mut r = TableReader::new(node, path, diags)?;
     let c = Constraints {
-        prefill_tp_le_decode_tp: r.with_default(cx, "prefill_tp_le_decode_tp", true, boolean),
+        prefill_tp_le_decode_tp: r.with_default(diags, "prefill_tp_le_decode_tp", true, boolean),
         tp_times_pp_le_gpus_per_node: r.with_default(
-            cx,
+            diags,
             "tp_times_pp_le_gpus_per_node",
             true,
             boolean,
         ),
     };
-    r.finish(cx);
+    r.finish(diags);
     Some(c)
 }
 
-fn read_cmd_args(node: &Node, cx: &mut Cx, path: &str) -> Option<CmdArgs> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let docker_image_url = r.required(cx, "docker_image_url", non_empty_string);
-    let startup_cmd = r.optional(cx, "startup_cmd", command);
-    let startup_cmd_docker_image = r.optional(cx, "startup_cmd_docker_image", non_empty_string);
+fn read_cmd_args(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<CmdArgs> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let docker_image_url = r.required(diags, "docker_image_url", non_empty_string);
+    let startup_cmd = r.optional(diags, "startup_cmd", command);
+    let startup_cmd_docker_image = r.optional(diags, "startup_cmd_docker_image", non_empty_string);
     let storage_cache_dir = match r.get("storage_cache_dir") {
         None => Some("/tmp".to_string()),
-        Some(n) => non_empty_string(n, cx, &r.field_path("storage_cache_dir")),
+        Some(n) => non_empty_string(n, diags, &r.field_path("storage_cache_dir")),
     };
     // A `dynamo` table is optional: CloudAI's defaults describe a whole vLLM job.
     let dynamo = match r.get("dynamo") {
-        Some(n) => read_dynamo(n, cx, &r.field_path("dynamo")),
-        None => read_dynamo(&empty_table(r.span()), cx, &r.field_path("dynamo")),
+        Some(n) => read_dynamo(n, diags, &r.field_path("dynamo")),
+        None => read_dynamo(&empty_table(r.span()), diags, &r.field_path("dynamo")),
     };
-    let hicache = r.optional(cx, "hicache", free_table);
-    let lmcache = r.optional(cx, "lmcache", free_table);
-    let lmcache_controller = r.optional(cx, "lmcache_controller", |n, cx, p| {
-        let mut t = TableReader::new(n, p, cx)?;
-        let cmd = t.required(cx, "cmd", command);
-        t.finish(cx);
+    let hicache = r.optional(diags, "hicache", free_table);
+    let lmcache = r.optional(diags, "lmcache", free_table);
+    let lmcache_controller = r.optional(diags, "lmcache_controller", |n, diags, p| {
+        let mut t = TableReader::new(n, p, diags)?;
+        let cmd = t.required(diags, "cmd", command);
+        t.finish(diags);
         cmd
     });
     let genai_perf = match r.get("genai_perf") {
-        Some(n) => read_workload(n, cx, &r.field_path("genai_perf"), WorkloadKind::GenaiPerf),
+        Some(n) => read_workload(
+            n,
+            diags,
+            &r.field_path("genai_perf"),
+            WorkloadKind::GenaiPerf,
+        ),
         None => Some(default_workload(WorkloadKind::GenaiPerf)),
     };
     let aiperf = match r.get("aiperf") {
-        Some(n) => read_workload(n, cx, &r.field_path("aiperf"), WorkloadKind::Aiperf),
+        Some(n) => read_workload(n, diags, &r.field_path("aiperf"), WorkloadKind::Aiperf),
         None => Some(default_workload(WorkloadKind::Aiperf)),
     };
-    let aiperf_phases = r.with_default(cx, "aiperf_phases", Vec::new(), read_phases);
-    let aiperf_accuracy = r.optional(cx, "aiperf_accuracy", read_accuracy);
+    let aiperf_phases = r.with_default(diags, "aiperf_phases", Vec::new(), read_phases);
+    let aiperf_accuracy = r.optional(diags, "aiperf_accuracy", read_accuracy);
     let workloads = r
-        .optional(cx, "workloads", read_workloads)
+        .optional(diags, "workloads", read_workloads)
         .unwrap_or_else(|| vec![WorkloadKind::GenaiPerf]);
-    r.finish(cx);
+    r.finish(diags);
     Some(CmdArgs {
         docker_image_url: docker_image_url?,
         startup_cmd,
@@ -128,15 +133,15 @@ fn empty_table(span: crate::config::source::Span) -> Node {
 }
 
 /// `workloads = "aiperf.sh"` or `"genai_perf.sh,aiperf.sh"` (CloudAI's script names).
-fn read_workloads(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<WorkloadKind>> {
-    let s = string(node, cx, path)?;
+fn read_workloads(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<WorkloadKind>> {
+    let s = string(node, diags, path)?;
     let mut out = Vec::new();
     for w in s.split(',').map(str::trim) {
         let kind = match w {
             "genai_perf.sh" => WorkloadKind::GenaiPerf,
             "aiperf.sh" => WorkloadKind::Aiperf,
             other => {
-                cx.error(
+                diags.error(
                     node.span,
                     path,
                     format!(
@@ -147,7 +152,7 @@ fn read_workloads(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<WorkloadKi
             }
         };
         if out.contains(&kind) {
-            cx.error(node.span, path, format!("{w:?} is listed twice"));
+            diags.error(node.span, path, format!("{w:?} is listed twice"));
             return None;
         }
         out.push(kind);
@@ -156,19 +161,19 @@ fn read_workloads(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<WorkloadKi
 }
 
 /// A free-form table (LMCache, HiCache configuration), kept as data.
-fn free_table(node: &Node, cx: &mut Cx, path: &str) -> Option<serde_json::Value> {
+fn free_table(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<serde_json::Value> {
     if !matches!(node.value, Value::Table(_)) {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected a table, found {}", node.value.describe()),
         );
         return None;
     }
-    to_json(node, cx, path)
+    to_json(node, diags, path)
 }
 
-fn to_json(node: &Node, cx: &mut Cx, path: &str) -> Option<serde_json::Value> {
+fn to_json(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<serde_json::Value> {
     use serde_json::Value as J;
     Some(match &node.value {
         Value::String(s) => J::String(s.clone()),
@@ -176,7 +181,7 @@ fn to_json(node: &Node, cx: &mut Cx, path: &str) -> Option<serde_json::Value> {
         Value::Float(f) => match serde_json::Number::from_f64(*f) {
             Some(n) => J::Number(n),
             None => {
-                cx.error(
+                diags.error(
                     node.span,
                     path,
                     format!("expected a finite number, found {f}"),
@@ -186,7 +191,7 @@ fn to_json(node: &Node, cx: &mut Cx, path: &str) -> Option<serde_json::Value> {
         },
         Value::Boolean(b) => J::Bool(*b),
         Value::OutOfRange(raw) => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!("expected a 64-bit integer, found {raw}"),
@@ -198,7 +203,7 @@ fn to_json(node: &Node, cx: &mut Cx, path: &str) -> Option<serde_json::Value> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, n)| to_json(n, cx, &format!("{path}[{i}]")))
+                .map(|(i, n)| to_json(n, diags, &format!("{path}[{i}]")))
                 .collect::<Option<Vec<_>>>()?,
         ),
         Value::Table(entries) => J::Object(
@@ -207,7 +212,7 @@ fn to_json(node: &Node, cx: &mut Cx, path: &str) -> Option<serde_json::Value> {
                 .map(|(k, v)| {
                     Some((
                         k.name.clone(),
-                        to_json(v, cx, &format!("{path}.{}", k.name))?,
+                        to_json(v, diags, &format!("{path}.{}", k.name))?,
                     ))
                 })
                 .collect::<Option<serde_json::Map<_, _>>>()?,
@@ -215,44 +220,53 @@ fn to_json(node: &Node, cx: &mut Cx, path: &str) -> Option<serde_json::Value> {
     })
 }
 
-fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<Dynamo> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let model = r.with_default(cx, "model", "Qwen/Qwen3-0.6B".to_string(), non_empty_string);
+fn read_dynamo(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Dynamo> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let model = r.with_default(
+        diags,
+        "model",
+        "Qwen/Qwen3-0.6B".to_string(),
+        non_empty_string,
+    );
     let backend = r
-        .optional(cx, "backend", one_of(Backend::NAMES))
+        .optional(diags, "backend", one_of(Backend::NAMES))
         .and_then(|b| Backend::parse(&b))
         .unwrap_or(Backend::Vllm);
     let endpoint = r.with_default(
-        cx,
+        diags,
         "endpoint",
         "v1/chat/completions".to_string(),
         non_empty_string,
     );
-    let connector = r.with_default(cx, "connector", Vec::new(), read_connectors);
-    let workspace_path =
-        r.with_default(cx, "workspace_path", "/workspace".into(), non_empty_string);
+    let connector = r.with_default(diags, "connector", Vec::new(), read_connectors);
+    let workspace_path = r.with_default(
+        diags,
+        "workspace_path",
+        "/workspace".into(),
+        non_empty_string,
+    );
     let ingress_cmd = r.with_default(
-        cx,
+        diags,
         "ingress_cmd",
         "python -m dynamo.frontend --router-mode kv".into(),
         command,
     );
     let node_setup_cmd = r.with_default(
-        cx,
+        diags,
         "node_setup_cmd",
         "/usr/local/ucx/bin/ucx_info -d |grep Transport | sort -u;".into(),
         multiline_string,
     );
-    let port_v = r.with_default(cx, "port", 8000, port);
+    let port_v = r.with_default(diags, "port", 8000, port);
     let etcd_cmd = r.with_default(
-        cx,
+        diags,
         "etcd_cmd",
         "etcd --log-level info --data-dir /tmp/etcd".into(),
         command,
     );
-    let etcd_port = r.with_default(cx, "etcd_port", 2379, port);
-    let nats_cmd = r.with_default(cx, "nats_cmd", "nats-server -js".into(), command);
-    let nats_port = r.with_default(cx, "nats_port", 4222, port);
+    let etcd_port = r.with_default(diags, "etcd_port", 2379, port);
+    let nats_cmd = r.with_default(diags, "nats_cmd", "nats-server -js".into(), command);
+    let nats_port = r.with_default(diags, "nats_port", 4222, port);
     let ports = [
         ("port", port_v),
         ("etcd_port", etcd_port),
@@ -261,7 +275,7 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<Dynamo> {
     for (i, (name, p)) in ports.iter().enumerate() {
         if let Some((other, _)) = ports[..i].iter().find(|(_, q)| q == p) {
             let span = r.get(name).map_or(r.span(), |n| n.span);
-            cx.error(
+            diags.error(
                 span,
                 &r.field_path(name),
                 format!("port {p} is already used by `{other}` on the frontend node"),
@@ -269,7 +283,7 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<Dynamo> {
         }
     }
     let dcgm_exporter = r.with_default(
-        cx,
+        diags,
         "dcgm_exporter",
         DcgmExporter {
             enabled: false,
@@ -278,9 +292,9 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<Dynamo> {
         },
         read_dcgm,
     );
-    let prefill = read_worker_or_default(&mut r, cx, "prefill_worker", backend, &model, true);
-    let decode = read_worker_or_default(&mut r, cx, "decode_worker", backend, &model, false);
-    r.finish(cx);
+    let prefill = read_worker_or_default(&mut r, diags, "prefill_worker", backend, &model, true);
+    let decode = read_worker_or_default(&mut r, diags, "decode_worker", backend, &model, false);
+    r.finish(diags);
     Some(Dynamo {
         model,
         backend,
@@ -302,15 +316,15 @@ fn read_dynamo(node: &Node, cx: &mut Cx, path: &str) -> Option<Dynamo> {
 
 const DCGM_IMAGE: &str = "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.2-4.8.1-distroless";
 
-fn read_dcgm(node: &Node, cx: &mut Cx, path: &str) -> Option<DcgmExporter> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let enabled = r.with_default(cx, "enabled", false, boolean);
-    let image = match r.get_any(cx, &["docker_image_url", "image_url"]) {
-        Some((name, n)) => non_empty_string(n, cx, &r.field_path(name)),
+fn read_dcgm(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<DcgmExporter> {
+    let mut r = TableReader::new(node, path, diags)?;
+    let enabled = r.with_default(diags, "enabled", false, boolean);
+    let image = match r.get_any(diags, &["docker_image_url", "image_url"]) {
+        Some((name, n)) => non_empty_string(n, diags, &r.field_path(name)),
         None => Some(DCGM_IMAGE.to_string()),
     };
-    let port_v = r.with_default(cx, "port", 9401, port);
-    r.finish(cx);
+    let port_v = r.with_default(diags, "port", 9401, port);
+    r.finish(diags);
     Some(DcgmExporter {
         enabled,
         docker_image_url: image?,
@@ -319,16 +333,16 @@ fn read_dcgm(node: &Node, cx: &mut Cx, path: &str) -> Option<DcgmExporter> {
 }
 
 /// `connector = "kvbm nixl"` or `["kvbm", "nixl"]`: each one of CloudAI's four.
-fn read_connectors(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+fn read_connectors(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
     const ALLOWED: &[&str] = &["kvbm", "lmcache", "nixl", "none"];
     let words: Vec<String> = match &node.value {
         Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-        Value::Array(_) => string_list(node, cx, path)?
+        Value::Array(_) => string_list(node, diags, path)?
             .iter()
             .flat_map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>())
             .collect(),
         other => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!(
@@ -341,7 +355,7 @@ fn read_connectors(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> 
     };
     for w in &words {
         if !ALLOWED.contains(&w.as_str()) {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!(
@@ -357,7 +371,7 @@ fn read_connectors(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> 
 
 fn read_worker_or_default(
     r: &mut TableReader,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     name: &'static str,
     backend: Backend,
     model: &str,
@@ -368,7 +382,7 @@ fn read_worker_or_default(
         .get(name)
         .cloned()
         .unwrap_or_else(|| empty_table(r.span()));
-    read_worker(&node, cx, &path, backend, model, prefill)
+    read_worker(&node, diags, &path, backend, model, prefill)
 }
 
 /// Engine arguments with a type CloudAI checks; every other key is passed as given.
@@ -388,42 +402,42 @@ enum ArgKind {
 
 fn read_worker(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
     backend: Backend,
     model: &str,
     prefill: bool,
 ) -> Option<Worker> {
-    let mut r = TableReader::new(node, path, cx)?;
-    let cmd = r.with_default(cx, "cmd", backend.default_cmd(prefill).into(), command);
+    let mut r = TableReader::new(node, path, diags)?;
+    let cmd = r.with_default(diags, "cmd", backend.default_cmd(prefill).into(), command);
     let regex = r.with_default(
-        cx,
+        diags,
         "worker_initialized_regex",
         backend.default_initialized_regex().into(),
         non_empty_string,
     );
     if let Some(n) = r.get("worker_initialized_regex") {
         if let Value::String(s) = &n.value {
-            check_ere(s, n, cx, &r.field_path("worker_initialized_regex"));
+            check_ere(s, n, diags, &r.field_path("worker_initialized_regex"));
         }
     }
-    let multiple = r.with_default(cx, "multiple_workers_per_node", false, boolean);
+    let multiple = r.with_default(diags, "multiple_workers_per_node", false, boolean);
     let num_nodes = r.with_default(
-        cx,
+        diags,
         "num_nodes",
         Sweep::One(1),
         sweep(crate::config::parse::count),
     );
-    let nodes = r.with_default(cx, "nodes", Vec::new(), read_node_list);
+    let nodes = r.with_default(diags, "nodes", Vec::new(), read_node_list);
     let args = match r.get("args") {
-        Some(n) => read_args(n, cx, &r.field_path("args"), TYPED_ARGS),
+        Some(n) => read_args(n, diags, &r.field_path("args"), TYPED_ARGS),
         None => Some(IndexMap::new()),
     };
     if let Some(n) = r.get("args") {
-        check_model_flags(n, cx, &r.field_path("args"), backend, model);
+        check_model_flags(n, diags, &r.field_path("args"), backend, model);
     }
-    let extra_args = r.with_default(cx, "extra_args", Vec::new(), read_extra_words);
-    r.finish(cx);
+    let extra_args = r.with_default(diags, "extra_args", Vec::new(), read_extra_words);
+    r.finish(diags);
     Some(Worker {
         cmd,
         worker_initialized_regex: regex,
@@ -437,7 +451,13 @@ fn read_worker(
 
 /// `dynamo.model` is injected into the engine's own model flags; giving one of those in `args`
 /// too would start an engine on another model than the one the load generator asks for.
-fn check_model_flags(node: &Node, cx: &mut Cx, path: &str, backend: Backend, model: &str) {
+fn check_model_flags(
+    node: &Node,
+    diags: &mut Diagnostics,
+    path: &str,
+    backend: Backend,
+    model: &str,
+) {
     let Value::Table(entries) = &node.value else {
         return;
     };
@@ -449,7 +469,7 @@ fn check_model_flags(node: &Node, cx: &mut Cx, path: &str, backend: Backend, mod
         let canonical = canonical_key(flag);
         if let Some((k, v)) = entries.iter().find(|(k, _)| same_key(&k.name, &canonical)) {
             if !matches!(&v.value, Value::String(s) if s == model) {
-                cx.error(
+                diags.error(
                     k.span,
                     &format!("{path}.{}", k.name),
                     format!("set by `dynamo.model` ({model:?}) for this backend; remove it here or change `dynamo.model`"),
@@ -470,7 +490,7 @@ fn key_span(node: &Node, key: &str) -> crate::config::source::Span {
 }
 
 /// `nodes = "n1,n2"` (CloudAI) or a list of hostnames.
-fn read_node_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+fn read_node_list(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
     let list: Vec<String> = match &node.value {
         Value::String(s) => s
             .split(',')
@@ -478,9 +498,9 @@ fn read_node_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        Value::Array(_) => string_list(node, cx, path)?,
+        Value::Array(_) => string_list(node, diags, path)?,
         other => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!(
@@ -497,7 +517,7 @@ fn read_node_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
         match crate::topology::expand_hostlist(h) {
             Ok(v) => hosts.extend(v),
             Err(e) => {
-                cx.error(node.span, path, e);
+                diags.error(node.span, path, e);
                 return None;
             }
         }
@@ -508,7 +528,7 @@ fn read_node_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
         if !valid {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!("expected hostnames, found {host:?}"),
@@ -516,7 +536,7 @@ fn read_node_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
             return None;
         }
         if out.contains(&host) {
-            cx.error(node.span, path, format!("node {host:?} is listed twice"));
+            diags.error(node.span, path, format!("node {host:?} is listed twice"));
             return None;
         }
         out.push(host);
@@ -528,12 +548,12 @@ fn read_node_list(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
 /// names (they reach the command line).
 fn read_args(
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
     typed: &[(&str, ArgKind)],
 ) -> Option<IndexMap<String, Sweep<ArgValue>>> {
     let Value::Table(entries) = &node.value else {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!(
@@ -548,7 +568,7 @@ fn read_args(
     for (i, (k, v)) in entries.iter().enumerate() {
         let field = format!("{path}.{}", k.name);
         if !is_flag_name(&k.name) {
-            cx.error(
+            diags.error(
                 k.span,
                 &field,
                 "expected an argument name of letters, digits, '-' and '_'",
@@ -561,7 +581,7 @@ fn read_args(
             .iter()
             .any(|(o, _)| same_key(&o.name, &canonical))
         {
-            cx.error(
+            diags.error(
                 k.span,
                 &field,
                 "field given twice (dashed and underscored spellings name the same field)",
@@ -574,13 +594,13 @@ fn read_args(
             .find(|(t, _)| *t == canonical)
             .map_or(ArgKind::Any, |(_, kind)| *kind);
         let parsed = match kind {
-            ArgKind::Positive => sweep(|n: &Node, cx: &mut Cx, p: &str| {
-                positive(n, cx, p).map(|x| ArgValue::Int(i64::from(x)))
-            })(v, cx, &field),
-            ArgKind::Fraction => sweep(|n: &Node, cx: &mut Cx, p: &str| {
-                float_in(0.0, 1.0)(n, cx, p).map(ArgValue::Float)
-            })(v, cx, &field),
-            ArgKind::Any => sweep(arg_value)(v, cx, &field),
+            ArgKind::Positive => sweep(|n: &Node, diags: &mut Diagnostics, p: &str| {
+                positive(n, diags, p).map(|x| ArgValue::Int(i64::from(x)))
+            })(v, diags, &field),
+            ArgKind::Fraction => sweep(|n: &Node, diags: &mut Diagnostics, p: &str| {
+                float_in(0.0, 1.0)(n, diags, p).map(ArgValue::Float)
+            })(v, diags, &field),
+            ArgKind::Any => sweep(arg_value)(v, diags, &field),
         };
         match parsed {
             Some(x) => {
@@ -601,12 +621,12 @@ fn is_flag_name(s: &str) -> bool {
 
 /// `extra-args`: a string of shell words (as CloudAI pastes it into the command) or a list of
 /// words; each becomes one argument.
-fn read_extra_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>> {
+fn read_extra_words(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
     match &node.value {
         Value::String(s) => match split_words(s) {
             Ok(w) => Some(w),
             Err(e) => {
-                cx.error(
+                diags.error(
                     node.span,
                     path,
                     format!("expected shell words, found {s:?}: {e}"),
@@ -614,9 +634,9 @@ fn read_extra_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>>
                 None
             }
         },
-        Value::Array(_) => string_list(node, cx, path),
+        Value::Array(_) => string_list(node, diags, path),
         other => {
-            cx.error(
+            diags.error(
                 node.span,
                 path,
                 format!(
@@ -630,7 +650,7 @@ fn read_extra_words(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<String>>
 }
 
 /// The regex is used with `grep -E`: reject what it would refuse, before a job waits on it.
-fn check_ere(s: &str, node: &Node, cx: &mut Cx, path: &str) {
+fn check_ere(s: &str, node: &Node, diags: &mut Diagnostics, path: &str) {
     let mut depth: i32 = 0;
     let mut escaped = false;
     let mut in_class = false;
@@ -652,7 +672,7 @@ fn check_ere(s: &str, node: &Node, cx: &mut Cx, path: &str) {
         }
     }
     if depth != 0 || in_class || escaped || s.contains('\n') {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected an extended regular expression (grep -E) on one line, found {s:?}"),
@@ -683,25 +703,30 @@ fn default_workload(kind: WorkloadKind) -> Workload {
 
 pub const AIPERF_ARTIFACTS: &str = "aiperf_artifacts";
 
-fn read_workload(node: &Node, cx: &mut Cx, path: &str, kind: WorkloadKind) -> Option<Workload> {
-    let mut r = TableReader::new(node, path, cx)?;
+fn read_workload(
+    node: &Node,
+    diags: &mut Diagnostics,
+    path: &str,
+    kind: WorkloadKind,
+) -> Option<Workload> {
+    let mut r = TableReader::new(node, path, diags)?;
     let d = default_workload(kind);
     // `name`, `script` and `repo` name CloudAI's wrapper scripts; accepted for its files.
     let _ = (r.get("name"), r.get("script"), r.get("repo"));
-    let cmd = r.with_default(cx, "cmd", d.cmd, command);
-    let report_name = r.with_default(cx, "report_name", d.report_name, file_name);
+    let cmd = r.with_default(diags, "cmd", d.cmd, command);
+    let report_name = r.with_default(diags, "report_name", d.report_name, file_name);
     let args = match r.get("args") {
-        Some(n) => read_args(n, cx, &r.field_path("args"), &[]),
+        Some(n) => read_args(n, diags, &r.field_path("args"), &[]),
         None => Some(IndexMap::new()),
     };
-    let extra_args = r.with_default(cx, "extra_args", Vec::new(), read_extra_words);
+    let extra_args = r.with_default(diags, "extra_args", Vec::new(), read_extra_words);
     let w = if kind == WorkloadKind::Aiperf {
         Workload {
             cmd,
-            setup_cmd: r.optional(cx, "setup_cmd", command),
+            setup_cmd: r.optional(diags, "setup_cmd", command),
             report_name,
             artifact_dir_name: r.with_default(
-                cx,
+                diags,
                 "artifact_dir_name",
                 d.artifact_dir_name,
                 relative_dir,
@@ -709,18 +734,18 @@ fn read_workload(node: &Node, cx: &mut Cx, path: &str, kind: WorkloadKind) -> Op
             args: args?,
             extra_args,
             health_check_between_phases: r.with_default(
-                cx,
+                diags,
                 "health_check_between_phases",
                 true,
                 boolean,
             ),
             continue_on_phase_failure: r.with_default(
-                cx,
+                diags,
                 "continue_on_phase_failure",
                 false,
                 boolean,
             ),
-            between_phase_cmd: r.optional(cx, "between_phase_cmd", command),
+            between_phase_cmd: r.optional(diags, "between_phase_cmd", command),
         }
     } else {
         Workload {
@@ -731,15 +756,15 @@ fn read_workload(node: &Node, cx: &mut Cx, path: &str, kind: WorkloadKind) -> Op
             ..d
         }
     };
-    r.finish(cx);
+    r.finish(diags);
     Some(w)
 }
 
 /// A file name inside the run directory.
-fn file_name(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
-    let s = non_empty_string(node, cx, path)?;
+fn file_name(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
+    let s = non_empty_string(node, diags, path)?;
     if s.contains(['/', '\\', '\n']) || s == "." || s == ".." {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected a file name (no '/'), found {s:?}"),
@@ -750,10 +775,10 @@ fn file_name(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
 }
 
 /// A directory relative to the run directory, without `..`.
-fn relative_dir(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
-    let s = non_empty_string(node, cx, path)?;
+fn relative_dir(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
+    let s = non_empty_string(node, diags, path)?;
     if s.starts_with('/') || s.contains('\n') || s.split('/').any(|p| p == ".." || p.is_empty()) {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected a directory relative to the run directory (no leading '/', no '..'), found {s:?}"),
@@ -763,23 +788,23 @@ fn relative_dir(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     Some(s)
 }
 
-fn read_phases(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Phase>> {
-    let phases = list_of_tables(node, cx, path, |r, cx| {
-        let name = r.required(cx, "name", phase_name);
+fn read_phases(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<Phase>> {
+    let phases = list_of_tables(node, diags, path, |r, diags| {
+        let name = r.required(diags, "name", phase_name);
         let args = match r.get("args") {
-            Some(n) => read_args(n, cx, &r.field_path("args"), &[])
-                .and_then(|a| single_values(a, n, cx, &r.field_path("args"))),
+            Some(n) => read_args(n, diags, &r.field_path("args"), &[])
+                .and_then(|a| single_values(a, n, diags, &r.field_path("args"))),
             None => Some(IndexMap::new()),
         };
         Some(Phase {
             name: name?,
-            cmd: r.optional(cx, "cmd", command),
-            setup_cmd: r.optional(cx, "setup_cmd", command),
-            report_name: r.optional(cx, "report_name", file_name),
-            artifact_dir_name: r.optional(cx, "artifact_dir_name", relative_dir),
+            cmd: r.optional(diags, "cmd", command),
+            setup_cmd: r.optional(diags, "setup_cmd", command),
+            report_name: r.optional(diags, "report_name", file_name),
+            artifact_dir_name: r.optional(diags, "artifact_dir_name", relative_dir),
             args: args?,
-            extra_args: r.optional(cx, "extra_args", read_extra_words),
-            between_phase_cmd: r.optional(cx, "between_phase_cmd", command),
+            extra_args: r.optional(diags, "extra_args", read_extra_words),
+            between_phase_cmd: r.optional(diags, "between_phase_cmd", command),
         })
     })?;
     for (i, p) in phases.iter().enumerate() {
@@ -788,7 +813,7 @@ fn read_phases(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Phase>> {
                 Value::Array(items) => items[i].span,
                 _ => node.span,
             };
-            cx.error(
+            diags.error(
                 span,
                 &format!("{path}[{i}].name"),
                 format!(
@@ -805,7 +830,7 @@ fn read_phases(node: &Node, cx: &mut Cx, path: &str) -> Option<Vec<Phase>> {
 fn single_values(
     args: IndexMap<String, Sweep<ArgValue>>,
     node: &Node,
-    cx: &mut Cx,
+    diags: &mut Diagnostics,
     path: &str,
 ) -> Option<IndexMap<String, ArgValue>> {
     let mut out = IndexMap::with_capacity(args.len());
@@ -816,7 +841,7 @@ fn single_values(
                 out.insert(k, x);
             }
             Sweep::Many(_) => {
-                cx.error(
+                diags.error(
                     key_span(node, &k),
                     &format!("{path}.{k}"),
                     "expected a single value (an aiperf phase argument cannot be swept; add a phase instead)",
@@ -829,8 +854,8 @@ fn single_values(
 }
 
 /// Phase names become directory and file names: CloudAI's `^[A-Za-z0-9_.-]+$`.
-fn phase_name(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
-    let s = non_empty_string(node, cx, path)?;
+fn phase_name(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<String> {
+    let s = non_empty_string(node, diags, path)?;
     let ok = s
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
@@ -839,7 +864,7 @@ fn phase_name(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     if ok {
         Some(s)
     } else {
-        cx.error(
+        diags.error(
             node.span,
             path,
             format!("expected a phase name of letters, digits, '_', '.' and '-', found {s:?}"),
@@ -848,19 +873,19 @@ fn phase_name(node: &Node, cx: &mut Cx, path: &str) -> Option<String> {
     }
 }
 
-fn read_accuracy(node: &Node, cx: &mut Cx, path: &str) -> Option<Accuracy> {
-    let mut r = TableReader::new(node, path, cx)?;
+fn read_accuracy(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Accuracy> {
+    let mut r = TableReader::new(node, path, diags)?;
     let _ = (r.get("name"), r.get("script"));
-    let entrypoint = r.with_default(cx, "entrypoint", "aiperf profile".into(), command);
-    let cli = r.required(cx, "cli", command);
-    let setup_cmd = r.optional(cx, "setup_cmd", command);
+    let entrypoint = r.with_default(diags, "entrypoint", "aiperf profile".into(), command);
+    let cli = r.required(diags, "cli", command);
+    let setup_cmd = r.optional(diags, "setup_cmd", command);
     let artifact_dir_name = r.with_default(
-        cx,
+        diags,
         "artifact_dir_name",
         "aiperf_accuracy_artifacts".into(),
         relative_dir,
     );
-    r.finish(cx);
+    r.finish(diags);
     Some(Accuracy {
         entrypoint,
         cli: cli?,
