@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -126,10 +129,11 @@ def test_cli_dry_runs_started_together_all_succeed(inputs: dict[str, Path]) -> N
     assert all((inputs["out"] / e / "runs.json").is_file() for e in entries)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_dry_run_stopped_mid_write_leaves_nothing(inputs: dict[str, Path], sig: int) -> None:
+def start_a_long_dry_run(inputs: dict[str, Path]) -> tuple[subprocess.Popen[bytes], Path]:
+    """A dry-run of 5000 runs (seconds of writing), once more than 10 are in its staging
+    directory: the process and that directory."""
     test = inputs["tests"] / "t.toml"
-    sweep = ", ".join(str(c) for c in range(1, 5001))  # 5000 runs: seconds of writing
+    sweep = ", ".join(str(c) for c in range(1, 5001))
     test.write_text(test.read_text().replace("concurrency = [1, 4]", f"concurrency = [{sweep}]"))
     out = inputs["out"]
     out.mkdir()
@@ -140,18 +144,87 @@ def test_a_dry_run_stopped_mid_write_leaves_nothing(inputs: dict[str, Path], sig
     )
     deadline = time.monotonic() + 120
     staging: list[Path] = []
-    # Wait until some runs are in the staging directory, then stop the writer.
     while proc.poll() is None and time.monotonic() < deadline:
         staging = list(out.glob(".ai_dynamo_*.partial-*"))
         if staging and len(list(staging[0].glob("Tests.1/0/*"))) > 10:
             break
         time.sleep(0.002)
     assert proc.poll() is None, "the dry-run ended before it could be stopped mid-write"
+    return proc, staging[0]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_dry_run_stopped_mid_write_leaves_nothing(inputs: dict[str, Path], sig: int) -> None:
+    proc, _ = start_a_long_dry_run(inputs)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     assert "interrupted" in err.decode()
-    assert list(out.iterdir()) == []  # no staging, no claimed name, no partial tree
+    assert list(inputs["out"].iterdir()) == []  # no staging, no claimed name, no partial tree
+
+
+def this_host() -> str:
+    """The host part of a staging directory's name: the host name, one file-name part."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())
+
+
+def test_a_killed_dry_runs_leftovers_are_removed_by_the_next(inputs: dict[str, Path]) -> None:
+    out = inputs["out"]
+    proc, staging = start_a_long_dry_run(inputs)
+    proc.kill()  # SIGKILL: no handler runs, the staging directory and the claim stay
+    proc.communicate(timeout=60)
+    claim = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert len(claim) == 1 and list(claim[0].iterdir()) == []
+    assert staging.name == f".{claim[0].name}.partial-{this_host()}.{proc.pid}"
+    assert sorted(out.iterdir()) == sorted([staging, claim[0]])
+    # The next dry-run (a small one) removes both and writes its own tree.
+    test = inputs["tests"] / "t.toml"
+    test.write_text(re.sub(r"concurrency = \[[0-9, ]*\]", "concurrency = [1, 4]", test.read_text()))
+    done = subprocess.run(cloudaix(*dry_run_args(inputs)), capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    left = list(out.iterdir())
+    assert len(left) == 1 and not left[0].name.startswith("."), left
+    assert (left[0] / "runs.json").is_file()
+
+
+def test_staging_directories_that_may_be_in_use_are_kept(inputs: dict[str, Path]) -> None:
+    out = inputs["out"]
+    out.mkdir()
+    host = this_host()
+    sleeper = subprocess.Popen(["sleep", "120"])
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = gone.pid
+    staged = {
+        "live": f".ai_dynamo_a.partial-{host}.{sleeper.pid}",  # its writer still runs
+        "locked": f".ai_dynamo_b.partial-{host}.{dead}",  # locked (another pid namespace)
+        "other host": f".ai_dynamo_c.partial-{host}x.{dead}",  # pids of another host
+        "old format": f".ai_dynamo_d.partial-{dead}",  # not a name this version makes
+        "future": f".ai_dynamo_e.partial-{host}.{dead}",  # modified after the run started
+        "stale": f".ai_dynamo_f.partial-{host}.{dead}-2",  # removed, with its empty claim
+        "stale, claim in use": f".ai_dynamo_g.partial-{host}.{dead}",  # the claim holds files
+    }
+    for name in staged.values():
+        (out / name / "Tests.1").mkdir(parents=True)
+        (out / name[1:].split(".partial-")[0]).mkdir()
+    (out / "ai_dynamo_g" / "mine.txt").write_text("kept\n")
+    future = time.time() + 3600
+    os.utime(out / staged["future"], (future, future))
+    lock = os.open(out / staged["locked"], os.O_RDONLY)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        done = subprocess.run(cloudaix(*dry_run_args(inputs)), capture_output=True, timeout=120)
+    finally:
+        os.close(lock)
+        sleeper.kill()
+        sleeper.wait()
+    assert done.returncode == 0, done.stderr.decode()
+    gone_names = {staged["stale"], "ai_dynamo_f", staged["stale, claim in use"]}
+    for what, name in staged.items():
+        assert (out / name).exists() == (name not in gone_names), what
+    for claim in "abcdeg":
+        assert (out / f"ai_dynamo_{claim}").is_dir(), claim
+    assert (out / "ai_dynamo_g" / "mine.txt").read_text() == "kept\n"
 
 
 def test_a_failure_leaves_no_partial_tree(inputs: dict[str, Path]) -> None:

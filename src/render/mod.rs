@@ -8,6 +8,7 @@ mod launch;
 mod loadgen;
 pub mod quote;
 mod sbatch;
+mod staging;
 mod standalone_job;
 
 use std::fmt::Write as _;
@@ -216,9 +217,10 @@ pub struct WrittenRun {
 ///
 /// The name is claimed first by creating the (empty) directory, so that two writers in the
 /// same second get `<name>`, `<name>_2`, … and an existing directory is never written into.
-/// The tree is built in a hidden sibling `.<name>.partial-<pid>[-n]` (always a fresh one: a
-/// stale staging directory of a dead process is never reused) and renamed over the claimed
-/// empty directory at the end, so a reader never sees a half-written results directory.
+/// The tree is built in a hidden, locked sibling `.<name>.partial-<host>.<pid>[-n]` (always a
+/// fresh one) and renamed over the claimed empty directory at the end, so a reader never sees
+/// a half-written results directory. Staging directories of dead writers, and their empty
+/// claims, are removed first ([`staging`]).
 /// `interrupted` is asked between runs; when it says stop, or anything fails, the staging
 /// directory and the claim are removed before returning.
 pub fn write_scenario(
@@ -231,28 +233,29 @@ pub fn write_scenario(
 ) -> Result<(PathBuf, Vec<WrittenRun>), RenderError> {
     let name = format!("{}_{timestamp}", ws.scenario.name.replace(['/', '\\'], "_"));
     fs::create_dir_all(output_root).map_err(io(output_root))?;
+    staging::remove_stale(output_root);
     let (final_dir, final_name) = create_unique(output_root, &name, "_")?;
-    let staging_name = format!(".{final_name}.partial-{}", std::process::id());
-    let staging = match create_unique(output_root, &staging_name, "-") {
-        Ok((dir, _)) => dir,
+    let staging = match staging::create(output_root, &final_name) {
+        Ok(s) => s,
         Err(e) => {
             let _ = fs::remove_dir(&final_dir);
             return Err(e);
         }
     };
-    let result = write_all(ws, &staging, &final_dir, install_dir, interrupted).and_then(|runs| {
+    let dir = &staging.dir;
+    let result = write_all(ws, dir, &final_dir, install_dir, interrupted).and_then(|runs| {
         if let Some(plan) = plan {
-            let p = staging.join(crate::plan::PLAN_FILE);
+            let p = dir.join(crate::plan::PLAN_FILE);
             fs::write(&p, plan.to_json()).map_err(io(&p))?;
         }
         // Renaming a directory over an empty one replaces it atomically.
-        fs::rename(&staging, &final_dir).map_err(io(&final_dir))?;
+        fs::rename(dir, &final_dir).map_err(io(&final_dir))?;
         Ok(runs)
     });
     match result {
         Ok(runs) => Ok((final_dir, runs)),
         Err(e) => {
-            let _ = fs::remove_dir_all(&staging);
+            let _ = fs::remove_dir_all(dir);
             let _ = fs::remove_dir(&final_dir); // only while still the empty claim
             Err(e)
         }
