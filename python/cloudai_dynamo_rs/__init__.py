@@ -6,6 +6,9 @@ renders the Slurm scripts and parses benchmark results; this package adds the CL
 """
 
 from ._core import (
+    ResultMetric,
+    Results,
+    ResultTable,
     __version__,
     find_result_files,
     get_metric,
@@ -38,6 +41,9 @@ __all__ = [
     "InternalError",
     "MetricNotFoundError",
     "RenderError",
+    "ResultMetric",
+    "ResultTable",
+    "Results",
     "ResultsError",
     "__version__",
     "find_result_files",

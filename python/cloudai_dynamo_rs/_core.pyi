@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, final
 
 # The exception classes are defined in ``cloudai_dynamo_rs.errors`` and re-exported here.
 from cloudai_dynamo_rs.errors import ConfigError as ConfigError
@@ -135,12 +135,90 @@ MAX_PARSE_BYTES: int
 #: Largest CSV the lookups (``get_metric``, ``read_metrics_many``) scan: 1 GiB.
 MAX_SCAN_BYTES: int
 
-def read_results(path: StrPath) -> dict[str, Any]:
-    """Parse a results file, or the preferred export of a run directory, into a dict.
+TableKind = Literal["request", "system", "gpu_telemetry", "sweep", "other"]
 
-    ``{"source", "tool", "format", "version", "tables": [{"kind", "line", "columns",
-    "metrics": [{"label", "name", "unit", "stats": {stat: float | None}}]}]}``. Raises
-    ResultsError for a malformed file (including impossible values, duplicate metrics,
+@final
+class ResultMetric:
+    """One metric row: made from the core's row when read. ``m["stats"]``, ``m.get("unit")``,
+    ``keys()`` and ``in`` answer as the dict ``read_results`` used to return did."""
+
+    @property
+    def label(self) -> str:
+        """The label as written, e.g. ``Time To First Token (ms)``."""
+    @property
+    def name(self) -> str:
+        """The label without its unit."""
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def attributes(self) -> dict[str, str]:
+        """Identity columns such as ``GPU``, in file order (empty for plain tables)."""
+    @property
+    def stats(self) -> dict[str, float | None]:
+        """Every statistic in file order; None for a missing value."""
+    @property
+    def value(self) -> float | None:
+        """The default statistic: ``avg``, else ``Value``."""
+    def stat(self, name: str) -> float | None:
+        """Statistic ``name`` (ASCII case ignored); None if absent or missing."""
+    def to_dict(self) -> dict[str, Any]: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def keys(self) -> list[str]: ...
+    def __contains__(self, key: str, /) -> bool: ...
+
+@final
+class ResultTable:
+    """One table of an export; its rows are read from the core on access."""
+
+    @property
+    def kind(self) -> TableKind: ...
+    @property
+    def line(self) -> int:
+        """1-based line of the header row (0 for JSON)."""
+    @property
+    def columns(self) -> list[str]:
+        """Header cells as written (empty for JSON)."""
+    @property
+    def metrics(self) -> list[ResultMetric]: ...
+    def __len__(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def keys(self) -> list[str]: ...
+    def __contains__(self, key: str, /) -> bool: ...
+
+@final
+class Results:
+    """A parsed export, held in the core; Python values are made when read."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def tool(self) -> ResultTool: ...
+    @property
+    def format(self) -> ResultFormat: ...
+    @property
+    def version(self) -> str | None:
+        """Tool version, when the file records it (aiperf JSON)."""
+    @property
+    def tables(self) -> list[ResultTable]: ...
+    def metrics(self) -> list[ResultMetric]:
+        """Every metric of every table, in file order."""
+    def lookup(self, metric: str, stat: str | None = None) -> float:
+        """One value, as ``get_metric`` reads it; raises MetricNotFoundError."""
+    def to_dict(self) -> dict[str, Any]:
+        """``{"source", "tool", "format", "version", "tables": [{"kind", "line", "columns",
+        "metrics": [{"label", "name", "unit", "attributes"?, "stats"}]}]}``."""
+    def __getitem__(self, key: str, /) -> Any: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def keys(self) -> list[str]: ...
+    def __contains__(self, key: str, /) -> bool: ...
+
+def read_results(path: StrPath) -> Results:
+    """Parse a results file, or the preferred export of a run directory.
+
+    Raises ResultsError for a malformed file (including impossible values, duplicate metrics,
     unknown units, a path that is not a regular file, or one over 256 KiB: see
     ``get_metric`` for large files), FileNotFoundError when there is no file.
     """

@@ -6,6 +6,7 @@ mod errors;
 mod plan;
 mod render;
 mod results;
+mod results_object;
 mod standalone;
 
 use pyo3::prelude::*;

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pythonize::pythonize;
 
 use super::errors::guard;
+use super::results_object::{self, PyResults};
 use crate::Error;
 use crate::results::{self, Format, MetricReader, Query, ResultsError as CoreResultsError};
 
@@ -36,13 +37,13 @@ fn resolve_file(path: &Path) -> crate::Result<PathBuf> {
     })
 }
 
-/// Parse a results file (or the preferred export of a run directory) into a dict.
+/// Parse a results file (or the preferred export of a run directory) into a `Results`.
 #[pyfunction]
-fn read_results(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
+fn read_results(py: Python<'_>, path: PathBuf) -> PyResult<PyResults> {
     guard(|| {
         let results =
-            py.detach(|| -> crate::Result<_> { Ok(results::read(resolve_file(&path)?)?) })?;
-        Ok(pythonize(py, &results)?)
+            py.detach(|| -> crate::Result<_> { Ok(results::read_compact(resolve_file(&path)?)?) })?;
+        Ok(PyResults::new(results))
     })
 }
 
@@ -209,6 +210,7 @@ fn read_run_record(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    results_object::register(m)?;
     m.add("MAX_PARSE_BYTES", results::MAX_PARSE_BYTES)?;
     m.add("MAX_SCAN_BYTES", results::MAX_SCAN_BYTES)?;
     m.add_function(wrap_pyfunction!(request_outcome, m)?)?;

@@ -8,6 +8,7 @@
 //! prepared [`Query`]s while scanning each CSV, without building [`Results`].
 
 mod check;
+mod compact;
 mod csv;
 mod discover;
 mod error;
@@ -28,6 +29,7 @@ use serde::Serialize;
 
 use lookup::Row as _;
 
+pub use compact::{CompactResults, TableHead, read_compact};
 pub use discover::{ResultFile, best_result_csv, find_result_files};
 pub use error::{LookupError, ResultsError};
 pub use lookup::Query;

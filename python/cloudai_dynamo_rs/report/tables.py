@@ -112,20 +112,22 @@ def _cell(value: Any) -> str:
 # -- report.csv ---------------------------------------------------------------------------
 
 
-def _tables_as_csv(results: dict[str, Any]) -> list[list[str]]:
+def _tables_as_csv(results: _core.Results) -> list[list[str]]:
     """A JSON-only export rewritten as genai-perf-style tables, so report.csv is always CSV."""
     rows: list[list[str]] = []
-    for table in results["tables"]:
+    for table in results.tables:
+        metrics = table.metrics
         stats: list[str] = []
-        for metric in table["metrics"]:
-            stats.extend(s for s in metric["stats"] if s not in stats)
+        for metric in metrics:
+            stats.extend(s for s in metric.stats if s not in stats)
         if rows:
             rows.append([])
         rows.append(["Metric", *stats])
-        for metric in table["metrics"]:
+        for metric in metrics:
             # The unit goes into the label, as in the tools' CSVs, so it is not lost.
-            label = metric["label"] + (f" ({metric['unit']})" if metric.get("unit") else "")
-            rows.append([label, *(_cell(metric["stats"].get(s)) for s in stats)])
+            label = metric.label + (f" ({metric.unit})" if metric.unit else "")
+            values = metric.stats
+            rows.append([label, *(_cell(values.get(s)) for s in stats)])
     return rows
 
 
