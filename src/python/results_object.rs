@@ -1,9 +1,9 @@
 //! `read_results`' typed objects: `Results`, `ResultTable` and `ResultMetric`.
 //!
 //! The parsed export stays in Rust ([`CompactResults`]); Python values are made when an
-//! attribute is read, so the object costs what the core keeps, not a dict per cell. Each
-//! class also answers `obj["key"]`, `get`, `keys` and `in` with the keys of the dict
-//! `read_results` used to return, and `to_dict()` returns that dict.
+//! attribute is read, so the object costs what the core keeps, not a dict per cell. For the
+//! callers of the dict `read_results` used to return, each class answers `obj["key"]` with
+//! that dict's keys (a metric also `get`), and `to_dict()` returns the dict itself.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use pythonize::pythonize;
 
 use super::errors::guard;
 use crate::Error;
-use crate::results::{CompactResults, Metric, Query};
+use crate::results::{Columns, CompactResults, Metric, Query};
 
 /// A parsed results file (`read_results`).
 #[pyclass(frozen, module = "cloudai_dynamo_rs._core", name = "Results")]
@@ -37,8 +37,6 @@ impl PyResults {
         }
     }
 }
-
-const RESULTS_KEYS: [&str; 5] = ["source", "tool", "format", "version", "tables"];
 
 #[pymethods]
 impl PyResults {
@@ -107,28 +105,6 @@ impl PyResults {
         }
     }
 
-    #[pyo3(signature = (key, default = None))]
-    fn get<'py>(
-        &self,
-        py: Python<'py>,
-        key: &str,
-        default: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        if RESULTS_KEYS.contains(&key) {
-            self.__getitem__(py, key)
-        } else {
-            default.into_bound_py_any(py)
-        }
-    }
-
-    fn keys(&self) -> Vec<&'static str> {
-        RESULTS_KEYS.to_vec()
-    }
-
-    fn __contains__(&self, key: &str) -> bool {
-        RESULTS_KEYS.contains(&key)
-    }
-
     fn __repr__(&self) -> String {
         let rows: usize = self.inner.tables().iter().map(|t| t.rows).sum();
         format!(
@@ -146,8 +122,6 @@ pub struct PyResultTable {
     inner: Arc<CompactResults>,
     index: usize,
 }
-
-const TABLE_KEYS: [&str; 4] = ["kind", "line", "columns", "metrics"];
 
 #[pymethods]
 impl PyResultTable {
@@ -190,28 +164,6 @@ impl PyResultTable {
             "metrics" => self.metrics().into_bound_py_any(py),
             _ => Err(PyKeyError::new_err(key.to_owned())),
         }
-    }
-
-    #[pyo3(signature = (key, default = None))]
-    fn get<'py>(
-        &self,
-        py: Python<'py>,
-        key: &str,
-        default: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        if TABLE_KEYS.contains(&key) {
-            self.__getitem__(py, key)
-        } else {
-            default.into_bound_py_any(py)
-        }
-    }
-
-    fn keys(&self) -> Vec<&'static str> {
-        TABLE_KEYS.to_vec()
-    }
-
-    fn __contains__(&self, key: &str) -> bool {
-        TABLE_KEYS.contains(&key)
     }
 
     fn __repr__(&self) -> String {
@@ -257,21 +209,13 @@ impl PyResultMetric {
     /// Identity columns such as `GPU`, in file order.
     #[getter]
     fn attributes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (k, v) in self.metric.attributes.iter() {
-            dict.set_item(k, v)?;
-        }
-        Ok(dict)
+        columns_dict(py, &self.metric.attributes)
     }
 
     /// Every statistic in file order; `None` for a missing value.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (k, v) in self.metric.stats.iter() {
-            dict.set_item(k, v)?;
-        }
-        Ok(dict)
+        columns_dict(py, &self.metric.stats)
     }
 
     /// Value of statistic `name` (ASCII case ignored); `None` if absent or missing.
@@ -314,17 +258,21 @@ impl PyResultMetric {
         }
     }
 
-    fn keys(&self) -> Vec<&'static str> {
-        METRIC_KEYS.to_vec()
-    }
-
-    fn __contains__(&self, key: &str) -> bool {
-        METRIC_KEYS.contains(&key)
-    }
-
     fn __repr__(&self) -> String {
         format!("<ResultMetric {:?}>", self.metric.label)
     }
+}
+
+/// `{name: value}` in column order.
+fn columns_dict<'py, V: IntoPyObject<'py> + Clone>(
+    py: Python<'py>,
+    columns: &Columns<V>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (k, v) in columns.iter() {
+        dict.set_item(k, v.clone())?;
+    }
+    Ok(dict)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
