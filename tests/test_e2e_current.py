@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import wait_for  # noqa: F401  (the e2e module's fixtures live there)
 from test_e2e import LOCAL, pytestmark, run, run_dirs, summary_rows  # noqa: F401
+from test_quoting import free_port
 
 
 def test_current_schema_scenario_completes_with_figures(tmp_path: Path) -> None:
@@ -87,3 +88,59 @@ def test_worker_never_initialized_fails_at_the_bound(tmp_path: Path) -> None:
         "decode workers initialized 0/1 (worker-initialized-regex 'this line never appears')"
         in (st["cause"])
     )
+
+
+# A stand-in for dcgm-exporter on the nodes (they have no GPU): serves /metrics on
+# $DCGM_EXPORTER_LISTEN until the job stops it.
+FAKE_EXPORTER = """#!/usr/bin/env python3
+import http.server, os, socket
+port = int(os.environ["DCGM_EXPORTER_LISTEN"].rsplit(":", 1)[1])
+pid_file = os.path.join(os.path.dirname(__file__), f"exporter.{socket.gethostname()}.pid")
+with open(pid_file, "w") as f:
+    f.write(str(os.getpid()))
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/metrics" else 404)
+        self.end_headers()
+        self.wfile.write(b"DCGM_FI_DEV_GPU_UTIL 0\\n")
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("0.0.0.0", port), H).serve_forever()
+"""
+
+
+def test_startup_cmd_and_dcgm_exporter_on_the_cluster(tmp_path: Path) -> None:
+    """startup_cmd runs on both nodes first and its manifest rewrites a file per node; the
+    DCGM exporter answers on both nodes for the whole job and is gone after it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dcgm-exporter").write_text(FAKE_EXPORTER)
+    (bin_dir / "dcgm-exporter").chmod(0o755)
+    (tmp_path / "probe.conf").write_text("host = @HOST@\n")
+    port = free_port()
+    manifest = 'printf \'{"PROBE_FILE": {"@HOST@": "%s"}}\' "$(hostname)" > "$CLOUDAI_RUNTIME_FILE"'
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "aux"\n[[Tests]]\nid = "aux"\ntest_name = "current_mocker"\n'
+        'time_limit = "00:05:00"\n'
+        f"  [Tests.cmd_args]\n  startup_cmd = {json.dumps(manifest)}\n"
+        f"    [Tests.cmd_args.dynamo.dcgm_exporter]\n    enabled = true\n    port = {port}\n"
+        "  [Tests.extra_env_vars]\n"
+        f'  PATH = "{bin_dir}:$PATH"\n  PROBE_FILE = "{tmp_path}/probe.conf"\n'
+    )
+    out = tmp_path / "out"
+    proc = run("baremetal.toml", scenario, out, 300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (d,) = run_dirs(out)
+    assert json.loads((d / "status.json").read_text())["status"] == "completed"
+    hosts = (d / "node_roles.log").read_text().split()[1::3]
+    assert sorted(hosts) == ["node1", "node2"]
+    for host in hosts:
+        assert (d / "runtime" / f"probe.{host}.conf").read_text() == f"host = {host}\n"
+    stdout = (d / "stdout.txt").read_text()
+    for host in hosts:
+        assert f"DCGM exporter reachable: http://{host}:{port}/metrics" in stdout
+    # The exporter step ended with the job: no exporter process is left.
+    for host in hosts:
+        pid = int((bin_dir / f"exporter.{host}.pid").read_text())
+        assert not Path(f"/proc/{pid}").exists(), host

@@ -90,6 +90,44 @@ if [ -n "$NODE_SETUP_CMD" ]; then
     log "node setup exited with $? (see logs/node_setup_node$NODE_ID.log)"
 fi
 
+# startup_cmd's manifest for this node (runtime/<host>.json: {"VAR": {"old": "new", …}}): the
+# file each VAR names is copied to runtime/<stem>.<host><suffix> with the replacements made,
+# and VAR points to the copy.
+MANIFEST="$RESULTS_DIR/runtime/$HOST.json"
+if [ -f "$MANIFEST" ]; then
+  RUNTIME_LOG="$RESULTS_DIR/logs/runtime_config_node$NODE_ID.log"
+  python3 - "$MANIFEST" "$HOST" > "$SCRATCH/runtime.env" 2> "$RUNTIME_LOG" << 'PY' ||
+import json, os, re, shlex, sys
+from pathlib import Path
+
+manifest, host = Path(sys.argv[1]), sys.argv[2]
+try:
+    spec = json.loads(manifest.read_text())
+    if not isinstance(spec, dict):
+        sys.exit(f"{manifest}: expected an object of VARIABLE: {{old: new}}")
+    for var, swaps in spec.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            sys.exit(f"{manifest}: {var!r} is not an environment variable name")
+        if var not in os.environ:
+            sys.exit(f"{manifest}: {var} is not set on {host}: no file to rewrite")
+        if not isinstance(swaps, dict) or not all(isinstance(v, str) for v in swaps.values()):
+            sys.exit(f"{manifest}: {var}: expected an object of text replacements")
+        source = Path(os.environ[var])
+        text = source.read_text()
+        for old, new in swaps.items():
+            text = text.replace(old, new)
+        target = manifest.parent / f"{source.stem}.{host}{source.suffix}"
+        target.write_text(text)
+        print(f"export {var}={shlex.quote(str(target))}")
+except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    sys.exit(f"{manifest}: {e}")
+PY
+    fail runtime-config "$?" "$RUNTIME_LOG"
+  # shellcheck source=/dev/null
+  . "$SCRATCH/runtime.env"
+  log "runtime config: $(tr '\n' ' ' < "$SCRATCH/runtime.env")"
+fi
+
 if $IS_FRONTEND; then
   start etcd "$ETCD_CMD --listen-client-urls http://0.0.0.0:$ETCD_PORT --advertise-client-urls http://0.0.0.0:$ETCD_PORT"
   start nats "$NATS_CMD -p $NATS_PORT"

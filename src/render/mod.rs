@@ -2,6 +2,7 @@
 //! the Dynamo configuration, the planned role map and a record of the resolved run — and the
 //! atomic writing of a scenario's whole results tree (dry-run).
 
+mod aux_steps;
 mod current;
 mod dynamo_yaml;
 mod launch;

@@ -93,8 +93,28 @@ fn container_mounts(
     Ok(mounts)
 }
 
+/// pyxis' options for a step in `image`: the run's mounts, the home directory unless wanted.
+fn container_flags(
+    system: &SystemConfig,
+    run: &TestRun,
+    paths: &Paths,
+    image: &str,
+) -> Result<Vec<String>, String> {
+    let mut flags = vec![
+        format!("--container-image={image}"),
+        format!(
+            "--container-mounts={}",
+            container_mounts(system, run, paths)?.join(",")
+        ),
+    ];
+    if !system.container_mount_home {
+        flags.push("--no-container-mount-home".into());
+    }
+    Ok(flags)
+}
+
 /// Write one command, one option per line for readability; values stay next to their option.
-fn push_command(out: &mut String, words: &[String]) {
+pub(super) fn push_command(out: &mut String, words: &[String]) {
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
             out.push_str(if w.starts_with("--") { " \\\n  " } else { " " });
@@ -180,23 +200,28 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     );
 
     let pyxis = run.container_runtime(system) == ContainerRuntime::Pyxis;
-    let mut srun: Vec<String> = vec![
+    // What every step of the job starts with (the job's own image and mounts come next).
+    let step_base: Vec<String> = vec![
         "srun".into(),
         "--export=ALL".into(),
         format!("--mpi={}", system.mpi),
     ];
+    let mut srun = step_base.clone();
     if pyxis {
-        srun.push(format!("--container-image={}", run.test.docker_image_url()));
-        srun.push(format!(
-            "--container-mounts={}",
-            container_mounts(system, run, paths)?.join(",")
-        ));
-        if !system.container_mount_home {
-            srun.push("--no-container-mount-home".into());
-        }
+        srun.extend(container_flags(
+            system,
+            run,
+            paths,
+            run.test.docker_image_url(),
+        )?);
     }
-    srun.extend(system.extra_srun_args.iter().cloned());
-    srun.extend(run.extra_srun_args.iter().cloned());
+    let extra: Vec<String> = system
+        .extra_srun_args
+        .iter()
+        .chain(&run.extra_srun_args)
+        .cloned()
+        .collect();
+    srun.extend(extra.iter().cloned());
     if paths.metadata_script {
         // CloudAI's job metadata step, as its SlurmCommandGenStrategy._metadata_cmd writes it
         // (13816b1a, 5b5c0f72): one task per node, one TOML per node. Its failure does not
@@ -219,6 +244,29 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
         ]);
         push_command(&mut out, &metadata);
     }
+    let aux = match &run.test {
+        AnyTest::Current(test) => {
+            let container = |image: &str| -> Result<Vec<String>, String> {
+                container_flags(system, run, paths, image)
+            };
+            Some(super::aux_steps::render(
+                test,
+                &super::aux_steps::StepPrefix {
+                    srun: &step_base,
+                    container: &container,
+                    extra: &extra,
+                    pyxis,
+                    nodes: n,
+                    run_dir: paths.run_dir,
+                },
+            )?)
+        }
+        AnyTest::Seed(_) => None,
+    };
+    if let Some(aux) = &aux {
+        out.push_str(&aux.before);
+        out.push('\n');
+    }
     srun.extend([
         format!("--nodes={n}"),
         format!("--ntasks={n}"),
@@ -229,6 +277,10 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
         paths.launch_script.to_string(),
     ]);
     push_command(&mut out, &srun);
-    out.push_str("rc=$?\necho \"cloudaix: srun exited with $rc\"\nexit $rc\n");
+    out.push_str("rc=$?\necho \"cloudaix: srun exited with $rc\"\n");
+    if let Some(aux) = &aux {
+        out.push_str(&aux.after);
+    }
+    out.push_str("exit $rc\n");
     Ok(out)
 }
