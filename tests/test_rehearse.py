@@ -138,6 +138,38 @@ def test_an_invalid_test_file_is_reported_before_anything_runs(tmp_path: Path) -
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_rehearse_is_ours_whatever_the_engine(tmp_path: Path, how: str) -> None:
+    # CloudAI has no `rehearse`: asking for the CloudAI engine still gets the embedded one
+    # (before: CloudAI's CLI, or "CloudAI is not importable"). An invalid test file shows that
+    # the rehearsal itself ran: the core's positioned error, nothing written.
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    text = (SEED / "test" / "llama3.1_405b_fp8.toml").read_text()
+    (tests / "t.toml").write_text(text.replace("num_nodes = 1", 'num_nodes = "one"'))
+    engine = ["--engine", "cloudai"] if how == "flag" else []
+    env = {**os.environ, "CLOUDAIX_ENGINE": "cloudai"} if how == "environment" else None
+    files = [
+        *("--system-config", str(SEED / "system" / "oci.toml"), "--tests-dir", str(tests)),
+        *("--test-scenario", str(SEED / "test_scenario" / "ai_dynamo.toml")),
+        *("--output-dir", str(tmp_path / "out")),
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "cloudai_dynamo_rs.engine", *engine, "rehearse", *files],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith("cloudaix: engine=embedded\n")
+    line = text.splitlines().index(next(x for x in text.splitlines() if "num_nodes = 1" in x))
+    assert f"t.toml:{line + 1}:" in proc.stderr
+    assert "prefill_worker.num_nodes: expected a non-negative integer" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.skipif(
     not Path("/run/cloudaix-cluster/bin/sbatch").exists() or not STACK.exists(),
     reason="local Slurm cluster or Python stack not set up (.ci/cluster/up, .ci/cluster/pystack)",

@@ -20,8 +20,10 @@ import sys
 from collections.abc import Iterator, Sequence
 
 ENGINES = ("cloudai", "embedded")
-#: Verbs CloudAI does not have: always run by the embedded engine.
-OWN_VERBS = frozenset({"plan"})
+#: Verbs CloudAI does not have: always run by the embedded engine, whatever ``--engine`` or
+#: ``CLOUDAIX_ENGINE`` say (``rehearse`` rewrites the scenario in the core and runs it with
+#: the embedded runner; CloudAI would take it for an unknown verb).
+OWN_VERBS = frozenset({"plan", "rehearse"})
 ENV_VAR = "CLOUDAIX_ENGINE"
 FLAG = "--engine"
 PROG = "cloudaix"
