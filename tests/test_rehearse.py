@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 
 from cloudai_dynamo_rs import _core
+from cloudai_dynamo_rs.rehearse import verdict
+from cloudai_dynamo_rs.runner import RunOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "conf" / "staging" / "ai_dynamo"
+LOCAL = ROOT / "conf" / "local"
 STACK = Path("/opt/cloudaix-stack")
 
 needs_stack = pytest.mark.skipif(
@@ -121,6 +124,81 @@ def test_a_broken_endpoint_is_named_with_the_load_generators_404(tmp_path: Path)
         "Tests.1/0: would fail: cmd_args.genai_perf.endpoint = 'v1/chat/completion' -> the load "
         "generator got HTTP 404: the frontend has no such route (it serves v1/chat/completions "
         "and v1/completions)\n0/1 case(s) would run\n"
+    ) in proc.stdout
+
+
+AIPERF_DATA = ROOT / "tests" / "data" / "rehearse"
+
+
+def failed_aiperf_run(run_dir: Path, endpoint: str) -> RunOutcome:
+    """A run directory of an aiperf test that failed as aiperf fails: the record of the test
+    with its endpoint, the cause the runner found (the frontend node's last line)."""
+    record = {"test": {"cmd_args": {"aiperf": {"endpoint": endpoint, "concurrency": 4}}}}
+    (run_dir / "test-run.json").write_text(json.dumps(record))
+    cause = "frontend on node 0 (host vm, process aiperf) exited with code 1: ╰────╯"
+    return RunOutcome("1p1d/0", "7", "FAILED", "failed", cause, 11.0)
+
+
+def test_aiperfs_404_is_named_by_the_endpoint_field(tmp_path: Path) -> None:
+    # aiperf prints no status, only its per-request records hold it (aiperf 0.13's own file).
+    outcome = failed_aiperf_run(tmp_path, "/v1/chat/completion")
+    (tmp_path / "stdout.txt").write_text(
+        "ERROR    All 10 inference request(s) failed; no successful responses were collected.\n"
+    )
+    assert verdict(outcome, tmp_path) == f"would fail: {outcome.cause}"  # no records yet
+    (tmp_path / "aiperf").mkdir()
+    (tmp_path / "aiperf" / "profile_export.jsonl").write_bytes(
+        (AIPERF_DATA / "aiperf-0.13-404.jsonl").read_bytes()
+    )
+    assert verdict(outcome, tmp_path) == (
+        "would fail: cmd_args.aiperf.endpoint = '/v1/chat/completion' -> the load generator got "
+        "HTTP 404: the frontend has no such route (it serves v1/chat/completions and "
+        "v1/completions)"
+    )
+
+
+def test_aiperfs_missing_slash_is_named_by_the_endpoint_field(tmp_path: Path) -> None:
+    outcome = failed_aiperf_run(tmp_path, "v1/chat/completions")
+    (tmp_path / "stderr.txt").write_text((AIPERF_DATA / "aiperf-0.13-no-slash.txt").read_text())
+    assert verdict(outcome, tmp_path) == (
+        "would fail: cmd_args.aiperf.endpoint = 'v1/chat/completions' -> aiperf refused it: "
+        "endpoint.path must start with a leading slash"
+    )
+
+
+@needs_stack
+def test_rehearsing_aiperf_with_a_broken_endpoint_names_it(tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    text = (LOCAL / "test" / "mocker_aiperf.toml").read_text()
+    assert '  endpoint_type = "chat"\n' in text and "endpoint =" not in text
+    broken = text.replace('endpoint_type = "chat"', 'endpoint_type = "chat"\nendpoint = "/v1/chat"')
+    (tests / "t.toml").write_text(broken)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudai_dynamo_rs.cli",
+            "rehearse",
+            "--system-config",
+            str(LOCAL / "system" / "standalone.toml"),
+            "--tests-dir",
+            str(tests),
+            "--test-scenario",
+            str(LOCAL / "test_scenario" / "mocker_aiperf.toml"),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (
+        "1p1d/0: would fail: cmd_args.aiperf.endpoint = '/v1/chat' -> the load generator got "
+        "HTTP 404: the frontend has no such route (it serves v1/chat/completions and "
+        "v1/completions)\n0/1 case(s) would run\n"
     ) in proc.stdout
 
 
