@@ -60,9 +60,13 @@ docker_image_url = "img"
 }
 
 fn workspace(test: &str, scenario: &str) -> Result<Workspace, ConfigError> {
+    workspace_on(SYSTEM, test, scenario)
+}
+
+fn workspace_on(system: &str, test: &str, scenario: &str) -> Result<Workspace, ConfigError> {
     let dir = tempfile::tempdir().unwrap();
     let sys = dir.path().join("system.toml");
-    fs::write(&sys, SYSTEM).unwrap();
+    fs::write(&sys, system).unwrap();
     let t = dir.path().join("t.toml");
     fs::write(&t, test).unwrap();
     let s = dir.path().join("s.toml");
@@ -273,6 +277,71 @@ fn node_plan_follows_cloudai_main() {
     let plan = topo.current.clone().unwrap();
     assert!(plan.shared);
     assert_eq!(plan.decode_nodes, NodeRefs::Hosts(vec!["n2".into()]));
+}
+
+/// A four-node partition, as the local cluster's (`.ci/cluster`).
+const FOUR_NODES: &str = r#"
+[[partitions]]
+name = "debug"
+  [[partitions.groups]]
+  name = "all"
+  nodes = ["node[1-4]"]
+"#;
+
+#[test]
+fn plans_are_checked_against_the_systems_nodes_before_anything_is_written() {
+    let system = format!("{SYSTEM}{FOUR_NODES}");
+    let scenario =
+        |extra: &str| format!("name = \"s\"\n[[Tests]]\nid = \"a\"\ntest_name = \"t\"\n{extra}");
+    let plain = test_text("tensor-parallel-size = 1", "tensor-parallel-size = 1", "");
+    let nodes = |prefill: &str, decode: &str| {
+        plain
+            .replacen("num-nodes = 1", prefill, 1)
+            .replacen("num-nodes = 1", decode, 1)
+    };
+    // 3 + 2 role nodes on a 4-node partition.
+    let big = nodes("num-nodes = 3", "num-nodes = 2");
+    let e = workspace_on(&system, &big, &scenario("")).expect_err("too many");
+    let m = messages(e);
+    assert_eq!(m.len(), 1);
+    // Positioned at the scenario's entry (line 2 of the scenario file).
+    assert!(m[0].contains("/s.toml:2:1: Tests[0]: "), "{}", m[0]);
+    assert!(m[0].ends_with("Tests[0]: expected at most 4 nodes (the nodes of partition \"debug\" in the system file), found 3 prefill + 2 decode = 5"), "{}", m[0]);
+    // The same roles sharing four nodes fit (shared-node disaggregation).
+    let ws = workspace_on(&system, &big, &scenario("num_nodes = 4")).expect("fits shared");
+    assert!(ws.runs[0].topology.current.as_ref().unwrap().shared);
+    // The scenario asks for more nodes than the partition has.
+    let e = workspace_on(&system, &plain, &scenario("num_nodes = 6")).expect_err("too many");
+    assert!(messages(e)[0].ends_with("expected at most 4 nodes (the nodes of partition \"debug\" in the system file), found num_nodes = 6"));
+    // A worker names a node the partition does not have.
+    let unknown = nodes("nodes = \"node1,node9\"", "nodes = \"node2\"");
+    let e = workspace_on(&system, &unknown, &scenario("")).expect_err("unknown node");
+    assert!(messages(e)[0].ends_with("Tests[0]: dynamo.prefill_worker.nodes: node \"node9\" is not in partition \"debug\" of the system file (its nodes: node1, node2, node3, node4)"));
+    // A worker lists a node twice: an error in the test file, at the field.
+    let twice = nodes("nodes = \"node1,node1\"", "num-nodes = 1");
+    let e = workspace_on(&system, &twice, &scenario("")).expect_err("twice");
+    let m = messages(e);
+    let line = twice
+        .lines()
+        .position(|l| l.contains("node1,node1"))
+        .unwrap()
+        + 1;
+    assert!(m[0].contains(&format!("/t.toml:{line}:")), "{}", m[0]);
+    assert!(
+        m[0].ends_with("cmd_args.dynamo.prefill_worker.nodes: node \"node1\" is listed twice"),
+        "{}",
+        m[0]
+    );
+    // In a sweep, the cases that do not fit are pruned with the reason; the others run.
+    let sweep = nodes("num-nodes = [1, 3]", "num-nodes = 2");
+    let ws = workspace_on(&system, &sweep, &scenario("")).expect("one case fits");
+    assert_eq!(ws.runs.len(), 1);
+    assert_eq!(ws.pruned.len(), 1);
+    assert_eq!(ws.pruned[0].step, 2);
+    assert_eq!(
+        ws.pruned[0].reason,
+        "expected at most 4 nodes (the nodes of partition \"debug\" in the system file), found 3 prefill + 2 decode = 5"
+    );
 }
 
 fn shell_check(script: &str) {

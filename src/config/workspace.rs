@@ -509,13 +509,16 @@ fn expand(
         }
         let planned = match &pinned {
             AnyTest::Seed(t) => planner.plan(t, requested, &entry.nodes),
-            AnyTest::Current(t) => topology::shares_nodes(system, t, requested, &entry.nodes)
-                .and_then(
-                    |shared| match prune_reason(t, system.gpus_per_node, shared) {
-                        Some(reason) => Err(reason),
-                        None => topology::plan_current(system, t, requested, &entry.nodes),
-                    },
-                ),
+            AnyTest::Current(t) => {
+                planner
+                    .shares_nodes(t, requested, &entry.nodes)
+                    .and_then(
+                        |shared| match prune_reason(t, system.gpus_per_node, shared) {
+                            Some(reason) => Err(reason),
+                            None => planner.plan_current(t, requested, &entry.nodes),
+                        },
+                    )
+            }
         };
         let topo = match planned {
             Ok(t) => t,

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::{Topology, resolve_nodes};
+use super::{Capacity, Topology, capacity, resolve_nodes};
 use crate::config::SystemConfig;
 use crate::config::gen2::TestDefinition;
 
@@ -81,6 +81,7 @@ struct NodePlan {
 /// Which nodes run which role (`get_cached_nodes_spec` and `_set_nodelists` in CloudAI).
 fn node_plan(
     system: &SystemConfig,
+    cap: &Capacity,
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
@@ -112,11 +113,43 @@ fn node_plan(
     } else {
         allocation = resolved.clone();
     }
+    for (role, w) in [("prefill_worker", pw), ("decode_worker", dw)] {
+        if let Some(h) = w.nodes.iter().find(|h| !cap.knows(h)) {
+            return Err(format!(
+                "dynamo.{role}.nodes: node {h:?} is not in partition {:?} of the system file ({})",
+                system.default_partition,
+                host_summary(&cap.hosts)
+            ));
+        }
+    }
+    if let Some(h) = resolved.iter().find(|h| !cap.knows(h)) {
+        return Err(format!(
+            "nodes: node {h:?} is not in partition {:?} of the system file ({})",
+            system.default_partition,
+            host_summary(&cap.hosts)
+        ));
+    }
     let have = if allocation.is_empty() {
         requested.unwrap_or(p + dn)
     } else {
         u32::try_from(allocation.len()).unwrap_or(u32::MAX)
     };
+    if have > cap.max {
+        let found = if !allocation.is_empty() {
+            format!("{have} node(s) named by the workers' and the scenario's `nodes`")
+        } else if let Some(r) = requested {
+            format!("num_nodes = {r}")
+        } else {
+            format!(
+                "{p} prefill + {dn} decode = {}",
+                u64::from(p) + u64::from(dn)
+            )
+        };
+        return Err(format!(
+            "expected at most {} nodes ({}), found {found}",
+            cap.max, cap.where_
+        ));
+    }
     let overlap = pw.nodes.iter().any(|h| dw.nodes.contains(h));
     let shared = overlap || (p > 0 && have < p + dn);
     if shared && have < p.max(dn) {
@@ -183,6 +216,17 @@ fn node_plan(
     })
 }
 
+/// The partition's nodes for a message: the first few and the count.
+fn host_summary(hosts: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let first = hosts[..hosts.len().min(SHOWN)].join(", ");
+    if hosts.len() > SHOWN {
+        format!("its {} nodes: {first}, …", hosts.len())
+    } else {
+        format!("its nodes: {first}")
+    }
+}
+
 /// Whether prefill and decode would share nodes (what the DSE's shared-node constraint needs
 /// before the GPU plan, which refuses what does not fit).
 pub fn shares_nodes(
@@ -191,13 +235,33 @@ pub fn shares_nodes(
     requested: Option<u32>,
     nodes: &[String],
 ) -> Result<bool, String> {
-    node_plan(system, test, requested, nodes).map(|n| n.shared)
+    shares_with(system, &capacity(system)?, test, requested, nodes)
+}
+
+pub(super) fn shares_with(
+    system: &SystemConfig,
+    cap: &Capacity,
+    test: &TestDefinition,
+    requested: Option<u32>,
+    nodes: &[String],
+) -> Result<bool, String> {
+    node_plan(system, cap, test, requested, nodes).map(|n| n.shared)
 }
 
 /// Plan a current-schema test whose sweeps are pinned. `requested` is the scenario's
 /// `num_nodes`, `nodes` its node list or `PARTITION:GROUP:N` specs.
 pub fn plan_current(
     system: &SystemConfig,
+    test: &TestDefinition,
+    requested: Option<u32>,
+    nodes: &[String],
+) -> Result<Topology, String> {
+    plan_with(system, &capacity(system)?, test, requested, nodes)
+}
+
+pub(super) fn plan_with(
+    system: &SystemConfig,
+    cap: &Capacity,
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
@@ -211,7 +275,7 @@ pub fn plan_current(
         allocation,
         decode_nodes,
         prefill_nodes,
-    } = node_plan(system, test, requested, nodes)?;
+    } = node_plan(system, cap, test, requested, nodes)?;
     let gpus = gpu_slicing(system.gpus_per_node, test, shared)?;
     let nodelist = allocation;
     let warning = (have > used).then(|| {

@@ -83,7 +83,7 @@ pub fn plan(
 /// planning them).
 pub struct Planner<'a> {
     system: &'a SystemConfig,
-    capacity: Result<(u32, String), String>,
+    capacity: Result<Capacity, String>,
 }
 
 impl<'a> Planner<'a> {
@@ -100,13 +100,51 @@ impl<'a> Planner<'a> {
         requested: Option<u32>,
         nodes: &[String],
     ) -> Result<Topology, String> {
-        plan_with(self.system, self.capacity.clone()?, test, requested, nodes)
+        plan_with(
+            self.system,
+            self.capacity.as_ref().map_err(String::clone)?,
+            test,
+            requested,
+            nodes,
+        )
+    }
+
+    /// [`plan_current`] with this system's capacity.
+    pub fn plan_current(
+        &self,
+        test: &crate::config::gen2::TestDefinition,
+        requested: Option<u32>,
+        nodes: &[String],
+    ) -> Result<Topology, String> {
+        current::plan_with(
+            self.system,
+            self.capacity.as_ref().map_err(String::clone)?,
+            test,
+            requested,
+            nodes,
+        )
+    }
+
+    /// [`shares_nodes`] with this system's capacity.
+    pub fn shares_nodes(
+        &self,
+        test: &crate::config::gen2::TestDefinition,
+        requested: Option<u32>,
+        nodes: &[String],
+    ) -> Result<bool, String> {
+        current::shares_with(
+            self.system,
+            self.capacity.as_ref().map_err(String::clone)?,
+            test,
+            requested,
+            nodes,
+        )
     }
 }
 
 fn plan_with(
     system: &SystemConfig,
-    (capacity, where_): (u32, String),
+    cap: &Capacity,
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
@@ -116,9 +154,10 @@ fn plan_with(
     let breakdown = format!("1 frontend + {prefill} prefill + {decode} decode");
     // u64: 1 + two u32 cannot overflow it.
     let needed64 = 1 + u64::from(prefill) + u64::from(decode);
-    if needed64 > u64::from(capacity) {
+    if needed64 > u64::from(cap.max) {
         return Err(format!(
-            "expected at most {capacity} nodes ({where_}), found {breakdown} = {needed64}"
+            "expected at most {} nodes ({}), found {breakdown} = {needed64}",
+            cap.max, cap.where_
         ));
     }
     let needed = u32::try_from(needed64).map_err(|_| format!("{breakdown}: too many nodes"))?;
@@ -176,7 +215,27 @@ fn plan_with(
 
 /// How many nodes a job may have: the nodes the system file lists for its default partition,
 /// or [`MAX_JOB_NODES`] when it lists none.
-fn capacity(system: &SystemConfig) -> Result<(u32, String), String> {
+#[derive(Clone, Debug)]
+pub(crate) struct Capacity {
+    pub max: u32,
+    /// Says where `max` comes from, for messages.
+    pub where_: String,
+    /// The partition's hostnames, sorted (empty: the system file lists none).
+    pub hosts: Vec<String>,
+}
+
+impl Capacity {
+    /// Whether `host` may be allocated: any host when the system file lists none.
+    pub fn knows(&self, host: &str) -> bool {
+        self.hosts.is_empty()
+            || self
+                .hosts
+                .binary_search_by(|h| h.as_str().cmp(host))
+                .is_ok()
+    }
+}
+
+pub(crate) fn capacity(system: &SystemConfig) -> Result<Capacity, String> {
     let partition = system
         .partitions
         .iter()
@@ -197,21 +256,22 @@ fn capacity(system: &SystemConfig) -> Result<(u32, String), String> {
     hosts.sort_unstable();
     hosts.dedup();
     if hosts.is_empty() {
-        Ok((
-            MAX_JOB_NODES,
-            "the limit of one job when the system file lists no nodes".to_string(),
-        ))
+        Ok(Capacity {
+            max: MAX_JOB_NODES,
+            where_: "the limit of one job when the system file lists no nodes".to_string(),
+            hosts,
+        })
     } else {
-        let n = u32::try_from(hosts.len())
-            .unwrap_or(u32::MAX)
-            .min(MAX_JOB_NODES);
-        Ok((
-            n,
-            format!(
+        Ok(Capacity {
+            max: u32::try_from(hosts.len())
+                .unwrap_or(u32::MAX)
+                .min(MAX_JOB_NODES),
+            where_: format!(
                 "the nodes of partition {:?} in the system file",
                 system.default_partition
             ),
-        ))
+            hosts,
+        })
     }
 }
 
