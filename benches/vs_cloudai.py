@@ -78,7 +78,11 @@ def run_child(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, floa
 
 
 def cloudaix(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cloudai_dynamo_rs.engine", "--engine", "embedded", *args]
+    """The console script ``cloudaix`` this interpreter's install made, as CloudAI's side runs
+    its ``cloudai`` (``python -m`` would add runpy's imports to our start only)."""
+    script = Path(sys.executable).parent / "cloudaix"
+    head = [str(script)] if script.exists() else [sys.executable, "-m", "cloudai_dynamo_rs.engine"]
+    return [*head, "--engine", "embedded", *args]
 
 
 def dry_run_args(inputs: tuple[Path, Path, Path], out: Path) -> list[str]:

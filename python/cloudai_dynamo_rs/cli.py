@@ -6,90 +6,61 @@ Verbs and flags follow CloudAI's CLI (``run``, ``dry-run``, ``generate-report``,
 
 from __future__ import annotations
 
-import argparse
-import difflib
-import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from . import _core
-from .engine import ENGINES, ENV_VAR, FLAG
-from .rehearse import add_rehearse_parser
+from .cli_args import Namespace, finite_number, path_text, quick_parse
 
+# What `dry-run`, `plan` and `verify-configs` do not need is imported where it is used
+# (argparse and pathlib: see cli_args; the runner; the report's matplotlib): these commands
+# are short, and imports were most of their time. typing.TYPE_CHECKING, without typing:
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
     from .runner import PreparedRun, SlurmScheduler, StandaloneScheduler
 
-# The report (matplotlib) is imported only where it is used, so that `plan`, `dry-run` and
-# `verify-configs` start fast.
 
-# ---- command-line values: checked by argparse, before any file is read or written ----------
+def _toml_files(paths: Sequence[str | Path]) -> list[str | Path]:
+    """Expand directories into their ``*.toml`` files (recursively), in a stable order.
 
-
-def positive_int(text: str) -> int:
-    # Up to 2^64 - 1: the core counts runs in 64 bits.
-    digits = text.strip().removeprefix("+")
-    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) < 2**64:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, found {text!r}")
-    return int(digits)
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, found {text!r}")
-    return value
-
-
-def _existing(kind: str, test: Callable[[Path], bool]) -> Callable[[str], Path]:
-    def check(text: str) -> Path:
-        p = Path(text)
-        if not test(p):
-            why = f"is not a {kind}" if p.exists() else "does not exist"
-            raise argparse.ArgumentTypeError(
-                f"expected an existing {kind}, found {text!r}, which {why}"
-            )
-        return p
-
-    return check
-
-
-existing_file = _existing("file", Path.is_file)
-existing_dir = _existing("directory", Path.is_dir)
-
-
-def output_dir(text: str) -> Path:
-    p = Path(text)
-    if text == "" or (p.exists() and not p.is_dir()):
-        raise argparse.ArgumentTypeError(
-            f"expected a directory (created if missing), found {text!r}"
-            + (", which is not a directory" if text else "")
-        )
-    return p
-
-
-def add_max_runs(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--max-runs",
-        type=positive_int,
-        default=_core.DEFAULT_MAX_RUNS,
-        help="Most runs (tests, times iterations, times sweep cases) the scenario may expand to "
-        f"(default: {_core.DEFAULT_MAX_RUNS}).",
-    )
-
-
-def _toml_files(paths: Sequence[Path]) -> list[Path]:
-    """Expand directories into their ``*.toml`` files (recursively), in a stable order."""
-    files: list[Path] = []
+    As ``sorted(pathlib.Path(d).rglob("*.toml"))`` (Python 3.11), without pathlib (see
+    cli_args): every entry whose name ends in ``.toml``, hidden ones too; symbolic links to
+    directories are not followed, unreadable directories are skipped; sorted part by part.
+    """
+    files: list[str | Path] = []
     for p in paths:
-        files.extend(sorted(p.rglob("*.toml")) if p.is_dir() else [p])
+        if not os.path.isdir(p):
+            files.append(p)
+            continue
+        root = path_text(os.fspath(p))
+        found: list[tuple[str, ...]] = []
+        _find_toml(root, (), found)
+        prefix = "" if root == "." else root if root.endswith("/") else root + "/"
+        files.extend(prefix + "/".join(parts) for parts in sorted(found))
     return files
+
+
+def _find_toml(root: str, parts: tuple[str, ...], found: list[tuple[str, ...]]) -> None:
+    try:
+        with os.scandir(os.path.join(root, *parts)) as it:
+            entries = list(it)
+    except PermissionError:
+        return
+    for entry in entries:
+        if entry.name.endswith(".toml"):
+            found.append((*parts, entry.name))
+        try:
+            descend = entry.is_dir() and not entry.is_symlink()
+        except OSError:
+            descend = False
+        if descend:
+            _find_toml(root, (*parts, entry.name), found)
 
 
 def report_config_error(err: _core.ConfigError) -> int:
@@ -154,6 +125,8 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
 
 def prepared_runs(prepared: dict[str, Any]) -> list[PreparedRun]:
     """The runner's view of what dry-run wrote."""
+    from pathlib import Path
+
     from .runner import PreparedRun
 
     return [
@@ -188,22 +161,9 @@ def confirm_threshold(flag: float | None) -> float:
     raw = os.environ.get(CONFIRM_ENV, "").strip()
     if not raw:
         return _core.DEFAULT_CONFIRM_NODE_HOURS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
+    value = finite_number(raw)
+    if not value >= 0:  # NaN too
         raise ValueError(f"{CONFIRM_ENV}: expected a number of node-hours >= 0, found {raw!r}")
-    return value
-
-
-def node_hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected node-hours >= 0, found {text!r}")
     return value
 
 
@@ -230,8 +190,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 0
     print(planned["text"], end="")
     if args.json:
-        tmp = args.json.with_name(f".{args.json.name}.tmp")
-        tmp.write_text(planned["json"])
+        head, name = os.path.split(args.json)
+        tmp = os.path.join(head, f".{name}.tmp")
+        with open(tmp, "w") as out:
+            out.write(planned["json"])
         os.replace(tmp, args.json)
         print(f"plan written to {args.json}")
     return 0
@@ -290,6 +252,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not confirmed(planned["confirm"]):
             print("not submitted: nothing was written", file=sys.stderr)
             return 1
+    from pathlib import Path
+
     prepared = prepare(args, print_plan=False)
     runs = prepared_runs(prepared)
     results_dir = Path(prepared["results_dir"])
@@ -310,178 +274,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but an unknown option is reported first, by name, with the closest flag.
-
-    Plain argparse checks required flags before unknown ones, so ``--system-cofig`` came out
-    as "the following arguments are required: --system-config".
-    """
-
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
-        if args is not None:
-            self._refuse_unknown_options(list(args))
-        return super().parse_known_args(args, namespace)
-
-    def _refuse_unknown_options(self, args: list[str]) -> None:
-        known = list(self._option_string_actions)
-        for arg in args:
-            if arg == "--":
-                return
-            if not arg.startswith("-") or arg == "-" or _is_number(arg):
-                if self._subparsers is not None:
-                    return  # the mode: its own parser checks the rest
-                continue
-            name = arg.split("=", 1)[0]
-            if name in known or (name.startswith("--") and _unique_prefix(name, known)):
-                continue
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            self.error(f"unknown option {name}{hint}")
+#: The command of each mode that ``cli_args.quick_parse`` takes.
+QUICK_COMMANDS = {"dry-run": cmd_dry_run, "plan": cmd_plan}
 
 
-def _is_number(arg: str) -> bool:
-    try:
-        float(arg)
-    except ValueError:
-        return False
-    return True
+def parse_args(argv: Sequence[str]) -> Namespace:
+    """The quick parse when it takes ``argv``, else argparse (help, errors, other modes)."""
+    args = quick_parse(argv)
+    if args is not None:
+        args.func = QUICK_COMMANDS[args.mode]
+        return args
+    from .cli_parser import build_parser
 
-
-def _unique_prefix(name: str, known: list[str]) -> bool:
-    # argparse accepts unambiguous abbreviations (--system for --system-config).
-    return len([k for k in known if k.startswith(name)]) == 1
-
-
-def add_scenario_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--system-config", type=existing_file, required=True, help="System TOML.")
-    p.add_argument("--tests-dir", type=existing_dir, required=True, help="Directory of test TOMLs.")
-    p.add_argument("--test-scenario", type=existing_file, required=True, help="Test scenario TOML.")
-
-
-def add_skip_host_checks(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--skip-host-checks",
-        action="store_true",
-        help="Do not check that paths such as HF_HOME exist on this host (files for another host).",
-    )
-
-
-def add_engine_arg(p: argparse.ArgumentParser) -> None:
-    # Taken out of the command line by engine.main before parsing: listed for --help only.
-    p.add_argument(
-        FLAG,
-        choices=ENGINES,
-        help=f"Engine that runs the command (also ${ENV_VAR}); default: cloudai when CloudAI "
-        "is installed, else embedded.",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="cloudaix",
-        description="AI Dynamo benchmarks on Slurm (CloudAI-compatible CLI, Rust core).",
-        epilog="`cloudaix MODE --help` lists the flags of a mode.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_core.__version__}")
-    add_engine_arg(parser)
-    sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
-
-    verify = sub.add_parser("verify-configs", help="Validate system, test and scenario files.")
-    verify.add_argument("configs", nargs="+", type=Path, help="Files or directories of TOMLs.")
-    verify.add_argument("--tests-dir", type=Path, help="Also check the tests in this directory.")
-    verify.add_argument(
-        "--strict",
-        action="store_true",
-        help="Accepted for CloudAI compatibility: checks are always strict here.",
-    )
-    add_skip_host_checks(verify)
-    add_max_runs(verify)
-    verify.set_defaults(func=cmd_verify_configs)
-
-    dry = sub.add_parser("dry-run", help="Write every script of the scenario; submit nothing.")
-    add_scenario_args(dry)
-    dry.add_argument(
-        "--output-dir", type=output_dir, help="Results root (default: system output_path)."
-    )
-    add_max_runs(dry)
-    add_skip_host_checks(dry)
-    dry.set_defaults(func=cmd_dry_run)
-
-    run = sub.add_parser("run", help="Write the scripts, submit every run to Slurm, follow them.")
-    add_scenario_args(run)
-    run.add_argument(
-        "--output-dir", type=output_dir, help="Results root (default: system output_path)."
-    )
-    add_max_runs(run)
-    add_skip_host_checks(run)
-    run.add_argument(
-        "--max-parallel",
-        type=positive_int,
-        help="Most jobs queued or running at once (default: 4 on Slurm, 1 on a standalone "
-        "system; sweeps are independent jobs).",
-    )
-    run.add_argument(
-        "--yes",
-        "-y",
-        action="store_true",
-        help="Submit without asking, whatever the plan's node-hours.",
-    )
-    run.add_argument(
-        "--confirm-above",
-        type=node_hours,
-        metavar="NODE_HOURS",
-        help=f"Ask before submitting when the plan's upper bound exceeds this (default: "
-        f"${CONFIRM_ENV} or {_core.DEFAULT_CONFIRM_NODE_HOURS:g}); only when stdin is a terminal.",
-    )
-    run.add_argument(
-        "--poll-interval",
-        type=positive_seconds,
-        help="Seconds between job-state polls (default: the system's monitor_interval).",
-    )
-    run.set_defaults(func=cmd_run)
-    add_rehearse_parser(sub, run)
-
-    plan = sub.add_parser(
-        "plan",
-        help="Jobs, nodes, node-hours (bound and estimate), pruned sweep points, start order.",
-    )
-    add_scenario_args(plan)
-    plan.add_argument(
-        "--output-dir",
-        type=output_dir,
-        help="Results root holding earlier results (default: system output_path).",
-    )
-    add_max_runs(plan)
-    plan.add_argument(
-        "--json",
-        type=Path,
-        metavar="PATH",
-        help="Also write plan.json to PATH; '-' prints it on stdout instead of the text.",
-    )
-    add_skip_host_checks(plan)
-    plan.set_defaults(func=cmd_plan)
-
-    report = sub.add_parser(
-        "generate-report", help="Write report.csv, summary.csv and report.html of a results dir."
-    )
-    add_scenario_args(report)
-    report.add_argument(
-        "--result-dir", type=existing_dir, required=True, help="A scenario's results directory."
-    )
-    report.set_defaults(func=cmd_generate_report)
-    for mode in sub.choices.values():
-        add_engine_arg(mode)
-    return parser
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    args = parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
         # SIGTERM, like Ctrl-C, unwinds: dry-run removes its staging directory, run cancels.
         if args.func is cmd_plan:
             # plan writes nothing to clean up, and needs neither the runner nor its imports.
             return int(args.func(args))
-        from .runner import interrupt_on_signals
+        from .signals import interrupt_on_signals
 
         with interrupt_on_signals():
             return int(args.func(args))

@@ -13,11 +13,12 @@ always says which engine produced it.
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import os
 import sys
-from collections.abc import Iterator, Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (slow to import)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ENGINES = ("cloudai", "embedded")
 #: Verbs CloudAI does not have: always run by the embedded engine, whatever ``--engine`` or
@@ -56,6 +57,8 @@ def split_engine_flag(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 def cloudai_importable() -> bool:
     """Whether ``import cloudai`` would find a package (without importing it: it is slow)."""
+    import importlib.util  # here: the embedded engine's commands do not need it
+
     return importlib.util.find_spec("cloudai") is not None
 
 
@@ -75,17 +78,6 @@ def choose_engine(flag: str | None, env: str | None, cloudai_available: bool) ->
     return requested
 
 
-@contextlib.contextmanager
-def _argv(argv: Sequence[str]) -> Iterator[None]:
-    # CloudAI's CLIs read sys.argv themselves (CloudAICLI.run() re-parses it).
-    saved = sys.argv
-    sys.argv = [PROG, *argv]
-    try:
-        yield
-    finally:
-        sys.argv = saved
-
-
 def run_cloudai(argv: Sequence[str]) -> int:
     """Register our AIDynamo, then hand over to CloudAI's CLI (argparse or click)."""
     import cloudai.cli as cloudai_cli
@@ -93,17 +85,20 @@ def run_cloudai(argv: Sequence[str]) -> int:
     from .cloudai_plugin import register
 
     register()
-    with _argv(argv):
-        try:
-            if hasattr(cloudai_cli, "CloudAICLI"):  # 13816b1a: argparse, as in its __main__
-                cli = cloudai_cli.CloudAICLI()
-                args = cli.init_default_args().parse_args()
-                cloudai_cli.setup_logging(args.log_file, args.log_level)
-                return int(cli.run() or 0)
-            # main: a click group; standalone mode exits, like the `cloudai` command.
-            cloudai_cli.main.main(args=list(argv), prog_name=PROG)
-        except SystemExit as stop:
-            return _exit_code(stop.code)
+    saved = sys.argv  # CloudAI's CLIs read sys.argv themselves (CloudAICLI.run() re-parses it)
+    sys.argv = [PROG, *argv]
+    try:
+        if hasattr(cloudai_cli, "CloudAICLI"):  # 13816b1a: argparse, as in its __main__
+            cli = cloudai_cli.CloudAICLI()
+            args = cli.init_default_args().parse_args()
+            cloudai_cli.setup_logging(args.log_file, args.log_level)
+            return int(cli.run() or 0)
+        # main: a click group; standalone mode exits, like the `cloudai` command.
+        cloudai_cli.main.main(args=list(argv), prog_name=PROG)
+    except SystemExit as stop:
+        return _exit_code(stop.code)
+    finally:
+        sys.argv = saved
     return 0
 
 
@@ -130,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verb in OWN_VERBS:
             engine = "embedded"
         else:
-            engine = choose_engine(flag, os.environ.get(ENV_VAR) or None, cloudai_importable())
+            env = os.environ.get(ENV_VAR) or None
+            # Looking for CloudAI imports importlib.util: only when the answer matters.
+            available = (flag or env) != "embedded" and cloudai_importable()
+            engine = choose_engine(flag, env, available)
     except EngineError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2

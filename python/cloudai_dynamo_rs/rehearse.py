@@ -11,16 +11,17 @@ it would run, or why not.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from . import _core
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING: the CLI imports this module, typing is slow
 if TYPE_CHECKING:
+    from typing import Any
+
     from .runner import RunOutcome
 
 #: What an HTTP error status of the frontend means for the user's files.
@@ -42,6 +43,8 @@ _AIPERF_SLASH = "endpoint.path must start with a leading slash"
 
 def _load_args(run_dir: Path) -> tuple[str, dict[str, Any]]:
     """``(section, its args)`` of the load generator in the run's record."""
+    import json  # here: every command imports this module for its parser
+
     try:
         cmd_args = json.loads((run_dir / "test-run.json").read_text())["test"]["cmd_args"]
     except (OSError, ValueError, KeyError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .. import _core
 from .generate import generate_report
@@ -22,7 +23,7 @@ def cmd_generate_report(args: argparse.Namespace) -> int:
             f"warning: {args.system_config}: no gpus_per_node; per-GPU throughput left empty",
             file=sys.stderr,
         )
-    paths = generate_report(args.result_dir, gpus_per_node)
+    paths = generate_report(Path(args.result_dir), gpus_per_node)
     for path in paths.run_reports:
         print(f"run report   {path}")
     for path in paths.trajectories:

@@ -11,8 +11,9 @@ Nothing here needs the native module.
 
 from __future__ import annotations
 
+from ..signals import interrupt_on_signals
 from .models import JobInfo, PreparedRun, RunOutcome, Status
-from .runner import ProgressEvent, RunInterrupted, interrupt_on_signals, print_progress, run_jobs
+from .runner import ProgressEvent, RunInterrupted, print_progress, run_jobs
 from .scheduler import Scheduler, SchedulerError, SlurmScheduler, SubmitError
 from .standalone import StandaloneScheduler
 from .status import combine, failure_cause, find_results

@@ -9,16 +9,13 @@ call submitted, waits for Slurm to confirm, records the outcomes and raises
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import get_args
 
+from ..signals import Signals
 from .models import (
     DEPENDENCY_TYPES,
     END_POST_COMP,
@@ -108,57 +105,6 @@ class _Track:
         return self.outcome is not None or self.state in STARTED_STATES
 
 
-class _Signals:
-    """SIGINT and SIGTERM both become KeyboardInterrupt, except inside ``held()``.
-
-    Inside ``held()`` a signal is remembered and raised when the section ends, so that an
-    interrupt never falls between sbatch accepting a job and the runner noting its id.
-    Signal handlers can only be installed from the main thread; elsewhere this does nothing.
-    """
-
-    def __init__(self) -> None:
-        self._depth = 0
-        self._pending = False
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self._depth:
-            self._pending = True
-        else:
-            raise KeyboardInterrupt
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        saved = [(sig, signal.signal(sig, self._handle)) for sig in (signal.SIGINT, signal.SIGTERM)]
-        try:
-            yield
-        finally:
-            for sig, handler in saved:
-                # None: installed outside Python, cannot be put back; the default is closest.
-                signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-
-    @contextmanager
-    def held(self, *, reraise: bool = True) -> Iterator[None]:
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-        if reraise and self._pending and not self._depth:
-            self._pending = False
-            raise KeyboardInterrupt
-
-
-def interrupt_on_signals() -> AbstractContextManager[None]:
-    """While inside, SIGINT and SIGTERM both raise KeyboardInterrupt (main thread only).
-
-    Lets a command clean up (e.g. the dry-run's staging directory) when it is terminated.
-    """
-    return _Signals().installed()
-
-
 class _Engine:
     def __init__(
         self,
@@ -181,7 +127,7 @@ class _Engine:
         self.progress = progress
         self.cancel_timeout = cancel_timeout
         self.lost_after = lost_after
-        self.signals = _Signals()
+        self.signals = Signals()
         self.start = time.monotonic()
         self.last_note: str | None = None
 
