@@ -17,9 +17,6 @@ import pytest
 from cloudai_dynamo_rs import cli, cli_args
 from cloudai_dynamo_rs.cli_parser import build_parser
 
-ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / "conf" / "local"
-
 
 @pytest.fixture
 def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -144,32 +141,3 @@ def test_toml_files_are_those_of_rglob_in_its_order(
     assert cli._toml_files(["."]) == [str(p) for p in sorted(Path(".").rglob("*.toml"))]
     # A file is kept as it is given.
     assert cli._toml_files([Path("b.toml"), "a/b.toml"]) == [Path("b.toml"), "a/b.toml"]
-
-
-def test_dry_run_imports_only_what_it_needs(tmp_path: Path) -> None:
-    """A plain dry-run imports neither argparse nor pathlib nor typing nor the runner."""
-    tests = tmp_path / "test"
-    tests.mkdir()
-    text = (LOCAL / "test" / "mocker_genai_perf.toml").read_text()
-    hf_home = 'HF_HOME = "/opt/cloudaix-stack/tiny-model"'
-    assert hf_home in text
-    (tests / "t.toml").write_text(text.replace(hf_home, f'HF_HOME = "{tmp_path}"'))
-    heavy = ("argparse", "pathlib", "typing", "signal", "cloudai_dynamo_rs.runner", "json")
-    probe = (
-        "import sys\n"
-        "from cloudai_dynamo_rs import engine\n"
-        "rc = engine.main(sys.argv[1:])\n"
-        f"print('imported:', sorted(m for m in {heavy!r} if m in sys.modules))\n"
-        "sys.exit(rc)\n"
-    )
-    args = [
-        "--engine", "embedded", "dry-run",
-        "--system-config", str(LOCAL / "system" / "baremetal.toml"),
-        "--tests-dir", str(tests),
-        "--test-scenario", str(LOCAL / "test_scenario" / "mocker_genai_perf.toml"),
-        "--output-dir", str(tmp_path / "out"),
-    ]  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert list(tmp_path.glob("out/*/1p1d/0/cloudai_sbatch_script.sh"))
-    assert "imported: []" in done.stdout.splitlines()

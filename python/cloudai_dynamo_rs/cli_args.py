@@ -77,20 +77,19 @@ def node_hours(text: str) -> float:
     return value
 
 
-def existing_file(text: str) -> str:
-    path = path_text(text)
-    if not os.path.isfile(path):
-        why = "is not a file" if os.path.exists(path) else "does not exist"
-        raise BadValue(f"expected an existing file, found {text!r}, which {why}")
-    return path
+def _existing(kind: str, test: Callable[[str], bool]) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        path = path_text(text)
+        if not test(path):
+            why = f"is not a {kind}" if os.path.exists(path) else "does not exist"
+            raise BadValue(f"expected an existing {kind}, found {text!r}, which {why}")
+        return path
+
+    return check
 
 
-def existing_dir(text: str) -> str:
-    path = path_text(text)
-    if not os.path.isdir(path):
-        why = "is not a directory" if os.path.exists(path) else "does not exist"
-        raise BadValue(f"expected an existing directory, found {text!r}, which {why}")
-    return path
+existing_file = _existing("file", os.path.isfile)
+existing_dir = _existing("directory", os.path.isdir)
 
 
 def output_dir(text: str) -> str:
