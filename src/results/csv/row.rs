@@ -1,0 +1,94 @@
+//! The validated row a sink receives, borrowed from the input and the scanner's buffers.
+
+use std::cell::OnceCell;
+
+use super::super::lookup::{Row, initial};
+use super::super::metric::split_unit;
+use super::super::number::Stat;
+use super::header::Layout;
+use super::tokenizer::Cell;
+
+/// A validated data row, borrowed from the input and the scanner's buffers.
+#[derive(Debug)]
+pub(crate) struct RowView<'r> {
+    pub(super) layout: &'r Layout<'r>,
+    pub(super) cells: &'r [Cell<'r>],
+    pub(super) label: &'r str,
+    pub(super) stats: &'r [Stat],
+    /// Computed once here instead of once per query (see [`Row::label_initial`]).
+    pub(super) label_initial: Option<char>,
+    /// Name, unit and name initial, worked out only for the rows a lookup looks closer at.
+    pub(super) split: OnceCell<Split<'r>>,
+}
+
+#[derive(Debug)]
+pub(super) struct Split<'r> {
+    name: &'r str,
+    unit: Option<&'r str>,
+    name_initial: Option<char>,
+}
+
+impl<'r> RowView<'r> {
+    /// Attribute `i` (in [`Layout::attrs`] order), trimmed.
+    pub(super) fn attr(&self, i: usize) -> &str {
+        self.cells[self.layout.attrs[i]].text.trim()
+    }
+
+    /// Byte offset of the label cell.
+    pub(crate) fn label_offset(&self) -> usize {
+        self.cells[self.layout.label].offset
+    }
+
+    fn split(&self) -> &Split<'r> {
+        self.split.get_or_init(|| {
+            let (name, unit) = match self.layout.unit {
+                Some(i) => (
+                    self.label,
+                    Some(self.cells[i].text.trim()).filter(|u| !u.is_empty()),
+                ),
+                None => split_unit(self.label),
+            };
+            Split {
+                name,
+                unit,
+                name_initial: initial(name),
+            }
+        })
+    }
+}
+
+impl Row for RowView<'_> {
+    fn label(&self) -> &str {
+        self.label
+    }
+    fn name(&self) -> &str {
+        self.split().name
+    }
+    fn unit(&self) -> Option<&str> {
+        self.split().unit
+    }
+    fn name_initial(&self) -> Option<char> {
+        self.split().name_initial
+    }
+    fn label_initial(&self) -> Option<char> {
+        self.label_initial
+    }
+    fn stat_count(&self) -> usize {
+        self.stats.len()
+    }
+    fn stat_name(&self, i: usize) -> &str {
+        &self.layout.columns[self.layout.stats[i]]
+    }
+    fn stat_value(&self, i: usize) -> Option<f64> {
+        self.stats[i].value()
+    }
+    fn attr_count(&self) -> usize {
+        self.layout.attrs.len()
+    }
+    fn attr(&self, i: usize) -> &str {
+        RowView::attr(self, i)
+    }
+    fn offset(&self) -> Option<usize> {
+        Some(self.label_offset())
+    }
+}
