@@ -247,6 +247,74 @@ class RunRecord(TypedDict):
     num_nodes: int | None
     engine_nodes: int | None
     concurrency: int | float | None
+    sources: list[ResultSource]  # current schema: aiperf phases / genai-perf runs, in order
+    accuracy_files: list[str]  # current schema with aiperf_accuracy: where CloudAI looks
+
+class ResultSource(TypedDict):
+    name: str
+    tool: ResultTool
+    report: str  # relative to the run directory
+    concurrency: int | float | None
+    primary: bool  # the report CloudAI reads for a bare metric key
+
+class Figures(TypedDict):
+    output_tokens_per_s: float | None
+    output_tokens_per_s_per_gpu: float | None
+    output_tokens_per_s_per_user: float | None
+    request_throughput_per_s: float | None
+    request_count: float | None
+    ttft_avg_ms: float | None
+    ttft_p50_ms: float | None
+    ttft_p99_ms: float | None
+    itl_avg_ms: float | None
+    itl_p50_ms: float | None
+    itl_p99_ms: float | None
+    request_latency_avg_ms: float | None
+    request_latency_p50_ms: float | None
+    request_latency_p99_ms: float | None
+    error_request_count: float | None
+
+class SourceResults(TypedDict):
+    name: str  # phase (``round_1``), ``aiperf``, ``genai_perf``; empty for a seed-schema run
+    tool: ResultTool
+    file: str | None
+    concurrency: int | float | None
+    primary: bool
+    figures: Figures
+    requests: RequestOutcome | None
+    error: str | None
+
+class AccuracySummary(TypedDict):
+    path: str
+    value: float  # fraction, 0..1
+    task: str  # ``OVERALL`` when the file has that row
+
+class AccuracyResults(TypedDict):
+    accuracy: AccuracySummary | None
+    error: str | None
+
+class RunResults(TypedDict):
+    sources: list[SourceResults]
+    accuracy: AccuracyResults | None  # None: the test runs no accuracy benchmark
+    gpus: int | None  # the per-GPU divisor
+    verdict: Literal["ok", "flagged", "failed", "bad_results", "no_results"]
+    cause: str
+
+def run_results(
+    run_dir: StrPath, gpus_per_node: int | None, results_dir: StrPath | None = None
+) -> RunResults:
+    """Everything the report shows of the run in ``run_dir`` (its ``test-run.json`` read, and
+    checked against its place under ``results_dir`` when given): one source per aiperf phase
+    or genai-perf run of a current-schema test (the preferred export of a seed-schema run),
+    with figures, per-GPU (``engine_nodes * gpus_per_node``) and per-user rates and request
+    verdicts; the accuracy summary; the verdict on the whole run. Raises ResultsError for a
+    bad record, OSError when the directory cannot be read."""
+
+def cloudai_metric(run_dir: StrPath, key: str) -> tuple[float | None, str]:
+    """CloudAI's ``get_metric(key)`` for the run in ``run_dir``, answered as the CloudAI of
+    the run's schema generation answers it (13816b1a's keys for the seed schema; 5b5c0f72's
+    ``accuracy``, ``benchmark:metric:stat`` and bare names for the current one):
+    ``(value, "")``, or ``(None, why)`` where CloudAI gets ``METRIC_ERROR``."""
 
 def read_run_record(path: StrPath, results_dir: StrPath | None = None) -> RunRecord:
     """A run's ``test-run.json``, validated: types, params keys that are sweep axes and, given

@@ -10,7 +10,7 @@ use pythonize::pythonize;
 use super::errors::guard;
 use super::results_object::{self, PyResults};
 use crate::Error;
-use crate::results::{self, Format, MetricReader, Query, ResultsError as CoreResultsError};
+use crate::results::{self, MetricReader, Query, ResultsError as CoreResultsError};
 
 /// A results file: `path` itself, or the preferred export under the directory `path`
 /// (CSV before JSON, see `find_result_files`).
@@ -25,9 +25,7 @@ fn resolve(path: &Path) -> Result<Option<PathBuf>, CoreResultsError> {
     if named_as_file || !path.is_dir() {
         return Ok(Some(path.to_owned()));
     }
-    let files = results::find_result_files(path)?;
-    let csv = files.iter().find(|f| f.format == Format::Csv);
-    Ok(csv.or(files.first()).map(|f| f.path.clone()))
+    results::best_result_file(path)
 }
 
 /// The file `path` names, or `Error::NoResultsFile` for a directory without exports.
@@ -209,8 +207,55 @@ fn read_run_record(
     })
 }
 
+/// The record of the run in `run_dir` (`test-run.json`), checked against its place under
+/// `results_dir` when given.
+fn record_of(
+    run_dir: &Path,
+    results_dir: Option<&Path>,
+) -> Result<results::RunRecord, CoreResultsError> {
+    results::read_run_record(&run_dir.join(crate::render::RECORD_FILE), results_dir)
+}
+
+/// Everything the report shows of the run in `run_dir`: its sources (one per aiperf phase or
+/// genai-perf run; the preferred export of a seed-schema run) with their figures, per-GPU and
+/// per-user rates, request verdicts, the accuracy summary, and the verdict on the whole.
+#[pyfunction]
+#[pyo3(signature = (run_dir, gpus_per_node, results_dir = None))]
+fn run_results(
+    py: Python<'_>,
+    run_dir: PathBuf,
+    gpus_per_node: Option<u32>,
+    results_dir: Option<PathBuf>,
+) -> PyResult<Bound<'_, PyAny>> {
+    guard(|| {
+        let out = py
+            .detach(|| {
+                let record = record_of(&run_dir, results_dir.as_deref())?;
+                results::run_results(&run_dir, &record, gpus_per_node)
+            })
+            .map_err(Error::from)?;
+        Ok(pythonize(py, &out)?)
+    })
+}
+
+/// CloudAI's `get_metric(key)` for the run in `run_dir`, as the CloudAI of its schema
+/// generation answers it: `(value, "")`, or `(None, why)` where CloudAI gets `METRIC_ERROR`.
+#[pyfunction]
+fn cloudai_metric(py: Python<'_>, run_dir: PathBuf, key: &str) -> (Option<f64>, String) {
+    py.detach(|| {
+        // No record (a directory of exports only): read as the seed schema reads.
+        let record = record_of(&run_dir, None).ok();
+        match results::cloudai_metric(&run_dir, record.as_ref(), key) {
+            Ok(v) => (Some(v), String::new()),
+            Err(why) => (None, why),
+        }
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     results_object::register(m)?;
+    m.add_function(wrap_pyfunction!(run_results, m)?)?;
+    m.add_function(wrap_pyfunction!(cloudai_metric, m)?)?;
     m.add("MAX_PARSE_BYTES", results::MAX_PARSE_BYTES)?;
     m.add("MAX_SCAN_BYTES", results::MAX_SCAN_BYTES)?;
     m.add_function(wrap_pyfunction!(request_outcome, m)?)?;

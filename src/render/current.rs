@@ -9,7 +9,9 @@ use std::fmt::Write;
 
 use super::loadgen::Arg;
 use super::quote::sh;
-use crate::config::gen2::{Backend, TestDefinition, Worker, Workload, WorkloadKind};
+use crate::config::gen2::{
+    ACCURACY_RESULTS, Backend, FINAL_AIPERF_REPORT, TestDefinition, Worker, Workload, WorkloadKind,
+};
 use crate::config::{ArgValue, Sweep};
 use crate::topology::{CurrentPlan, NodeRefs, Topology};
 
@@ -204,6 +206,9 @@ struct Step {
     /// The export the step copies to `report`, relative to `artifact_dir` (empty: none).
     source: String,
     report: String,
+    /// A second copy of the report (the last of several aiperf phases is also
+    /// `aiperf_report.csv`, as in CloudAI, where `get_metric` and the success check read it).
+    also: String,
     continue_on_failure: bool,
     between: String,
     args: Vec<Arg>,
@@ -241,8 +246,9 @@ fn render_steps(out: &mut String, test: &TestDefinition, results_dir: &str) {
             cmd: acc.entrypoint.clone(),
             setup: acc.setup_cmd.clone().unwrap_or_default(),
             artifact_dir: dir,
-            source: "accuracy_results.csv".into(),
-            report: format!("{results_dir}/accuracy_results.csv"),
+            source: ACCURACY_RESULTS.into(),
+            report: format!("{results_dir}/{ACCURACY_RESULTS}"),
+            also: String::new(),
             continue_on_failure: false,
             between: String::new(),
             args,
@@ -250,7 +256,7 @@ fn render_steps(out: &mut String, test: &TestDefinition, results_dir: &str) {
     }
     let _ = writeln!(out, "NUM_STEPS={}", steps.len());
     type Field = (&'static str, fn(&Step) -> String);
-    let fields: [Field; 9] = [
+    let fields: [Field; 10] = [
         ("STEP_NAME", |s| s.name.clone()),
         ("STEP_KIND", |s| s.kind.to_string()),
         ("STEP_CMD", |s| s.cmd.clone()),
@@ -258,6 +264,7 @@ fn render_steps(out: &mut String, test: &TestDefinition, results_dir: &str) {
         ("STEP_ARTIFACTS", |s| s.artifact_dir.clone()),
         ("STEP_SOURCE", |s| s.source.clone()),
         ("STEP_REPORT", |s| s.report.clone()),
+        ("STEP_ALSO", |s| s.also.clone()),
         ("STEP_CONTINUE", |s| s.continue_on_failure.to_string()),
         ("STEP_BETWEEN", |s| s.between.clone()),
     ];
@@ -325,6 +332,7 @@ fn genai_step(test: &TestDefinition, results_dir: &str) -> Step {
         artifact_dir: dir,
         source: "profile_genai_perf.csv".into(),
         report: format!("{results_dir}/{}", g.report_name),
+        also: String::new(),
         continue_on_failure: false,
         between: String::new(),
         args,
@@ -348,24 +356,14 @@ fn aiperf_steps(test: &TestDefinition, results_dir: &str) -> Vec<Step> {
     let mut steps = Vec::new();
     for (i, phase) in list.iter().enumerate() {
         let name = phase.map_or("aiperf".to_string(), |p| p.name.clone());
-        let artifact = phase
-            .and_then(|p| p.artifact_dir_name.clone())
-            .unwrap_or_else(|| {
-                if single {
-                    base.artifact_dir_name.clone()
-                } else {
-                    format!("{}/{name}", base.artifact_dir_name)
-                }
-            });
-        let report = phase
-            .and_then(|p| p.report_name.clone())
-            .unwrap_or_else(|| {
-                if single {
-                    base.report_name.clone()
-                } else {
-                    format!("aiperf_{name}_report.csv")
-                }
-            });
+        let (artifact, report) = crate::config::gen2::aiperf_phase_files(
+            &base.artifact_dir_name,
+            &base.report_name,
+            &name,
+            phase.and_then(|p| p.artifact_dir_name.as_deref()),
+            phase.and_then(|p| p.report_name.as_deref()),
+            single,
+        );
         let dir = format!("{results_dir}/{artifact}");
         let mut merged = indexmap::IndexMap::new();
         merged.insert(
@@ -426,6 +424,11 @@ fn aiperf_steps(test: &TestDefinition, results_dir: &str) -> Vec<Step> {
             artifact_dir: dir,
             source: "profile_export_aiperf.csv".into(),
             report: format!("{results_dir}/{report}"),
+            also: if single || !last {
+                String::new()
+            } else {
+                format!("{results_dir}/{FINAL_AIPERF_REPORT}")
+            },
             continue_on_failure: base.continue_on_phase_failure,
             between: if last {
                 String::new()

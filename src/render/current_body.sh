@@ -190,10 +190,19 @@ for ((s = 0; s < NUM_STEPS; s++)); do
     [ "${STEP_CONTINUE[$s]}" = true ] || fail "$name" "$code" "${OUTS[-1]}"
     log "$name failed with $code; continuing (continue-on-phase-failure)"
   elif [ -n "${STEP_SOURCE[$s]}" ]; then
-    src=$(find "${STEP_ARTIFACTS[$s]}" -name "${STEP_SOURCE[$s]}" -type f | head -n 1)
+    # aiperf writes its summary at the top of its artifact directory (and copies per
+    # phase under phases/warmup and phases/profiling: never the warmup's); genai-perf one
+    # directory down.
+    src=${STEP_ARTIFACTS[$s]}/${STEP_SOURCE[$s]}
+    [ -f "$src" ] || src=$(find "${STEP_ARTIFACTS[$s]}" -name "${STEP_SOURCE[$s]}" -type f \
+      -not -path '*/warmup/*' | sort | head -n 1)
     if [ -n "$src" ]; then
       cp "$src" "${STEP_REPORT[$s]}"
       log "$name report: ${STEP_REPORT[$s]}"
+      if [ -n "${STEP_ALSO[$s]}" ]; then
+        cp "${STEP_REPORT[$s]}" "${STEP_ALSO[$s]}"
+        log "final report: ${STEP_ALSO[$s]}"
+      fi
     else
       fail "$name: no ${STEP_SOURCE[$s]} under ${STEP_ARTIFACTS[$s]}" 1 "${OUTS[-1]}"
     fi

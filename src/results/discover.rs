@@ -64,6 +64,22 @@ pub fn best_result_csv(run_dir: impl AsRef<Path>) -> Result<Option<PathBuf>, Res
         .map(|f| f.path))
 }
 
+/// The export a run is reported from: the preferred CSV, else the preferred JSON (see
+/// [`find_result_files`]).
+pub fn best_result(run_dir: impl AsRef<Path>) -> Result<Option<ResultFile>, ResultsError> {
+    let mut files = find_result_files(run_dir)?;
+    let pick = files.iter().position(|f| f.format == Format::Csv);
+    Ok(match pick {
+        Some(i) => Some(files.swap_remove(i)),
+        None => files.into_iter().next(),
+    })
+}
+
+/// The path of [`best_result`].
+pub fn best_result_file(run_dir: impl AsRef<Path>) -> Result<Option<PathBuf>, ResultsError> {
+    Ok(best_result(run_dir)?.map(|f| f.path))
+}
+
 fn walk(dir: &Path, depth: usize, found: &mut Vec<ResultFile>) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;

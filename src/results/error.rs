@@ -290,6 +290,18 @@ pub enum ResultsError {
         /// What is wrong, naming the field.
         message: String,
     },
+    /// An accuracy summary (`accuracy_results.csv`) is malformed.
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    BadAccuracy {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What is wrong, naming the column.
+        message: String,
+    },
 }
 
 /// A metric or statistic asked for is not in the parsed results.
@@ -348,7 +360,8 @@ impl ResultsError {
             | E::UnknownUnit { path, .. }
             | E::Duplicate { path, .. }
             | E::WrongType { path, .. }
-            | E::BadRecord { path, .. } => path,
+            | E::BadRecord { path, .. }
+            | E::BadAccuracy { path, .. } => path,
         }
     }
 
@@ -369,7 +382,8 @@ impl ResultsError {
             | E::UnknownUnit { line, col, .. }
             | E::Duplicate { line, col, .. }
             | E::WrongType { line, col, .. }
-            | E::BadRecord { line, col, .. } => Some((*line, *col)),
+            | E::BadRecord { line, col, .. }
+            | E::BadAccuracy { line, col, .. } => Some((*line, *col)),
             E::Empty { .. } | E::JsonShape { .. } => Some((1, 1)),
             E::Io { .. } | E::NoMetricTable { .. } | E::NotAFile { .. } | E::TooLarge { .. } => {
                 None

@@ -7,7 +7,9 @@
 //! exports in a run directory. To read a few metrics of many files, [`MetricReader`] answers
 //! prepared [`Query`]s while scanning each CSV, without building [`Results`].
 
+mod accuracy;
 mod check;
+mod cloudai_metric;
 mod compact;
 mod csv;
 mod discover;
@@ -19,6 +21,8 @@ mod number;
 mod outcome;
 mod position;
 mod record;
+mod run;
+mod sources;
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -29,8 +33,10 @@ use serde::Serialize;
 
 use lookup::Row as _;
 
+pub use accuracy::{Accuracy, read_accuracy};
+pub use cloudai_metric::cloudai_metric;
 pub use compact::{CompactResults, TableHead, read_compact};
-pub use discover::{ResultFile, best_result_csv, find_result_files};
+pub use discover::{ResultFile, best_result, best_result_csv, best_result_file, find_result_files};
 pub use error::{LookupError, ResultsError};
 pub use lookup::Query;
 pub use metric::{Attributes, Columns, Metric, MetricKey, Stats, split_unit};
@@ -39,6 +45,8 @@ pub use outcome::{
     request_outcome,
 };
 pub use record::{RunRecord, read_run_record};
+pub use run::{AccuracyResults, Figures, ResultsVerdict, RunResults, SourceResults, run_results};
+pub use sources::Source;
 
 /// The benchmark tool that wrote a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ResultsError;
 use super::position::line_col;
+use super::sources::{RawCmdArgs, Source};
 use super::{MAX_PARSE_BYTES, open_regular, read_limited};
 
 /// What the report needs of a run's record, validated against where the record lies.
@@ -31,8 +32,15 @@ pub struct RunRecord {
     pub num_nodes: Option<u32>,
     /// Nodes that run an engine (the per-GPU divisor's node count).
     pub engine_nodes: Option<u32>,
-    /// The load generator's concurrency (an integer stays one).
+    /// The load generator's concurrency (an integer stays one); for the current schema,
+    /// the primary source's.
     pub concurrency: Option<serde_json::Value>,
+    /// Current schema: the aiperf phases and genai-perf runs the job reports, in order.
+    /// Empty for the seed schema (its one export is found by name).
+    pub sources: Vec<Source>,
+    /// Current schema with `aiperf_accuracy`: where the accuracy summary may lie, in
+    /// CloudAI's order (relative to the run directory). Empty: no accuracy asked.
+    pub accuracy_files: Vec<std::path::PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -61,20 +69,6 @@ struct RawTopology {
 struct RawTest {
     #[serde(default)]
     cmd_args: Option<RawCmdArgs>,
-}
-
-#[derive(Deserialize)]
-struct RawCmdArgs {
-    #[serde(default)]
-    genai_perf: Option<RawLoad>,
-    #[serde(default)]
-    aiperf: Option<RawLoad>,
-}
-
-#[derive(Deserialize)]
-struct RawLoad {
-    #[serde(default)]
-    concurrency: Option<serde_json::Value>,
 }
 
 /// Reads the record at `path`, which must lie under `results_dir` as
@@ -136,12 +130,21 @@ pub fn read_run_record(path: &Path, results_dir: Option<&Path>) -> Result<RunRec
             ));
         }
     }
-    let concurrency = raw
-        .test
-        .and_then(|t| t.cmd_args)
-        .and_then(|c| c.genai_perf.or(c.aiperf))
-        .and_then(|l| l.concurrency)
-        .filter(|c| !c.is_null());
+    let cmd_args = raw.test.and_then(|t| t.cmd_args);
+    let (sources, accuracy_files) = match &cmd_args {
+        Some(c) if c.is_current() => c
+            .sources()
+            .map_err(|m| at("test", format!("test.cmd_args: {m}")))?,
+        _ => Default::default(),
+    };
+    let concurrency = match &cmd_args {
+        Some(c) if c.is_current() => sources
+            .iter()
+            .find(|s| s.primary)
+            .and_then(|s| s.concurrency.clone()),
+        Some(c) => c.seed_concurrency(),
+        None => None,
+    };
     if let Some(c) = &concurrency {
         if !c.as_f64().is_some_and(|v| v.is_finite() && v > 0.0) {
             return Err(at(
@@ -161,6 +164,8 @@ pub fn read_run_record(path: &Path, results_dir: Option<&Path>) -> Result<RunRec
         num_nodes: topology.as_ref().and_then(|t| t.num_nodes),
         engine_nodes: topology.as_ref().and_then(|t| t.engine_nodes),
         concurrency,
+        sources,
+        accuracy_files,
     })
 }
 

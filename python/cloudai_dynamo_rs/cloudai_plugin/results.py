@@ -101,16 +101,14 @@ def is_our_run(run_dir: Path) -> bool:
 def metric(run_dir: Path, key: str) -> float | None:
     """Value of CloudAI metric ``key`` for the run in ``run_dir``; None when unavailable
     (CloudAI turns that into its METRIC_ERROR)."""
-    query = parse_metric_key(key)
-    if query is None:
+    if parse_metric_key(key) is None:
         logging.debug("metric %r: not a metric key", key)
         return None
-    name = key if key in METRIC_KEYS else query.name
-    try:
-        return _core.get_metric(run_dir, name, query.stat)
-    except (ValueError, OSError) as err:  # MetricNotFoundError, ResultsError, no file
-        logging.debug("metric %r: %s", key, err)
-        return None
+    # The core answers as the CloudAI of the run's schema generation does.
+    value, why = _core.cloudai_metric(run_dir, key)
+    if value is None:
+        logging.debug("metric %r: %s", key, why)
+    return value
 
 
 def write_report(run_dir: Path, gpus_per_node: int | None) -> Path | None:

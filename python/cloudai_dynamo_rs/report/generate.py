@@ -13,6 +13,7 @@ from .tables import (
     RunRow,
     atomic_write,
     build_rows,
+    runs_of,
     write_run_report,
     write_summary,
     write_trajectories,
@@ -73,7 +74,7 @@ def generate_report(
         )
     rows = build_rows(runs, gpus_per_node)
     plots = matplotlib_available()
-    run_reports = [p for p in (write_run_report(r) for r in rows) if p is not None]
+    run_reports = [p for p in (write_run_report(g) for g in runs_of(rows)) if p is not None]
     test_summaries: dict[str, Path] = {}
     test_html: dict[str, Path] = {}
     written_trajectories: list[Path] = []
@@ -115,5 +116,4 @@ def write_single_report(run_dir: Path, gpus_per_node: int | None) -> Path | None
     None when the run has no readable results."""
     run_dir = Path(run_dir)
     run = load_run(run_dir / RECORD_FILE, run_dir.parents[1], placed=False)
-    (row,) = build_rows([run], gpus_per_node)
-    return write_run_report(row)
+    return write_run_report(build_rows([run], gpus_per_node))

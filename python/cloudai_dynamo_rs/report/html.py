@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .metrics import ERRORS, PER_GPU, PER_USER
 from .plots import Plot
-from .tables import RunRow
+from .tables import RunRow, runs_of
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -36,6 +36,7 @@ _RESULT_COLUMNS = [
     ("latency p99", "request_latency_p99_ms", "{:.1f}"),
     ("requests", "request_count", "{:.0f}"),
     ("failed requests", ERRORS, "{:.0f}"),
+    ("accuracy", "accuracy", "{:.4f}"),
 ]
 
 #: Statuses shown as warnings rather than failures: not run at all, or completed with some
@@ -58,6 +59,10 @@ DIVISOR_NOTE_HTML = (
 )
 
 
+def _value(row: RunRow, key: str) -> float | None:
+    return row.metrics.accuracy if key == "accuracy" else row.metrics.values.get(key)
+
+
 def _params(row: RunRow) -> str:
     return ", ".join(f"{k}={v}" for k, v in row.run.params.items())
 
@@ -68,7 +73,7 @@ def _status_table(rows: list[RunRow]) -> str:
         "<th>elapsed s</th></tr>"
     )
     body = []
-    for r in rows:
+    for r in (g[0] for g in runs_of(rows)):  # one line per run, not per phase
         css = (
             ""
             if r.status == "completed"
@@ -85,7 +90,7 @@ def _status_table(rows: list[RunRow]) -> str:
 
 def _results_table(rows: list[RunRow]) -> str:
     head = (
-        "<tr><th>run</th><th>parameters</th><th>GPUs</th><th>concurrency</th>"
+        "<tr><th>run</th><th>phase</th><th>parameters</th><th>GPUs</th><th>concurrency</th>"
         + "".join(f"<th>{escape(h)}</th>" for h, _, _ in _RESULT_COLUMNS)
         + "</tr>"
     )
@@ -94,12 +99,13 @@ def _results_table(rows: list[RunRow]) -> str:
         if not r.metrics.values:
             continue
         cells = "".join(
-            f"<td class=n>{'' if (v := r.metrics.values.get(k)) is None else fmt.format(v)}</td>"
+            f"<td class=n>{'' if (v := _value(r, k)) is None else fmt.format(v)}</td>"
             for _, k, fmt in _RESULT_COLUMNS
         )
-        conc = "" if r.run.concurrency is None else f"{r.run.concurrency:g}"
+        conc = "" if r.metrics.concurrency is None else f"{r.metrics.concurrency:g}"
         body.append(
-            f"<tr><td>{escape(r.run.label)}</td><td>{escape(_params(r))}</td>"
+            f"<tr><td>{escape(r.run.label)}</td><td>{escape(r.metrics.phase)}</td>"
+            f"<td>{escape(_params(r))}</td>"
             f"<td class=n>{r.metrics.gpus or ''}</td><td class=n>{conc}</td>{cells}</tr>"
         )
     if not body:
@@ -124,11 +130,12 @@ def render_html(
 ) -> str:
     """The page; ``plots`` None means matplotlib is missing (the tables are still shown)."""
     counts: dict[str, int] = {}
-    for r in rows:
+    runs = [g[0] for g in runs_of(rows)]
+    for r in runs:
         counts[r.status] = counts.get(r.status, 0) + 1
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    failed = [r for r in rows if r.status not in ("completed", *_WARN)]
-    flagged = [r for r in rows if r.status == "flagged"]
+    failed = [r for r in runs if r.status not in ("completed", *_WARN)]
+    flagged = [r for r in runs if r.status == "flagged"]
     gpn = (
         f"gpus_per_node = {gpus_per_node}."
         if gpus_per_node
@@ -150,7 +157,7 @@ def render_html(
 <body>
 <h1>{escape(title)}</h1>
 <p>Results in <code>{escape(str(results_dir))}</code>, generated {escape(stamp)}.
-{len(rows)} run(s): {escape(tally) or "none"}.</p>
+{len(runs)} run(s): {escape(tally) or "none"}.</p>
 <p class=note>{DIVISOR_NOTE_HTML} {escape(gpn)}</p>
 <h2>Status</h2>
 {f"<p><strong>{len(failed)} run(s) did not complete</strong>; causes below.</p>" if failed else ""}

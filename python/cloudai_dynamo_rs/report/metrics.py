@@ -1,18 +1,14 @@
-"""The metrics of one run, and the two derived rates: per GPU and per user.
+"""The figures of one run, as the core reads them (``_core.run_results``): one set per source
+(an aiperf phase or a genai-perf run of a current-schema test; the preferred export of a
+seed-schema run), each with its per-GPU and per-user rates, and the run's verdict. The rules
+(which files, per-GPU divisor, per-user fallback, request verdicts, accuracy) are the core's;
+this module only carries them to the report.
 
-**Per-GPU divisor.** Output token throughput per GPU divides the run's output token throughput
-by the GPUs of the nodes that run an engine: ``engine_nodes * gpus_per_node``, where the node
-plan (``topology.engine_nodes`` in ``test-run.json``, decided by the Rust core) counts the
-prefill and decode nodes plus the frontend node when it hosts an engine. With the seed's
-default commands it does (``dynamo serve graphs.agg_router:Frontend`` starts Dynamo's
-Frontend → Processor → Router → VllmWorker graph there), so the divisor is CloudAI's
-``(1 + prefill + decode) * gpus_per_node``; a frontend ``cmd`` such as
-``python -m dynamo.frontend`` runs none (unless ``runs_engine = true``): ``(prefill + decode)``.
-The arithmetic is the core's (``_core.per_gpu_throughput``).
+**Per-GPU divisor.** The GPUs of the nodes that run an engine, ``engine_nodes *
+gpus_per_node`` from the node plan (``topology.engine_nodes`` in ``test-run.json``).
 
-**Per-user rate.** The per-request ``Output Token Throughput Per User`` metric when the file
-has one (genai-perf ≥ 0.0.16, aiperf: measured per request), otherwise output token
-throughput / concurrency.
+**Per-user rate.** The per-request ``Output Token Throughput Per User`` metric when the export
+has it, otherwise output token throughput / the source's concurrency.
 """
 
 from __future__ import annotations
@@ -24,89 +20,75 @@ from typing import Any
 from .. import _core
 from .runs import Run
 
-#: Summary column → (metric as `get_metric` understands it, statistic or None for default).
-METRICS: dict[str, tuple[str, str | None]] = {
-    "output_tokens_per_s": ("output-token-throughput", None),
-    "request_throughput_per_s": ("request-throughput", None),
-    "request_count": ("Request Count", None),
-    "ttft_avg_ms": ("time-to-first-token", "avg"),
-    "ttft_p50_ms": ("time-to-first-token", "p50"),
-    "ttft_p99_ms": ("time-to-first-token", "p99"),
-    "itl_avg_ms": ("inter-token-latency", "avg"),
-    "itl_p50_ms": ("inter-token-latency", "p50"),
-    "itl_p99_ms": ("inter-token-latency", "p99"),
-    "request_latency_avg_ms": ("request-latency", "avg"),
-    "request_latency_p50_ms": ("request-latency", "p50"),
-    "request_latency_p99_ms": ("request-latency", "p99"),
-}
-PER_USER_METRIC = ("Output Token Throughput Per User", "avg")
-
+#: Summary columns read from each export, in the core's names (``_core.Figures``).
+METRICS: tuple[str, ...] = (
+    "output_tokens_per_s",
+    "request_throughput_per_s",
+    "request_count",
+    "ttft_avg_ms",
+    "ttft_p50_ms",
+    "ttft_p99_ms",
+    "itl_avg_ms",
+    "itl_p50_ms",
+    "itl_p99_ms",
+    "request_latency_avg_ms",
+    "request_latency_p50_ms",
+    "request_latency_p99_ms",
+)
 #: Derived columns, placed after the throughput in summaries.
 PER_GPU = "output_tokens_per_s_per_gpu"
 PER_USER = "output_tokens_per_s_per_user"
 #: Failed requests (aiperf's ``Error Request Count``), from the core's request outcome.
 ERRORS = "error_request_count"
-#: What stays of an export whose requests all failed: its figures measure nothing.
-COUNT_COLUMNS = ("request_count", ERRORS)
 
 
 @dataclass
 class RunMetrics:
-    """What the report shows of one run's results."""
+    """What the report shows of one source of a run."""
 
     results_file: Path | None = None
     values: dict[str, float | None] = field(default_factory=dict)
     gpus: int | None = None
-    error: str = ""  # why the results could not be read
-    #: The core's verdict on the request counts: ``{"verdict", "cause", ...}``.
-    requests: dict[str, Any] | None = None
+    error: str = ""  # why this source could not be read
+    #: Phase or workload name (``round_1``, ``genai_perf``); empty for a seed-schema run.
+    phase: str = ""
+    concurrency: float | None = None
+    #: The source CloudAI reads for a bare metric key (its ``<workload>_report.csv``).
+    primary: bool = True
+    #: The run's accuracy (fraction), when its test runs an accuracy benchmark.
+    accuracy: float | None = None
 
 
-def best_results_file(run_dir: Path) -> Path | None:
-    """The export the report reads: the preferred CSV, else the preferred JSON."""
-    files = _core.find_result_files(run_dir)
-    csv = [f for f in files if f["format"] == "csv"]
-    chosen = (csv or files)[:1]
-    return Path(chosen[0]["path"]) if chosen else None
+@dataclass
+class RunResults:
+    """One run's sources and the core's verdict on them."""
+
+    sources: list[RunMetrics]
+    verdict: str = "no_results"  # ok, flagged, failed, bad_results, no_results
+    cause: str = ""
+    gpus: int | None = None
+    accuracy: float | None = None
 
 
-def read_run_metrics(run: Run, gpus_per_node: int | None) -> RunMetrics:
-    """Metrics of ``run``; a malformed file becomes ``error`` rather than aborting the report."""
-    out = RunMetrics(gpus=_core.per_gpu_throughput(None, run.engine_nodes, gpus_per_node)[0])
+def read_run_results(run: Run, gpus_per_node: int | None) -> RunResults:
+    """The core's view of ``run``; an unreadable directory becomes a ``bad_results`` run."""
     try:
-        out.results_file = best_results_file(run.run_dir)
-    except OSError as err:
-        out.error = str(err)
-        return out
-    if out.results_file is None:
-        return out
-    specs: list[str | tuple[str, str | None]] = [*METRICS.values(), PER_USER_METRIC]
-    try:
-        (row,) = _core.read_metrics_many([out.results_file], specs)
-        out.requests = dict(_core.request_outcome(out.results_file))
+        res: dict[str, Any] = dict(_core.run_results(run.run_dir, gpus_per_node))
     except (_core.ResultsError, OSError) as err:
-        out.error = str(err)
-        return out
-    out.values = dict(zip(METRICS, row[: len(METRICS)], strict=True))
-    out.values[ERRORS] = out.requests["failed"]
-    if out.requests["verdict"] == "failed":
-        # Every request failed: keep the counts, drop figures that measure nothing.
-        out.values = {k: (v if k in COUNT_COLUMNS else None) for k, v in out.values.items()}
-        out.values[PER_GPU] = out.values[PER_USER] = None
-        return out
-    throughput = out.values["output_tokens_per_s"]
-    out.gpus, out.values[PER_GPU] = _core.per_gpu_throughput(
-        throughput, run.engine_nodes, gpus_per_node
-    )
-    out.values[PER_USER] = _per_user(throughput, row[-1], run.concurrency)
-    return out
-
-
-def _per_user(
-    throughput: float | None, measured: float | None, concurrency: float | None
-) -> float | None:
-    if measured is not None:
-        return measured
-    if throughput is None or not concurrency:
-        return None
-    return throughput / concurrency
+        return RunResults(sources=[], verdict="bad_results", cause=str(err))
+    acc = res["accuracy"]
+    accuracy = acc["accuracy"]["value"] if acc and acc["accuracy"] else None
+    sources = [
+        RunMetrics(
+            results_file=None if s["file"] is None else Path(s["file"]),
+            values=dict(s["figures"]) if s["error"] is None else {},
+            gpus=res["gpus"],
+            error=s["error"] or "",
+            phase=s["name"],
+            concurrency=s["concurrency"],
+            primary=s["primary"],
+            accuracy=accuracy,
+        )
+        for s in res["sources"]
+    ]
+    return RunResults(sources, res["verdict"], res["cause"], res["gpus"], accuracy)

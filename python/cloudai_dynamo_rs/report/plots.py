@@ -102,9 +102,9 @@ def _pareto(rows: list[RunRow]) -> bytes:
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=test_id, zorder=3)
         if len(pts) <= 40:  # label points with their concurrency while it stays readable
             for x, y, row in pts:
-                if row.run.concurrency is not None:
+                if row.metrics.concurrency is not None:
                     ax.annotate(
-                        f"c{row.run.concurrency:g}",
+                        f"c{row.metrics.concurrency:g}",
                         (x, y),
                         textcoords="offset points",
                         xytext=(4, 4),
@@ -131,7 +131,7 @@ def _against_concurrency(rows: list[RunRow], avg: str, p99: str, what: str) -> b
     fig, ax = _new_figure()
     series: dict[str, dict[float, list[tuple[float, float | None]]]] = {}
     for row in rows:
-        c, y = row.run.concurrency, row.metrics.values.get(avg)
+        c, y = row.metrics.concurrency, row.metrics.values.get(avg)
         if c is not None and y is not None:
             by_c = series.setdefault(_series_label(row, drop="concurrency"), {})
             by_c.setdefault(c, []).append((y, row.metrics.values.get(p99)))

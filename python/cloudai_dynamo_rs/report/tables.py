@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .. import _core
-from .metrics import ERRORS, METRICS, PER_GPU, PER_USER, RunMetrics, read_run_metrics
+from .metrics import ERRORS, METRICS, PER_GPU, PER_USER, RunMetrics, RunResults, read_run_results
 from .runs import BAD_RECORD, Run
 
 REPORT_FILE = "report.csv"
@@ -26,6 +26,24 @@ PER_GPU_LABEL = "Overall Output Tokens per Second per GPU"
 GPUS_LABEL = "GPUs Counted (count)"
 #: Failed requests, in the derived table (not aiperf's own label, which the export may hold).
 ERRORS_LABEL = "Failed Requests (requests)"
+ACCURACY_LABEL = "Accuracy (fraction)"
+#: The per-source table of a run with several aiperf phases (or workloads).
+PHASE_COLUMNS = [
+    ("Phase", "phase"),
+    ("Concurrency", "concurrency"),
+    ("Output Token Throughput (tokens/sec)", "output_tokens_per_s"),
+    (PER_GPU_LABEL, PER_GPU),
+    ("Output Token Throughput Per User (tokens/sec/user)", PER_USER),
+    ("Request Throughput (per sec)", "request_throughput_per_s"),
+    ("Request Count (count)", "request_count"),
+    (ERRORS_LABEL, ERRORS),
+    ("Time To First Token avg (ms)", "ttft_avg_ms"),
+    ("Time To First Token p99 (ms)", "ttft_p99_ms"),
+    ("Inter Token Latency avg (ms)", "itl_avg_ms"),
+    ("Inter Token Latency p99 (ms)", "itl_p99_ms"),
+    ("Request Latency avg (ms)", "request_latency_avg_ms"),
+    ("Report", "results_file"),
+]
 
 #: Metric columns of summaries, in order: throughputs first, then latencies.
 METRIC_COLUMNS = [
@@ -39,40 +57,55 @@ METRIC_COLUMNS = [
 
 @dataclass
 class RunRow:
-    """A run with its metrics and its final status as the report shows it."""
+    """One source of a run (an aiperf phase, a genai-perf run, a seed run's export) with its
+    metrics and the run's final status as the report shows it."""
 
     run: Run
     metrics: RunMetrics
     status: str
     cause: str
 
+    @property
+    def label(self) -> str:
+        """``disagg/0`` or, for one phase of several, ``disagg/0 round_1``."""
+        return self.run.label + (f" {self.metrics.phase}" if self.metrics.phase else "")
 
-def _final_status(run: Run, metrics: RunMetrics) -> tuple[str, str]:
-    """The runner's status, unless the results it accepted cannot be read or their request
-    counts say otherwise (all failed: ``failed``; some: ``flagged``); without a
-    ``status.json`` (tree copied from elsewhere, runner killed) the files decide."""
-    if metrics.error and run.status in (None, "completed"):
-        return "bad_results", metrics.error
-    verdict = (metrics.requests or {}).get("verdict", "ok")
-    if verdict != "ok" and run.status in (None, "completed"):
-        assert metrics.requests is not None
-        return ("failed" if verdict == "failed" else "flagged"), metrics.requests["cause"]
+
+def _final_status(run: Run, results: RunResults) -> tuple[str, str]:
+    """The runner's status, unless the results it accepted say otherwise (the core's
+    verdict: unreadable or missing exports ``bad_results``, all requests of a source failed
+    ``failed``, some ``flagged``); without a ``status.json`` (tree copied from elsewhere,
+    runner killed) the files decide."""
+    verdict = results.verdict
+    if verdict in ("bad_results", "failed", "flagged") and run.status in (None, "completed"):
+        return verdict, results.cause
     if run.status is not None:
         return run.status, run.cause
-    if metrics.results_file is not None:
+    if results.sources:
         return "completed", ""
     return "not_run", "no status.json and no results file"
 
 
 def build_rows(runs: Iterable[Run], gpus_per_node: int | None) -> list[RunRow]:
+    """One row per source of each run (a run without any: one row, without figures)."""
     rows = []
     for run in runs:
         if run.status == BAD_RECORD:  # where it belongs is unknown: read and write nothing
             rows.append(RunRow(run, RunMetrics(), run.status, run.cause))
             continue
-        metrics = read_run_metrics(run, gpus_per_node)
-        rows.append(RunRow(run, metrics, *_final_status(run, metrics)))
+        results = read_run_results(run, gpus_per_node)
+        status, cause = _final_status(run, results)
+        for m in results.sources or [RunMetrics(gpus=results.gpus, accuracy=results.accuracy)]:
+            rows.append(RunRow(run, m, status, cause))
     return rows
+
+
+def runs_of(rows: Iterable[RunRow]) -> list[list[RunRow]]:
+    """The rows grouped by run, in order."""
+    groups: dict[Path, list[RunRow]] = {}
+    for r in rows:
+        groups.setdefault(r.run.run_dir, []).append(r)
+    return list(groups.values())
 
 
 def atomic_write(path: Path, content: str | Callable[[BinaryIO], None]) -> Path:
@@ -131,22 +164,40 @@ def _tables_as_csv(results: _core.Results) -> list[list[str]]:
     return rows
 
 
-def write_run_report(row: RunRow) -> Path | None:
-    """``report.csv``: the export as written plus a ``Metric,Value`` table with the per-GPU
-    throughput and its divisor. A separate table (not a row spliced into the throughput's
-    table) keeps every original table intact and the file valid for any multi-table reader."""
-    source = row.metrics.results_file
-    if source is None or row.metrics.error:
+def write_run_report(rows: list[RunRow]) -> Path | None:
+    """``report.csv`` of one run (``rows``: its sources): the export CloudAI reads for a bare
+    metric key as written, then a ``Metric,Value`` table with the per-GPU throughput, its
+    divisor, the failed requests and the accuracy, then, with several sources, one row per
+    aiperf phase (or workload). Separate tables (no row spliced into the export's) keep every
+    original table intact and the file valid for any multi-table reader."""
+    readable = [r for r in rows if r.metrics.results_file is not None and not r.metrics.error]
+    main = next((r for r in readable if r.metrics.primary), readable[-1] if readable else None)
+    if main is None:
         return None
+    source = main.metrics.results_file
+    assert source is not None
     derived = [["Metric", "Value"]]
-    per_gpu = row.metrics.values.get(PER_GPU)
+    per_gpu = main.metrics.values.get(PER_GPU)
     if per_gpu is not None:
         derived.append([PER_GPU_LABEL, _cell(per_gpu)])
-    if row.metrics.gpus is not None:
-        derived.append([GPUS_LABEL, str(row.metrics.gpus)])
-    failed = row.metrics.values.get(ERRORS)
+    if main.metrics.gpus is not None:
+        derived.append([GPUS_LABEL, str(main.metrics.gpus)])
+    failed = main.metrics.values.get(ERRORS)
     if failed is not None:
         derived.append([ERRORS_LABEL, f"{failed:.2f}"])
+    if main.metrics.accuracy is not None:
+        derived.append([ACCURACY_LABEL, _cell(main.metrics.accuracy)])
+    phases: list[list[str]] = []
+    if len(rows) > 1:
+        phases.append([h for h, _ in PHASE_COLUMNS])
+        for r in rows:
+            rec = {
+                **r.metrics.values,
+                "phase": r.metrics.phase,
+                "concurrency": r.metrics.concurrency,
+                "results_file": r.metrics.results_file and r.metrics.results_file.name,
+            }
+            phases.append([_cell(rec.get(k)) for _, k in PHASE_COLUMNS])
 
     def fill(out: BinaryIO) -> None:
         if source.suffix.lower() == ".csv":
@@ -154,10 +205,11 @@ def write_run_report(row: RunRow) -> Path | None:
         else:
             newline = "\r\n"
             out.write(_csv_text(_tables_as_csv(_core.read_results(source)), newline).encode())
-        if len(derived) > 1:  # without gpus_per_node and counts, the export alone
-            out.write((newline + _csv_text(derived, newline)).encode())
+        for table in (derived, phases):
+            if len(table) > 1:  # without gpus_per_node and counts, the export alone
+                out.write((newline + _csv_text(table, newline)).encode())
 
-    return atomic_write(row.run.run_dir / REPORT_FILE, fill)
+    return atomic_write(main.run.run_dir / REPORT_FILE, fill)
 
 
 #: Exports are copied in chunks of this size, so a large one is never held whole.
@@ -212,8 +264,10 @@ def summary_columns(rows: list[RunRow]) -> list[str]:
         "decode_nodes",
         "engine_nodes",
         "gpus",
+        "phase",
         "concurrency",
         *METRIC_COLUMNS,
+        "accuracy",
         "run_dir",
         "results_file",
     ]
@@ -229,6 +283,7 @@ def summary_record(row: RunRow, base: Path) -> dict[str, Any]:
         "test_id": run.test_id,
         "iteration": run.iteration,
         "step": run.step,
+        "phase": m.phase,
         **run.params,
         "status": row.status,
         "cause": row.cause,
@@ -239,15 +294,17 @@ def summary_record(row: RunRow, base: Path) -> dict[str, Any]:
         "decode_nodes": run.decode_nodes,
         "engine_nodes": run.engine_nodes,
         "gpus": m.gpus,
-        "concurrency": run.concurrency,
+        "concurrency": m.concurrency,
         **{c: m.values.get(c) for c in METRIC_COLUMNS},
+        "accuracy": m.accuracy,
         "run_dir": rel(run.run_dir) or ".",
         "results_file": rel(m.results_file),
     }
 
 
 def write_summary(path: Path, rows: list[RunRow], base: Path) -> Path:
-    """One row per run, in the order given; paths relative to ``base``."""
+    """One row per source of each run (an aiperf phase: ``phase``), in the order given;
+    paths relative to ``base``."""
     columns = summary_columns(rows)
     table = [columns] + [
         [_cell(rec.get(c)) for c in columns] for rec in (summary_record(r, base) for r in rows)

@@ -3,10 +3,12 @@
 //! generation a file is written in is judged per file from its shape ([`generation`]).
 
 mod dse;
+mod layout;
 mod model;
 mod read;
 
 pub use dse::prune_reason;
+pub use layout::{ACCURACY_RESULTS, FINAL_AIPERF_REPORT, accuracy_candidates, aiperf_phase_files};
 pub use model::{
     Accuracy, Backend, CmdArgs, Constraints, DcgmExporter, Dynamo, Phase, TestDefinition, Worker,
     Workload, WorkloadKind,

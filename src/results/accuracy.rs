@@ -1,0 +1,168 @@
+//! The accuracy summary of an aiperf accuracy run (`accuracy_results.csv`), read as CloudAI
+//! 5b5c0f72 reads it (`parse_aiperf_accuracy` in `workloads/ai_dynamo/ai_dynamo.py`): the
+//! `OVERALL` row's accuracy, else the first row's; an `Accuracy`/`accuracy`/`Value` cell
+//! that is a fraction, a number above 1 (a percentage) or `35.00%`, else `correct / total`;
+//! the result a fraction in 0..=1. Unlike CloudAI, which skips what it cannot read and may
+//! answer from another row, a cell that is not a number is an error with its position.
+//!
+//! Writers: aiperf 0.13's `AccuracyDataExporter` (`task,correct,total,unparsed,accuracy`,
+//! accuracy `%.4f`); CloudAI's documented layout `Task,Correct,Total,Accuracy` with `35.00%`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{MAX_PARSE_BYTES, ResultsError, open_regular, position::line_col, read_limited};
+
+/// What the accuracy summary says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Accuracy {
+    /// The file read.
+    pub path: PathBuf,
+    /// Accuracy as a fraction (0.35 for 35 %).
+    pub value: f64,
+    /// The task of the row it came from (`OVERALL` when the file has that row).
+    pub task: String,
+}
+
+/// One CSV record: each field with its byte offset in the file.
+fn fields(line: &str, base: usize) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut start = base;
+    let mut quoted = false;
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek().is_some_and(|(_, n)| *n == '"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push((std::mem::take(&mut cur), start));
+                start = base + i + 1;
+            }
+            _ => cur.push(c),
+        }
+    }
+    out.push((cur, start));
+    out
+}
+
+fn find(header: &[(String, usize)], names: &[&str]) -> Option<usize> {
+    names
+        .iter()
+        .find_map(|n| header.iter().position(|(h, _)| h.trim() == *n))
+}
+
+/// Reads the accuracy summary at `path`.
+pub fn read_accuracy(path: &Path) -> Result<Accuracy, ResultsError> {
+    let (file, size) = open_regular(path)?;
+    let data = read_limited(
+        file,
+        path,
+        size,
+        MAX_PARSE_BYTES,
+        "an accuracy summary",
+        Vec::new(),
+    )?;
+    let bad = |offset: usize, message: String| {
+        let (line, col) = line_col(&data, offset);
+        ResultsError::BadAccuracy {
+            path: path.to_owned(),
+            line,
+            col,
+            message,
+        }
+    };
+    let text = std::str::from_utf8(&data)
+        .map_err(|e| bad(e.valid_up_to(), "expected UTF-8 text".into()))?;
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut lines = Vec::new();
+    let mut offset = bom;
+    for line in text[bom..].split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if !body.trim().is_empty() {
+            lines.push((body, offset));
+        }
+        offset += line.len();
+    }
+    let Some(&(head, head_at)) = lines.first() else {
+        return Err(bad(
+            0,
+            "file is empty; expected an accuracy table with a header such as `task,correct,total,unparsed,accuracy`".into(),
+        ));
+    };
+    let header = fields(head, head_at);
+    let acc_col = find(&header, &["Accuracy", "accuracy", "Value"]);
+    let correct_col = find(&header, &["Correct", "correct"]);
+    let total_col = find(&header, &["Total", "total"]);
+    let task_col = find(&header, &["Task", "task", "Metric"]);
+    if acc_col.is_none() && (correct_col.is_none() || total_col.is_none()) {
+        return Err(bad(
+            head_at,
+            format!(
+                "expected an `accuracy` column (or `correct` and `total`), found header `{head}`"
+            ),
+        ));
+    }
+    let mut first: Option<Accuracy> = None;
+    for &(line, at) in &lines[1..] {
+        let row = fields(line, at);
+        let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).map(|(t, o)| (t.trim(), *o));
+        let number = |i: Option<usize>, what: &str| -> Result<Option<f64>, ResultsError> {
+            match cell(i) {
+                None | Some(("", _)) => Ok(None),
+                Some((t, o)) => {
+                    let (digits, percent) = match t.strip_suffix('%') {
+                        Some(d) => (d.trim_end(), true),
+                        None => (t, false),
+                    };
+                    match digits.parse::<f64>() {
+                        Ok(v) if v.is_finite() && v >= 0.0 => {
+                            Ok(Some(if percent { v / 100.0 } else { v }))
+                        }
+                        _ => Err(bad(
+                            o,
+                            format!(
+                                "`{what}`: `{t}` is not a number; expected a non-negative decimal such as 0.3500 or 35.00%"
+                            ),
+                        )),
+                    }
+                }
+            }
+        };
+        let percent_cell = cell(acc_col).is_some_and(|(t, _)| t.ends_with('%'));
+        let value = match number(acc_col, "accuracy")? {
+            // A plain number above 1 is a percentage, as CloudAI reads it.
+            Some(v) if !percent_cell && v > 1.0 => Some(v / 100.0),
+            Some(v) => Some(v),
+            None => match (number(correct_col, "correct")?, number(total_col, "total")?) {
+                (Some(c), Some(t)) if t > 0.0 => Some(c / t),
+                _ => None,
+            },
+        };
+        let Some(value) = value else { continue };
+        if value > 1.0 {
+            let (_, o) = cell(acc_col).or(cell(correct_col)).unwrap_or(("", at));
+            return Err(bad(o, format!("accuracy {value} is above 100 %")));
+        }
+        let task = cell(task_col).map_or("", |(t, _)| t).to_owned();
+        let found = Accuracy {
+            path: path.to_owned(),
+            value,
+            task: task.clone(),
+        };
+        if task.eq_ignore_ascii_case("OVERALL") {
+            return Ok(found);
+        }
+        first.get_or_insert(found);
+    }
+    first.ok_or_else(|| {
+        bad(
+            head_at,
+            "no row holds an accuracy (or correct and total counts)".into(),
+        )
+    })
+}

@@ -1,0 +1,184 @@
+//! What a run's load generation leaves to report, from its record: one source per aiperf
+//! phase or genai-perf run, in the order the job ran them, and the accuracy summary when the
+//! test asks for one. The file names come from the naming rule the launch script writes by
+//! (`config::gen2::aiperf_phase_files`). Seed-schema records have none: their one export is
+//! found by name ([`super::best_result_file`]).
+
+use std::path::{Component, Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::Tool;
+use crate::config::gen2::{AIPERF_ARTIFACTS, accuracy_candidates, aiperf_phase_files};
+
+/// One set of figures a run produces: an aiperf phase or a genai-perf run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    /// The phase name (`round_1`), `aiperf` for a single aiperf run, `genai_perf`.
+    pub name: String,
+    /// The workload that writes it.
+    pub tool: Tool,
+    /// Its report, relative to the run directory (`aiperf_round_1_report.csv`).
+    pub report: PathBuf,
+    /// The load generator's concurrency for this source, when the test sets it (a number;
+    /// an integer stays one).
+    pub concurrency: Option<serde_json::Value>,
+    /// Whether CloudAI reads this one for a bare metric key and its report: the last source
+    /// of the first workload (with several phases, `aiperf_report.csv` is the last's copy).
+    pub primary: bool,
+}
+
+/// The record's view of a current-schema test (`test.cmd_args` of `test-run.json`).
+#[derive(Deserialize)]
+pub(super) struct RawCmdArgs {
+    #[serde(default)]
+    workloads: Option<Vec<String>>,
+    #[serde(default)]
+    genai_perf: Option<RawLoad>,
+    #[serde(default)]
+    aiperf: Option<RawLoad>,
+    #[serde(default)]
+    aiperf_phases: Option<Vec<RawPhase>>,
+    #[serde(default)]
+    aiperf_accuracy: Option<RawAccuracy>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawLoad {
+    /// Seed schema: the concurrency is a field of the load generator.
+    #[serde(default)]
+    concurrency: Option<serde_json::Value>,
+    #[serde(default)]
+    report_name: Option<String>,
+    #[serde(default)]
+    artifact_dir_name: Option<String>,
+    #[serde(default)]
+    args: Option<IndexMap<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct RawPhase {
+    name: String,
+    #[serde(default)]
+    report_name: Option<String>,
+    #[serde(default)]
+    artifact_dir_name: Option<String>,
+    #[serde(default)]
+    args: Option<IndexMap<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct RawAccuracy {
+    artifact_dir_name: String,
+}
+
+impl RawCmdArgs {
+    /// The seed schema's concurrency (`genai_perf.concurrency`, else `aiperf.concurrency`).
+    pub(super) fn seed_concurrency(&self) -> Option<serde_json::Value> {
+        [&self.genai_perf, &self.aiperf]
+            .into_iter()
+            .flatten()
+            .find_map(|l| l.concurrency.clone())
+            .filter(|c| !c.is_null())
+    }
+
+    /// Whether the record is of a current-schema test (only it has `workloads`).
+    pub(super) fn is_current(&self) -> bool {
+        self.workloads.is_some()
+    }
+
+    /// The sources and the accuracy summary's candidate paths; `Err` names a report path
+    /// that would leave the run directory.
+    pub(super) fn sources(&self) -> Result<(Vec<Source>, Vec<PathBuf>), String> {
+        let mut out = Vec::new();
+        for (i, w) in self.workloads.iter().flatten().enumerate() {
+            let first = i == 0;
+            match w.as_str() {
+                "genai_perf" | "genai_perf.sh" => {
+                    let g = self.genai_perf.as_ref();
+                    out.push(Source {
+                        name: "genai_perf".into(),
+                        tool: Tool::GenaiPerf,
+                        report: inside(
+                            g.and_then(|g| g.report_name.as_deref())
+                                .unwrap_or("genai_perf_report.csv"),
+                        )?,
+                        concurrency: g.and_then(|g| concurrency(g.args.as_ref())),
+                        primary: first,
+                    });
+                }
+                "aiperf" | "aiperf.sh" => {
+                    let base = self.aiperf.as_ref();
+                    let base_art = base
+                        .and_then(|b| b.artifact_dir_name.as_deref())
+                        .unwrap_or(AIPERF_ARTIFACTS);
+                    let base_report = base
+                        .and_then(|b| b.report_name.as_deref())
+                        .unwrap_or("aiperf_report.csv");
+                    let base_conc = base.and_then(|b| concurrency(b.args.as_ref()));
+                    let phases = self.aiperf_phases.as_deref().unwrap_or_default();
+                    let single = phases.len() <= 1;
+                    let named: Vec<(&str, Option<&RawPhase>)> = if phases.is_empty() {
+                        vec![("aiperf", None)]
+                    } else {
+                        phases.iter().map(|p| (p.name.as_str(), Some(p))).collect()
+                    };
+                    let n = named.len();
+                    for (k, (name, phase)) in named.into_iter().enumerate() {
+                        let (_, report) = aiperf_phase_files(
+                            base_art,
+                            base_report,
+                            name,
+                            phase.and_then(|p| p.artifact_dir_name.as_deref()),
+                            phase.and_then(|p| p.report_name.as_deref()),
+                            single,
+                        );
+                        out.push(Source {
+                            name: name.to_owned(),
+                            tool: Tool::Aiperf,
+                            report: inside(&report)?,
+                            concurrency: phase
+                                .and_then(|p| concurrency(p.args.as_ref()))
+                                .or_else(|| base_conc.clone()),
+                            primary: first && k + 1 == n,
+                        });
+                    }
+                }
+                other => return Err(format!("unknown workload {other:?}")),
+            }
+        }
+        let accuracy = match &self.aiperf_accuracy {
+            Some(a) => accuracy_candidates(&a.artifact_dir_name, AIPERF_ARTIFACTS)
+                .iter()
+                .map(|p| inside(p))
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        Ok((out, accuracy))
+    }
+}
+
+/// `concurrency` of a tool's `args` (a positive number; anything else is no concurrency).
+fn concurrency(args: Option<&IndexMap<String, serde_json::Value>>) -> Option<serde_json::Value> {
+    let v = args?.get("concurrency")?;
+    v.as_f64()
+        .is_some_and(|c| c.is_finite() && c > 0.0)
+        .then(|| v.clone())
+}
+
+/// `p` as a path inside the run directory: relative, without `..`.
+fn inside(p: &str) -> Result<PathBuf, String> {
+    let path = Path::new(p);
+    let ok = !p.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if ok {
+        Ok(path.to_owned())
+    } else {
+        Err(format!(
+            "report path {p:?} is not inside the run directory; expected a relative path without `..`"
+        ))
+    }
+}

@@ -1,0 +1,246 @@
+"""The report of current-schema runs: one set of figures per aiperf phase, the accuracy
+summary, the run's verdict from all of them, and CloudAI main's metric keys. Each run
+directory is laid out as the launch script leaves it (`aiperf_artifacts/<phase>/`,
+`aiperf_<phase>_report.csv`, the last phase also `aiperf_report.csv`), from real aiperf 0.13
+exports; expected values are read from the files' own text."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cloudai_dynamo_rs import _core
+from cloudai_dynamo_rs.report import generate_report
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / "conf" / "local"
+CORPUS = ROOT / "tests" / "data" / "results"
+ACCURACY = ROOT / "tests" / "data" / "accuracy"
+STREAM = CORPUS / "aiperf-0.13.0" / "dynamo-mocker-1p1d-stream-c4"
+NOSTREAM = CORPUS / "aiperf-0.13.0" / "dynamo-mocker-1p1d-nostream-c4"
+GPUS_PER_NODE = 8  # conf/local/system/baremetal.toml
+ACCURACY_BLOCK = (
+    "[cmd_args.aiperf_accuracy]\n"
+    'cli = "--model {model} --url {url} --artifact-dir {artifact_dir} --accuracy-benchmark mmlu"\n'
+    "\n[extra_env_vars]\n"
+)
+
+
+def text_cell(path: Path, label: str, column: str = "avg") -> float:
+    """The cell of row ``label`` under ``column`` (``Value`` rows: their one value), read with
+    Python's csv module from the file's own text."""
+    header: list[str] = []
+    with path.open(newline="") as f:
+        for row in csv.reader(f):
+            if row and row[0] == "Metric":
+                header = row
+            elif row and row[0] == label:
+                i = header.index(column) if column in header else 1
+                return float(row[i])
+    raise AssertionError(f"{label} not in {path}")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def current_run(tmp_path: Path, *, accuracy: bool = False) -> Path:
+    """Dry-run of the local current-schema test (two aiperf phases, concurrency 2 then 4),
+    prefill and decode sharing one node; then the files its job leaves: round_1 = the
+    streaming export, round_2 = the non-streaming one, both as aiperf wrote them."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    text = (LOCAL / "test" / "current_mocker.toml").read_text()
+    if accuracy:
+        text = text.replace("[extra_env_vars]\n", ACCURACY_BLOCK)
+    (tests / "t.toml").write_text(text)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "s"\n[[Tests]]\nid = "shared"\ntest_name = "current_mocker"\nnum_nodes = 1\n'
+    )
+    prepared = _core.prepare(
+        LOCAL / "system" / "baremetal.toml",
+        [tests / "t.toml"],
+        scenario,
+        timestamp="t",
+        output_root=tmp_path / "out",
+        check_host_paths=False,
+    )
+    run = Path(prepared["results_dir"]) / "shared" / "0"
+    for phase, src in (("round_1", STREAM), ("round_2", NOSTREAM)):
+        shutil.copytree(src, run / "aiperf_artifacts" / phase)
+        shutil.copy(src / "profile_export_aiperf.csv", run / f"aiperf_{phase}_report.csv")
+    shutil.copy(NOSTREAM / "profile_export_aiperf.csv", run / "aiperf_report.csv")
+    (run / "status.json").write_text(json.dumps({"status": "completed", "cause": ""}))
+    return run
+
+
+THROUGHPUT = "Output Token Throughput (tokens/sec)"
+
+
+def test_summary_has_one_row_per_phase_with_its_own_figures(tmp_path: Path) -> None:
+    run = current_run(tmp_path)
+    results = run.parents[1]
+    paths = generate_report(results, GPUS_PER_NODE)
+    rows = read_csv(paths.summary)
+    assert [(r["test_id"], r["phase"], r["concurrency"]) for r in rows] == [
+        ("shared", "round_1", "2"),
+        ("shared", "round_2", "4"),
+    ]
+    for row, src in zip(rows, (STREAM, NOSTREAM), strict=True):
+        export = src / "profile_export_aiperf.csv"
+        assert row["status"] == "completed", row["cause"]
+        throughput = text_cell(export, THROUGHPUT)
+        assert float(row["output_tokens_per_s"]) == throughput
+        assert float(row["request_latency_p99_ms"]) == text_cell(
+            export, "Request Latency (ms)", "p99"
+        )
+        assert float(row["request_count"]) == text_cell(export, "Request Count")
+        # Prefill and decode share the one node: its 8 GPUs, not 16.
+        assert row["gpus"] == "8"
+        assert float(row["output_tokens_per_s_per_gpu"]) == pytest.approx(throughput / 8)
+        assert row["results_file"] == f"shared/0/aiperf_{row['phase']}_report.csv"
+    # Streaming: aiperf's per-request figure; non-streaming has none: throughput / 4.
+    assert float(rows[0]["output_tokens_per_s_per_user"]) == text_cell(
+        STREAM / "profile_export_aiperf.csv", "Output Token Throughput Per User (tokens/sec/user)"
+    )
+    assert float(rows[1]["output_tokens_per_s_per_user"]) == pytest.approx(
+        text_cell(NOSTREAM / "profile_export_aiperf.csv", THROUGHPUT) / 4
+    )
+
+
+def test_run_report_is_the_last_phase_export_plus_a_phase_table(tmp_path: Path) -> None:
+    run = current_run(tmp_path)
+    generate_report(run.parents[1], GPUS_PER_NODE)
+    report = (run / "report.csv").read_bytes()
+    last = (NOSTREAM / "profile_export_aiperf.csv").read_bytes()
+    assert report.startswith(last)
+    tables = list(csv.reader(report[len(last) :].decode().splitlines()))
+    phases = tables[next(i for i, h in enumerate(tables) if h and h[0] == "Phase") :]
+    head, *body = phases
+    assert [r[head.index("Phase")] for r in body] == ["round_1", "round_2"]
+    col = head.index(THROUGHPUT)
+    assert [float(r[col]) for r in body] == [
+        text_cell(STREAM / "profile_export_aiperf.csv", THROUGHPUT),
+        text_cell(NOSTREAM / "profile_export_aiperf.csv", THROUGHPUT),
+    ]
+    html = (run.parents[1] / "report.html").read_text()
+    assert "<td>round_1</td>" in html and "<td>round_2</td>" in html
+    assert "1 run(s): 1 completed" in html
+
+
+def test_missing_phase_report_makes_the_run_bad_results(tmp_path: Path) -> None:
+    run = current_run(tmp_path)
+    (run / "aiperf_round_2_report.csv").unlink()
+    rows = read_csv(generate_report(run.parents[1], GPUS_PER_NODE).summary)
+    assert {r["status"] for r in rows} == {"bad_results"}
+    assert rows[0]["cause"] == "round_2: no aiperf_round_2_report.csv in the run directory"
+    # The phase that is there still shows its figures.
+    assert float(rows[0]["output_tokens_per_s"]) == text_cell(
+        STREAM / "profile_export_aiperf.csv", THROUGHPUT
+    )
+
+
+def test_accuracy_in_summary_report_and_metric(tmp_path: Path) -> None:
+    run = current_run(tmp_path, accuracy=True)
+    shutil.copy(ACCURACY / "accuracy_results.csv", run / "accuracy_results.csv")
+    # aiperf's OVERALL row, as written: 0.4894.
+    overall = next(r for r in read_csv(ACCURACY / "accuracy_results.csv") if r["task"] == "OVERALL")
+    expected = float(overall["accuracy"])
+    rows = read_csv(generate_report(run.parents[1], GPUS_PER_NODE).summary)
+    assert [float(r["accuracy"]) for r in rows] == [expected, expected]
+    assert {r["status"] for r in rows} == {"completed"}
+    assert f"Accuracy (fraction),{expected!r}" in (run / "report.csv").read_text()
+    assert _core.cloudai_metric(run, "accuracy") == (expected, "")
+    # CloudAI's documented layout: percentages, OVERALL row.
+    shutil.copy(ACCURACY / "cloudai_doc_accuracy_results.csv", run / "accuracy_results.csv")
+    assert _core.cloudai_metric(run, "accuracy")[0] == pytest.approx(0.5959)
+
+
+def test_accuracy_found_where_cloudai_looks_and_missing_is_bad_results(tmp_path: Path) -> None:
+    run = current_run(tmp_path, accuracy=True)
+    rows = read_csv(generate_report(run.parents[1], GPUS_PER_NODE).summary)
+    assert {r["status"] for r in rows} == {"bad_results"}
+    assert rows[0]["cause"].startswith("accuracy: no accuracy summary (looked for ")
+    assert _core.cloudai_metric(run, "accuracy")[0] is None
+    # The accuracy run's artifact directory, CloudAI's second place.
+    (run / "aiperf_accuracy_artifacts").mkdir()
+    shutil.copy(ACCURACY / "accuracy_results.csv", run / "aiperf_accuracy_artifacts")
+    assert _core.cloudai_metric(run, "accuracy")[0] == 0.4894
+
+
+def test_malformed_accuracy_is_a_positioned_error(tmp_path: Path) -> None:
+    run = current_run(tmp_path, accuracy=True)
+    data = (ACCURACY / "accuracy_results.csv").read_bytes()
+    (run / "accuracy_results.csv").write_bytes(data.replace(b"0.4894", b"n/a%"))
+    rows = read_csv(generate_report(run.parents[1], GPUS_PER_NODE).summary)
+    assert rows[0]["status"] == "bad_results"
+    # Line 4, the OVERALL row `OVERALL,115,235,2,n/a%`; column 19, its accuracy cell.
+    assert rows[0]["cause"] == (
+        f"accuracy: {run / 'accuracy_results.csv'}:4:19: `accuracy`: `n/a%` is not a number; "
+        "expected a non-negative decimal such as 0.3500 or 35.00%"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "report", "label", "column"),
+    [
+        # A bare name: CloudAI 5b5c0f72 reads the first workload's aiperf_report.csv, `avg`
+        # (the last phase's copy).
+        (THROUGHPUT, NOSTREAM, THROUGHPUT, "Value"),
+        ("Request Latency (ms)", NOSTREAM, "Request Latency (ms)", "avg"),
+        # <benchmark>:<metric>:<statistic>: a phase's own report.
+        ("aiperf_round_1:Time to First Token (ms):p99", STREAM, "Time to First Token (ms)", "p99"),
+        ("aiperf_round_1:Output Token Throughput (tokens/sec):avg", STREAM, THROUGHPUT, "Value"),
+        ("aiperf:Request Count:avg", NOSTREAM, "Request Count", "Value"),
+        # The seed's keys, answered from the same report.
+        ("default", NOSTREAM, THROUGHPUT, "Value"),
+    ],
+)
+def test_cloudai_main_metric_keys(
+    tmp_path: Path, key: str, report: Path, label: str, column: str
+) -> None:
+    run = current_run(tmp_path)
+    value, why = _core.cloudai_metric(run, key)
+    assert (value, why) == (text_cell(report / "profile_export_aiperf.csv", label, column), "")
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("accuracy", "accuracy: the test runs no aiperf_accuracy"),
+        ("genai_perf:Request Count:avg", "genai_perf_report.csv does not exist or is empty"),
+        ("aiperf:Request Count", 'metric key "aiperf:Request Count": expected'),
+        ("aiperf_round_1:No Such Metric (ms):avg", "metric `No Such Metric (ms)` not found"),
+        ("../x:Request Count:avg", 'benchmark "../x" is not a report name'),
+    ],
+)
+def test_cloudai_main_metric_errors(tmp_path: Path, key: str, why: str) -> None:
+    run = current_run(tmp_path)
+    value, reason = _core.cloudai_metric(run, key)
+    assert value is None
+    assert why in reason
+
+
+def test_seed_run_metric_keys_are_cloudai_13816b1a(tmp_path: Path) -> None:
+    """A seed-schema run (no workloads in its record): the 13816b1a keys on its one export."""
+    run = tmp_path / "T" / "0"
+    run.mkdir(parents=True)
+    record = {"id": "T", "iteration": 0, "topology": {"prefill": 1, "decode": 1}}
+    (run / "test-run.json").write_text(json.dumps(record))
+    export = CORPUS / "cloudai-doc-genai-perf" / "profile_genai_perf.csv"
+    shutil.copy(export, run)
+    assert _core.cloudai_metric(run, "time-to-first-token") == (
+        float(
+            next(r for r in csv.reader(export.open()) if r and r[0].startswith("Time To First"))[
+                1
+            ].replace(",", "")
+        ),
+        "",
+    )
+    assert _core.cloudai_metric(run, "accuracy")[0] is None
