@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{MAX_PARSE_BYTES, ResultsError, open_regular, position::line_col, read_limited};
+use super::{ResultsError, position::line_col, read_small};
 
 /// What the accuracy summary says.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,15 +58,7 @@ fn find(header: &[(String, usize)], names: &[&str]) -> Option<usize> {
 
 /// Reads the accuracy summary at `path`.
 pub fn read_accuracy(path: &Path) -> Result<Accuracy, ResultsError> {
-    let (file, size) = open_regular(path)?;
-    let data = read_limited(
-        file,
-        path,
-        size,
-        MAX_PARSE_BYTES,
-        "an accuracy summary",
-        Vec::new(),
-    )?;
+    let data = read_small(path, "an accuracy summary")?;
     let bad = |offset: usize, message: String| {
         let (line, col) = line_col(&data, offset);
         ResultsError::BadAccuracy {

@@ -127,20 +127,19 @@ pub const MAX_PARSE_BYTES: u64 = 256 << 10;
 /// memory is the file itself.
 pub const MAX_SCAN_BYTES: u64 = 1 << 30;
 
+/// The whole of the regular file `path`, refused beyond [`MAX_PARSE_BYTES`] (`what` names
+/// the kind of read in that error).
+fn read_small(path: &Path, what: &'static str) -> Result<Vec<u8>, ResultsError> {
+    let (file, size) = open_regular(path)?;
+    read_limited(file, path, size, MAX_PARSE_BYTES, what, Vec::new())
+}
+
 /// Reads and parses `path`, as JSON if its extension is `.json`, otherwise as CSV.
 ///
 /// `path` must be a regular file (a symlink to one is fine) of at most [`MAX_PARSE_BYTES`].
 pub fn read(path: impl AsRef<Path>) -> Result<Results, ResultsError> {
     let path = path.as_ref();
-    let (file, size) = open_regular(path)?;
-    let data = read_limited(
-        file,
-        path,
-        size,
-        MAX_PARSE_BYTES,
-        "a full parse",
-        Vec::new(),
-    )?;
+    let data = read_small(path, "a full parse")?;
     if is_json(path) {
         parse_json(&data, path)
     } else {

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ResultsError;
 use super::position::line_col;
+use super::read_small;
 use super::sources::{RawCmdArgs, Source};
-use super::{MAX_PARSE_BYTES, open_regular, read_limited};
 
 /// What the report needs of a run's record, validated against where the record lies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,15 +77,7 @@ struct RawTest {
 /// Without `results_dir` (a host framework's own run directory, where only that directory
 /// is written), the place is not checked; types and parameters still are.
 pub fn read_run_record(path: &Path, results_dir: Option<&Path>) -> Result<RunRecord, ResultsError> {
-    let (file, size) = open_regular(path)?;
-    let data = read_limited(
-        file,
-        path,
-        size,
-        MAX_PARSE_BYTES,
-        "a run record",
-        Vec::new(),
-    )?;
+    let data = read_small(path, "a run record")?;
     let text = std::str::from_utf8(&data).map_err(|e| {
         let (line, col) = line_col(&data, e.valid_up_to());
         bad(path, line, col, "expected UTF-8 text".to_owned())

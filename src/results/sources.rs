@@ -49,17 +49,20 @@ pub(super) struct RawLoad {
     /// Seed schema: the concurrency is a field of the load generator.
     #[serde(default)]
     concurrency: Option<serde_json::Value>,
-    #[serde(default)]
-    report_name: Option<String>,
-    #[serde(default)]
-    artifact_dir_name: Option<String>,
-    #[serde(default)]
-    args: Option<IndexMap<String, serde_json::Value>>,
+    #[serde(flatten)]
+    files: RawFiles,
 }
 
 #[derive(Deserialize)]
 struct RawPhase {
     name: String,
+    #[serde(flatten)]
+    files: RawFiles,
+}
+
+/// What a workload and a phase both say about where they write and at what concurrency.
+#[derive(Deserialize)]
+struct RawFiles {
     #[serde(default)]
     report_name: Option<String>,
     #[serde(default)]
@@ -101,22 +104,22 @@ impl RawCmdArgs {
                         name: "genai_perf".into(),
                         tool: Tool::GenaiPerf,
                         report: inside(
-                            g.and_then(|g| g.report_name.as_deref())
+                            g.and_then(|g| g.files.report_name.as_deref())
                                 .unwrap_or("genai_perf_report.csv"),
                         )?,
-                        concurrency: g.and_then(|g| concurrency(g.args.as_ref())),
+                        concurrency: g.and_then(|g| concurrency(g.files.args.as_ref())),
                         primary: first,
                     });
                 }
                 "aiperf" | "aiperf.sh" => {
                     let base = self.aiperf.as_ref();
                     let base_art = base
-                        .and_then(|b| b.artifact_dir_name.as_deref())
+                        .and_then(|b| b.files.artifact_dir_name.as_deref())
                         .unwrap_or(AIPERF_ARTIFACTS);
                     let base_report = base
-                        .and_then(|b| b.report_name.as_deref())
+                        .and_then(|b| b.files.report_name.as_deref())
                         .unwrap_or("aiperf_report.csv");
-                    let base_conc = base.and_then(|b| concurrency(b.args.as_ref()));
+                    let base_conc = base.and_then(|b| concurrency(b.files.args.as_ref()));
                     let phases = self.aiperf_phases.as_deref().unwrap_or_default();
                     let single = phases.len() <= 1;
                     let named: Vec<(&str, Option<&RawPhase>)> = if phases.is_empty() {
@@ -130,8 +133,8 @@ impl RawCmdArgs {
                             base_art,
                             base_report,
                             name,
-                            phase.and_then(|p| p.artifact_dir_name.as_deref()),
-                            phase.and_then(|p| p.report_name.as_deref()),
+                            phase.and_then(|p| p.files.artifact_dir_name.as_deref()),
+                            phase.and_then(|p| p.files.report_name.as_deref()),
                             single,
                         );
                         out.push(Source {
@@ -139,7 +142,7 @@ impl RawCmdArgs {
                             tool: Tool::Aiperf,
                             report: inside(&report)?,
                             concurrency: phase
-                                .and_then(|p| concurrency(p.args.as_ref()))
+                                .and_then(|p| concurrency(p.files.args.as_ref()))
                                 .or_else(|| base_conc.clone()),
                             primary: first && k + 1 == n,
                         });
