@@ -26,7 +26,15 @@ needs_stack = pytest.mark.skipif(
 )
 
 
-def rehearse(tests: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+def rehearse(
+    tests: Path,
+    out: Path,
+    *extra: str,
+    conf: Path = SEED,
+    system: str = "oci",
+    scenario: str = "ai_dynamo",
+) -> subprocess.CompletedProcess:
+    """``cloudaix rehearse`` of ``tests`` with the system and scenario of ``conf`` (the seed's)."""
     return subprocess.run(
         [
             sys.executable,
@@ -34,11 +42,11 @@ def rehearse(tests: Path, out: Path, *extra: str) -> subprocess.CompletedProcess
             "cloudai_dynamo_rs.cli",
             "rehearse",
             "--system-config",
-            str(SEED / "system" / "oci.toml"),
+            str(conf / "system" / f"{system}.toml"),
             "--tests-dir",
             str(tests),
             "--test-scenario",
-            str(SEED / "test_scenario" / "ai_dynamo.toml"),
+            str(conf / "test_scenario" / f"{scenario}.toml"),
             "--output-dir",
             str(out),
             *extra,
@@ -174,25 +182,8 @@ def test_rehearsing_aiperf_with_a_broken_endpoint_names_it(tmp_path: Path) -> No
     assert '  endpoint_type = "chat"\n' in text and "endpoint =" not in text
     broken = text.replace('endpoint_type = "chat"', 'endpoint_type = "chat"\nendpoint = "/v1/chat"')
     (tests / "t.toml").write_text(broken)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cloudai_dynamo_rs.cli",
-            "rehearse",
-            "--system-config",
-            str(LOCAL / "system" / "standalone.toml"),
-            "--tests-dir",
-            str(tests),
-            "--test-scenario",
-            str(LOCAL / "test_scenario" / "mocker_aiperf.toml"),
-            "--output-dir",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        check=False,
+    proc = rehearse(
+        tests, tmp_path / "out", conf=LOCAL, system="standalone", scenario="mocker_aiperf"
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert (
