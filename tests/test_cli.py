@@ -124,6 +124,59 @@ def test_a_real_command_still_says_which_engine() -> None:
     assert out.stderr.splitlines()[0] == "cloudaix: engine=embedded"
 
 
+def cloudai_job(
+    monkeypatch: pytest.MonkeyPatch, tests: Path, scenario: Path, system: Path, out: Path
+) -> tuple[int, list[list[str]]]:
+    """``cloudaix --engine cloudai dry-run …`` with CloudAI stubbed: exit code, CloudAI's calls."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(engine, "cloudai_importable", lambda: True)
+    monkeypatch.setattr(engine, "run_cloudai", lambda argv: calls.append(list(argv)) or 0)
+    argv = ["--engine", "cloudai", "dry-run", "--system-config", str(system)]
+    argv += ["--tests-dir", str(tests), "--test-scenario", str(scenario), "--output-dir", str(out)]
+    return engine.main(argv), calls
+
+
+def test_cloudai_on_a_standalone_system_is_refused_with_the_schedulers_position(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # CloudAI has no standalone command generation for AIDynamo (a KeyError traceback after
+    # creating the results directory, at 5b5c0f72): said before CloudAI starts, nothing written.
+    system = LOCAL / "system" / "standalone.toml"
+    scenario = LOCAL / "test_scenario" / "mocker_genai_perf.toml"
+    code, calls = cloudai_job(monkeypatch, LOCAL / "test", scenario, system, tmp_path / "out")
+    assert (code, calls) == (1, [])
+    lines = system.read_text().splitlines()
+    line = next(i for i, x in enumerate(lines) if x.startswith("scheduler = "))
+    column = lines[line].index('"standalone"') + 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == "cloudaix: engine=cloudai"
+    assert err.splitlines()[1].startswith(
+        f'error: {system}:{line + 1}:{column}: scheduler: expected "slurm" with the CloudAI '
+        'engine, found "standalone": CloudAI generates AIDynamo jobs for Slurm systems only'
+    )
+    assert f"test '1p1d' of {scenario} cannot run there; use --engine embedded" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cloudai_gets_other_workloads_on_a_standalone_system_and_aidynamo_on_slurm(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sleep = tmp_path / "tests"
+    sleep.mkdir()
+    (sleep / "sleep.toml").write_text(
+        'name = "sleep_10"\ntest_template_name = "Sleep"\n[cmd_args]\nseconds = 10\n'
+    )
+    scenario = tmp_path / "sleep_scenario.toml"
+    scenario.write_text('name = "s"\n[[Tests]]\nid = "1"\ntest_name = "sleep_10"\n')
+    standalone = LOCAL / "system" / "standalone.toml"
+    code, calls = cloudai_job(monkeypatch, sleep, scenario, standalone, tmp_path / "out")
+    assert code == 0 and len(calls) == 1 and calls[0][0] == "dry-run"
+    slurm = LOCAL / "system" / "baremetal.toml"
+    aidynamo = LOCAL / "test_scenario" / "mocker_genai_perf.toml"
+    code, calls = cloudai_job(monkeypatch, LOCAL / "test", aidynamo, slurm, tmp_path / "out")
+    assert code == 0 and len(calls) == 1
+
+
 # -- mistakes ------------------------------------------------------------------------------
 
 

@@ -132,6 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    if engine == "cloudai" and not asks_for_help(rest):
+        from .cloudai_check import cloudai_standalone_refusal
+
+        refusal = cloudai_standalone_refusal(rest)
+        if refusal:
+            print(f"{PROG}: engine={engine}\nerror: {refusal}", file=sys.stderr)
+            return 1
     if asks_for_help(rest):
         if engine == "cloudai":  # CloudAI's help cannot list our flag: say it first
             print(f"{PROG} {FLAG} {'|'.join(ENGINES)} (or {ENV_VAR}): engine {engine}; its help:")

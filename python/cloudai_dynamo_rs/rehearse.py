@@ -67,6 +67,8 @@ def _logs(run_dir: Path) -> str:
 
 def _record_status(run_dir: Path) -> str | None:
     """The first HTTP error status (4xx) in aiperf's per-request records, if any."""
+    import json  # here: every command imports this module for its parser
+
     for path in sorted(run_dir.rglob(_AIPERF_RECORDS)):
         if not path.is_file():  # never block on a FIFO
             continue
