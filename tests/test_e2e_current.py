@@ -8,9 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import wait_for  # noqa: F401  (the e2e module's fixtures live there)
 from test_e2e import LOCAL, pytestmark, run, run_dirs, summary_rows  # noqa: F401
 from test_quoting import free_port
+from test_report_phases import text_cell
+
+from cloudai_dynamo_rs import _core
 
 
 def test_current_schema_scenario_completes_with_figures(tmp_path: Path) -> None:
@@ -33,8 +37,52 @@ def test_current_schema_scenario_completes_with_figures(tmp_path: Path) -> None:
         2
     ] == "frontend+decode+prefill"
     rows = summary_rows(results)
-    assert len(rows) == 3
-    assert all(float(r["output_tokens_per_s"]) > 0 for r in rows)
+    # One row per aiperf phase of the two aiperf runs, one for the genai-perf run.
+    assert [(r["test_id"], r["phase"]) for r in rows] == [
+        ("disagg", "round_1"),
+        ("disagg", "round_2"),
+        ("shared-node", "round_1"),
+        ("shared-node", "round_2"),
+        ("genai-perf", "genai_perf"),
+    ]
+    assert all(r["status"] == "completed" for r in rows), rows
+    gpus = {"disagg": 16, "shared-node": 8, "genai-perf": 16}  # engine nodes x 8 GPUs
+    concurrency = {"round_1": 2, "round_2": 4, "genai_perf": 2}  # current_mocker.toml
+    for r in rows:
+        d = by_id[r["test_id"]]
+        report = (
+            d / f"{r['phase']}_report.csv"
+            if r["phase"] == "genai_perf"
+            else (d / f"aiperf_{r['phase']}_report.csv")
+        )
+        assert r["results_file"] == str(report.relative_to(results))
+        throughput = text_cell(report, "Output Token Throughput (tokens/sec)")
+        assert float(r["output_tokens_per_s"]) == throughput > 0
+        count = "Request Count (count)" if r["phase"] == "genai_perf" else "Request Count"
+        assert float(r["request_count"]) == text_cell(report, count) == 20
+        assert int(r["gpus"]) == gpus[r["test_id"]]
+        assert float(r["output_tokens_per_s_per_gpu"]) == pytest.approx(
+            throughput / gpus[r["test_id"]]
+        )
+        assert float(r["concurrency"]) == concurrency[r["phase"]]
+        if r["phase"] != "genai_perf":
+            # The phase's report is aiperf's top-level export of that phase, not its warmup.
+            artifacts = d / "aiperf_artifacts" / r["phase"]
+            assert report.read_bytes() == (artifacts / "profile_export_aiperf.csv").read_bytes()
+    for rid in ("disagg", "shared-node"):
+        d = by_id[rid]
+        # As in CloudAI, the last phase is also aiperf_report.csv, which get_metric reads.
+        last = d / "aiperf_round_2_report.csv"
+        assert (d / "aiperf_report.csv").read_bytes() == last.read_bytes()
+        key = "Output Token Throughput (tokens/sec)"
+        assert _core.cloudai_metric(d, key) == (text_cell(last, key), "")
+        first = d / "aiperf_round_1_report.csv"
+        ttft = text_cell(first, "Time to First Token (ms)", "p99")
+        assert _core.cloudai_metric(d, "aiperf_round_1:Time to First Token (ms):p99") == (ttft, "")
+        # report.csv: the last phase's export, then the per-phase table.
+        assert (d / "report.csv").read_bytes().startswith(last.read_bytes())
+    html = (results / "report.html").read_text()
+    assert "<td>round_1</td>" in html and "<td>round_2</td>" in html
 
 
 def test_worker_never_initialized_fails_at_the_bound(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def current_run(tmp_path: Path, *, accuracy: bool = False) -> Path:
+def current_run(tmp_path: Path, *, accuracy: bool = False, num_nodes: int = 1) -> Path:
     """Dry-run of the local current-schema test (two aiperf phases, concurrency 2 then 4),
     prefill and decode sharing one node; then the files its job leaves: round_1 = the
     streaming export, round_2 = the non-streaming one, both as aiperf wrote them."""
@@ -61,7 +61,8 @@ def current_run(tmp_path: Path, *, accuracy: bool = False) -> Path:
     (tests / "t.toml").write_text(text)
     scenario = tmp_path / "s.toml"
     scenario.write_text(
-        'name = "s"\n[[Tests]]\nid = "shared"\ntest_name = "current_mocker"\nnum_nodes = 1\n'
+        'name = "s"\n[[Tests]]\nid = "shared"\ntest_name = "current_mocker"\n'
+        f"num_nodes = {num_nodes}\n"
     )
     prepared = _core.prepare(
         LOCAL / "system" / "baremetal.toml",
@@ -81,6 +82,26 @@ def current_run(tmp_path: Path, *, accuracy: bool = False) -> Path:
 
 
 THROUGHPUT = "Output Token Throughput (tokens/sec)"
+
+
+@pytest.mark.parametrize(
+    ("num_nodes", "gpus"),
+    [
+        (1, 8),  # prefill and decode share the node: its 8 GPUs
+        (2, 16),  # one node each (the frontend on the decode node)
+        (3, 16),  # a third node allocated but idle: not counted (CloudAI would count 24)
+    ],
+)
+def test_per_gpu_divisor_is_the_gpus_of_the_nodes_running_engines(
+    tmp_path: Path, num_nodes: int, gpus: int
+) -> None:
+    run = current_run(tmp_path, num_nodes=num_nodes)
+    rows = read_csv(generate_report(run.parents[1], GPUS_PER_NODE).summary)
+    for row, src in zip(rows, (STREAM, NOSTREAM), strict=True):
+        assert row["gpus"] == str(gpus)
+        throughput = text_cell(src / "profile_export_aiperf.csv", THROUGHPUT)
+        assert float(row["output_tokens_per_s_per_gpu"]) == pytest.approx(throughput / gpus)
+    assert f"GPUs Counted (count),{gpus}" in (run / "report.csv").read_text()
 
 
 def test_summary_has_one_row_per_phase_with_its_own_figures(tmp_path: Path) -> None:

@@ -335,14 +335,6 @@ def read_metrics_many(
     such file in ``paths`` order).
     """
 
-def per_gpu_throughput(
-    throughput: float | None, engine_nodes: int | None, gpus_per_node: int | None
-) -> tuple[int | None, float | None]:
-    """``(gpus, throughput / gpus)`` of a run: ``gpus`` is ``engine_nodes * gpus_per_node``,
-    the GPUs of the nodes that run an engine (``topology.engine_nodes`` of ``test-run.json``:
-    1 + prefill + decode with the seed's default commands, as CloudAI). ``None`` parts when an
-    input is missing, the GPU count is zero or the quotient is not finite."""
-
 def standalone_port_slots(prefill: int, decode: int) -> list[str]:
     """Ports a job of 1 + prefill + decode nodes needs on one host: ``frontend``, ``etcd``,
     ``etcd_peer``, ``nats``, then ``worker<node id>`` per worker node."""

@@ -161,24 +161,6 @@ fn read_metrics_many(
     })
 }
 
-/// The per-GPU figure of a run: `(gpus, throughput / gpus)`, where `gpus` is the GPUs of its
-/// engine nodes (`topology.engine_nodes` of `test-run.json`); `None` parts when unknown.
-#[pyfunction]
-#[pyo3(signature = (throughput, engine_nodes, gpus_per_node))]
-fn per_gpu_throughput(
-    throughput: Option<f64>,
-    engine_nodes: Option<u32>,
-    gpus_per_node: Option<u32>,
-) -> (Option<u64>, Option<f64>) {
-    let gpus = engine_nodes
-        .zip(gpus_per_node)
-        .and_then(|(n, g)| crate::results::engine_gpus(n, g));
-    let value = throughput
-        .zip(gpus)
-        .and_then(|(t, g)| crate::results::per_gpu(t, g));
-    (gpus, value)
-}
-
 /// Request counts of a results file or run directory and the verdict on them:
 /// `{"succeeded", "failed", "verdict": "ok" | "flagged" | "failed", "cause"}`.
 #[pyfunction]
@@ -260,7 +242,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_SCAN_BYTES", results::MAX_SCAN_BYTES)?;
     m.add_function(wrap_pyfunction!(request_outcome, m)?)?;
     m.add_function(wrap_pyfunction!(read_run_record, m)?)?;
-    m.add_function(wrap_pyfunction!(per_gpu_throughput, m)?)?;
     m.add_function(wrap_pyfunction!(read_results, m)?)?;
     m.add_function(wrap_pyfunction!(get_metric, m)?)?;
     m.add_function(wrap_pyfunction!(find_result_files, m)?)?;

@@ -53,7 +53,10 @@ DIVISOR_NOTE_HTML = (
     "Processor &rarr; Router &rarr; VllmWorker) runs a decode engine there: (1 + prefill + "
     "decode) &times; gpus_per_node, as in CloudAI. A frontend <code>cmd</code> such as "
     "<code>python -m dynamo.frontend</code> runs none (unless <code>runs_engine = true</code>): "
-    "(prefill + decode) &times; gpus_per_node. Per-user throughput is the per-request "
+    "(prefill + decode) &times; gpus_per_node. With CloudAI main&rsquo;s schema the frontend "
+    "shares the first decode node, and prefill and decode nodes that share nodes count once. "
+    "Runs with several aiperf phases have one line per phase. Per-user throughput is the "
+    "per-request "
     "&ldquo;Output Token Throughput Per User&rdquo; metric when the export has it, otherwise "
     "output token throughput &divide; concurrency."
 )

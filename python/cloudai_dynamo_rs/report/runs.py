@@ -41,7 +41,6 @@ class Run:
     decode_nodes: int | None = None
     num_nodes: int | None = None
     engine_nodes: int | None = None  # nodes running an engine: the per-GPU divisor's nodes
-    concurrency: float | None = None
     status: str | None = None  # from status.json; None when the runner wrote none
     cause: str = ""
     job_id: str | None = None
@@ -110,7 +109,6 @@ def load_run(record_path: Path, results_dir: Path, placed: bool = True) -> Run:
         decode_nodes=record["decode_nodes"],
         num_nodes=record["num_nodes"],
         engine_nodes=record["engine_nodes"],
-        concurrency=record["concurrency"],
     )
     _apply_status(run)
     return run
