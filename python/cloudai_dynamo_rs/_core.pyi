@@ -310,6 +310,14 @@ def run_results(
     verdicts; the accuracy summary; the verdict on the whole run. Raises ResultsError for a
     bad record, OSError when the directory cannot be read."""
 
+#: CloudAI 13816b1a's AIDynamo metric keys, in its order.
+METRIC_KEYS: list[str]
+
+def metric_key_error(key: str) -> str:
+    """``""`` when CloudAI's DSE may ask ``cloudai_metric`` for ``key`` (a metric key,
+    ``accuracy``, ``benchmark:metric:stat``, a CSV metric name, which starts with a capital
+    letter), else why not (``thruput``: a misspelled key)."""
+
 def cloudai_metric(run_dir: StrPath, key: str) -> tuple[float | None, str]:
     """CloudAI's ``get_metric(key)`` for the run in ``run_dir``, answered as the CloudAI of
     the run's schema generation answers it (13816b1a's keys for the seed schema; 5b5c0f72's

@@ -234,7 +234,15 @@ fn cloudai_metric(py: Python<'_>, run_dir: PathBuf, key: &str) -> (Option<f64>, 
     })
 }
 
+/// Whether CloudAI's DSE may ask for `key` (see `cloudai_metric`): `""`, or why not.
+#[pyfunction]
+fn metric_key_error(key: &str) -> String {
+    results::check_metric_key(key).err().unwrap_or_default()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(metric_key_error, m)?)?;
+    m.add("METRIC_KEYS", results::METRIC_KEYS.to_vec())?;
     results_object::register(m)?;
     m.add_function(wrap_pyfunction!(run_results, m)?)?;
     m.add_function(wrap_pyfunction!(cloudai_metric, m)?)?;

@@ -158,3 +158,45 @@ pub fn read_accuracy(path: &Path) -> Result<Accuracy, ResultsError> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read_accuracy;
+    use std::path::PathBuf;
+
+    fn data(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/accuracy")
+            .join(name)
+    }
+
+    #[test]
+    fn overall_row_as_a_fraction() {
+        // aiperf 0.13's writer: `OVERALL,115,235,2,0.4894`.
+        let a = read_accuracy(&data("accuracy_results.csv")).unwrap();
+        assert_eq!((a.value, a.task.as_str()), (0.4894, "OVERALL"));
+        // CloudAI's documented layout: `OVERALL,8368,14042,59.59%`.
+        let a = read_accuracy(&data("cloudai_doc_accuracy_results.csv")).unwrap();
+        assert_eq!(a.value, 59.59 / 100.0);
+    }
+
+    #[test]
+    fn counts_when_no_accuracy_cell_and_first_row_without_overall() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        std::fs::write(&p, "task,correct,total,accuracy\nmath,3,4,\n").unwrap();
+        assert_eq!(read_accuracy(&p).unwrap().value, 0.75);
+        std::fs::write(&p, "task,correct,total,accuracy\nmath,3,4,120\n").unwrap();
+        let e = read_accuracy(&p).unwrap_err().to_string();
+        assert!(
+            e.ends_with("a.csv:2:10: accuracy 1.2 is above 100 %"),
+            "{e}"
+        );
+        std::fs::write(&p, "task,score\nmath,1\n").unwrap();
+        let e = read_accuracy(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("a.csv:1:1: expected an `accuracy` column"),
+            "{e}"
+        );
+    }
+}

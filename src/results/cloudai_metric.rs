@@ -59,14 +59,36 @@ fn parse(key: &str) -> Result<Ask<'_>, String> {
             stat: stat(parts[2].trim()),
         });
     }
-    if key.trim().is_empty() {
-        return Err("empty metric key".into());
+    // CSV metric names start with a capital letter (`Time To First Token (ms)`), which tells
+    // them from a misspelled key such as `thruput`: refused before a DSE starts.
+    if !key.starts_with(|c: char| c.is_uppercase()) {
+        return Err(format!(
+            "metric key {key:?}: expected one of {}, `accuracy`, `benchmark:metric name:statistic` or a CSV metric name such as `Time To First Token (ms)`",
+            METRIC_KEYS.join(", ")
+        ));
     }
     Ok(Ask::Named {
         benchmark: None,
         metric: key,
         stat: None,
     })
+}
+
+/// CloudAI 13816b1a's AIDynamo metric keys, in its order (its reporter's `metrics` list).
+pub const METRIC_KEYS: [&str; 7] = [
+    "default",
+    "output-token-throughput",
+    "request-throughput",
+    "time-to-first-token",
+    "time-to-second-token",
+    "request-latency",
+    "inter-token-latency",
+];
+
+/// Whether `key` is a metric key [`cloudai_metric`] answers (else why not): what CloudAI's
+/// DSE checks `agent_metrics` against before it starts.
+pub fn check_metric_key(key: &str) -> Result<(), String> {
+    parse(key).map(|_| ())
 }
 
 /// `Ok(value)`, or why CloudAI would get its `METRIC_ERROR`.
@@ -136,5 +158,27 @@ pub fn cloudai_metric(
             &report(benchmark.unwrap_or(first))?,
             Query::new(metric, stat),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_metric_key;
+
+    #[test]
+    fn keys_cloudai_may_ask_for() {
+        for ok in [
+            "default",
+            "inter-token-latency",
+            "accuracy",
+            "Accuracy",
+            "aiperf_round_1:Time to First Token (ms):p99",
+            "Output Token Throughput (tokens/sec)",
+        ] {
+            assert_eq!(check_metric_key(ok), Ok(()), "{ok}");
+        }
+        for bad in ["thruput", "", "aiperf:Request Count", "a::avg", "x:y:"] {
+            assert!(check_metric_key(bad).is_err(), "{bad}");
+        }
     }
 }

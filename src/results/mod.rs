@@ -34,7 +34,7 @@ use serde::Serialize;
 use lookup::Row as _;
 
 pub use accuracy::{Accuracy, read_accuracy};
-pub use cloudai_metric::cloudai_metric;
+pub use cloudai_metric::{METRIC_KEYS, check_metric_key, cloudai_metric};
 pub use compact::{CompactResults, TableHead, read_compact};
 pub use discover::{ResultFile, best_result, best_result_csv, best_result_file, find_result_files};
 pub use error::{LookupError, ResultsError};

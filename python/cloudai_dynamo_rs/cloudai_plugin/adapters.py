@@ -270,7 +270,7 @@ class AIDynamoSlurmCommandGenStrategyJuly2025(SlurmCommandGenStrategy):
 class AIDynamoReportGenerationStrategy(ReportGenerationStrategy):
     """Metrics for CloudAI (DSE observations) and ``report.csv`` from genai-perf/aiperf CSVs."""
 
-    metrics: ClassVar[list[str]] = results.MetricKeys(results.METRIC_KEYS)
+    metrics: ClassVar[list[str]] = results.MetricKeys()
 
     def can_handle_directory(self) -> bool:
         # Failed runs too (no results): their status.json and report rows say why.

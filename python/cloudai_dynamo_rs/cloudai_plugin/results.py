@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _core
@@ -36,45 +35,6 @@ SLURM_JOB_FILE = "slurm-job.toml"
 RECORD_FILE = "test-run.json"  # ours, written next to the scripts
 
 
-@dataclass(frozen=True)
-class MetricQuery:
-    """What a CloudAI metric key asks for: names to match, which column, unit handling."""
-
-    name: str
-    stat: str | None = None  # None: `avg`, else `Value` (single-value sections)
-
-
-_THROUGHPUT = MetricQuery("Output Token Throughput")
-
-# CloudAI's AIDynamo metric keys (report strategy at 13816b1a), used by DSE `agent_metrics`.
-METRIC_KEYS: dict[str, MetricQuery] = {
-    "default": _THROUGHPUT,
-    "output-token-throughput": _THROUGHPUT,
-    "request-throughput": MetricQuery("Request Throughput"),
-    "time-to-first-token": MetricQuery("Time To First Token"),
-    "time-to-second-token": MetricQuery("Time To Second Token"),
-    "request-latency": MetricQuery("Request Latency"),
-    "inter-token-latency": MetricQuery("Inter Token Latency"),
-}
-
-
-def parse_metric_key(key: str) -> MetricQuery | None:
-    """Query for ``key``, or None when it is no metric key CloudAI would send.
-
-    Accepted: the keys above; HEAD's ``<benchmark>:<CSV metric name>:<column>``; a bare CSV
-    metric name (``Time To First Token (ms)``; they start with a capital letter, which tells
-    them from a misspelled key such as ``thruput``).
-    """
-    if key in METRIC_KEYS:
-        return METRIC_KEYS[key]
-    parts = key.split(":")
-    if len(parts) == 3 and all(p.strip() for p in parts):
-        return MetricQuery(parts[1].strip(), stat=parts[2].strip())
-    if key[:1].isupper():
-        return MetricQuery(key)
-    return None
-
-
 class MetricKeys(list[str]):
     """CloudAI's `metrics` class variable: lists the keys, and contains every parseable key.
 
@@ -82,8 +42,11 @@ class MetricKeys(list[str]):
     containment decides which `agent_metrics` are accepted.
     """
 
+    def __init__(self) -> None:
+        super().__init__(_core.METRIC_KEYS)
+
     def __contains__(self, item: object) -> bool:
-        return isinstance(item, str) and parse_metric_key(item) is not None
+        return isinstance(item, str) and not _core.metric_key_error(item)
 
 
 def has_results(run_dir: Path) -> bool:
@@ -101,9 +64,6 @@ def is_our_run(run_dir: Path) -> bool:
 def metric(run_dir: Path, key: str) -> float | None:
     """Value of CloudAI metric ``key`` for the run in ``run_dir``; None when unavailable
     (CloudAI turns that into its METRIC_ERROR)."""
-    if parse_metric_key(key) is None:
-        logging.debug("metric %r: not a metric key", key)
-        return None
     # The core answers as the CloudAI of the run's schema generation does.
     value, why = _core.cloudai_metric(run_dir, key)
     if value is None:
