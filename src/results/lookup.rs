@@ -44,7 +44,7 @@ pub(crate) trait Row {
 }
 
 /// Whether two rows are the same metric: same label, unit and attributes (a GPU table
-/// repeats each label once per GPU).
+/// repeats each label once per GPU). A file holding two such rows is refused.
 pub(crate) fn same_metric(a: &impl Row, b: &Kept) -> bool {
     a.label() == b.label
         && a.unit() == b.unit.as_deref()
@@ -63,7 +63,7 @@ pub(crate) struct Kept {
 }
 
 impl Kept {
-    fn of(row: &impl Row) -> Self {
+    pub(crate) fn of(row: &impl Row) -> Self {
         Self {
             label: row.label().to_owned(),
             unit: row.unit().map(str::to_owned),

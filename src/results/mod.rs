@@ -427,7 +427,10 @@ pub fn parse_csv(data: &[u8], path: impl AsRef<Path>) -> Result<Results, Results
         tables,
     };
     require_metrics(&results)?;
-    results.tool = tool_from_name(path).unwrap_or_else(|| sniff_csv_tool(&results));
+    results.tool = tool_from_name(path).unwrap_or_else(|| {
+        let columns = results.tables.iter().flat_map(|t| &t.columns);
+        sniff_csv_tool(columns, results.metrics())
+    });
     Ok(results)
 }
 
@@ -493,19 +496,25 @@ fn tool_from_name(path: &Path) -> Option<Tool> {
     }
 }
 
-/// Tells the tools apart by spellings only one of them uses (see result-formats.md).
-fn sniff_csv_tool(results: &Results) -> Tool {
-    let aiperf = results.tables.iter().any(|t| {
-        t.columns.iter().any(|c| c == "sum" || c == "Endpoint")
-            || t.metrics.iter().any(|m| {
-                m.label.starts_with("Time to ") || m.unit.as_deref() == Some("requests/sec")
-            })
-    });
-    let genai = results.metrics().any(|m| {
-        m.label.starts_with("Time To ")
-            || m.unit.as_deref() == Some("per sec")
-            || m.label.starts_with("Num ")
-    });
+/// Tells the tools apart by spellings only one of them uses (see result-formats.md), from the
+/// tables' header cells and their metrics.
+fn sniff_csv_tool<'c>(
+    columns: impl IntoIterator<Item = &'c String>,
+    metrics: impl IntoIterator<Item = impl std::borrow::Borrow<Metric>>,
+) -> Tool {
+    let mut aiperf = columns.into_iter().any(|c| c == "sum" || c == "Endpoint");
+    let mut genai = false;
+    for m in metrics {
+        let m = m.borrow();
+        let unit = m.unit.as_deref();
+        aiperf |= m.label.starts_with("Time to ") || unit == Some("requests/sec");
+        genai |= m.label.starts_with("Time To ")
+            || unit == Some("per sec")
+            || m.label.starts_with("Num ");
+        if aiperf && genai {
+            break;
+        }
+    }
     match (aiperf, genai) {
         (true, false) => Tool::Aiperf,
         (false, true) => Tool::GenaiPerf,

@@ -20,7 +20,7 @@ pub(super) enum ColumnRole {
 }
 
 /// A table header, resolved once and applied to each of its rows.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Layout<'a> {
     pub(super) kind: TableKind,
     /// Header cells, trimmed.
@@ -35,6 +35,28 @@ pub(crate) struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
+    /// The header cells (trimmed), owned.
+    pub(super) fn column_names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// The same layout, owning its column names (to outlive the text it was read from).
+    pub(super) fn to_static(&self) -> Layout<'static> {
+        Layout {
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Cow::Owned(c.to_string()))
+                .collect(),
+            kind: self.kind,
+            roles: self.roles.clone(),
+            label: self.label,
+            unit: self.unit,
+            stats: self.stats.clone(),
+            attrs: self.attrs.clone(),
+        }
+    }
+
     /// Recognises a header by its `Metric` (or sweep `Config Name`) column, wherever it is:
     /// aiperf's GPU table puts `Endpoint,GPU_Index,...` first.
     pub(super) fn from_header(cells: &[Cell<'a>]) -> Option<Self> {

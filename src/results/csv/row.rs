@@ -1,9 +1,10 @@
 //! The validated row a sink receives, borrowed from the input and the scanner's buffers.
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use super::super::lookup::{Row, initial};
-use super::super::metric::split_unit;
+use super::super::metric::{Attributes, Metric, Stats, split_unit};
 use super::super::number::Stat;
 use super::header::Layout;
 use super::tokenizer::Cell;
@@ -32,6 +33,11 @@ impl<'r> RowView<'r> {
     /// Attribute `i` (in [`Layout::attrs`] order), trimmed.
     pub(super) fn attr(&self, i: usize) -> &str {
         self.cells[self.layout.attrs[i]].text.trim()
+    }
+
+    /// Byte offset where the row starts (its first cell).
+    pub(crate) fn start(&self) -> usize {
+        self.cells.first().map_or(0, |c| c.offset)
     }
 
     /// Byte offset of the label cell.
@@ -90,5 +96,56 @@ impl Row for RowView<'_> {
     }
     fn offset(&self) -> Option<usize> {
         Some(self.label_offset())
+    }
+}
+
+/// The column names a table's rows share, to turn its [`RowView`]s into [`Metric`]s.
+#[derive(Debug, Clone)]
+pub(super) struct MetricNames {
+    /// One `Arc` per table, not per row.
+    stats: Arc<[String]>,
+    attrs: Arc<[String]>,
+}
+
+impl Default for MetricNames {
+    fn default() -> Self {
+        Self {
+            stats: Arc::from(Vec::new()),
+            attrs: Arc::from(Vec::new()),
+        }
+    }
+}
+
+impl MetricNames {
+    /// The names of `layout`'s statistic and attribute columns.
+    pub(super) fn of(layout: &Layout<'_>) -> Self {
+        let names = |cols: &[usize]| -> Arc<[String]> {
+            cols.iter()
+                .map(|&i| layout.columns[i].clone().into_owned())
+                .collect()
+        };
+        Self {
+            stats: names(&layout.stats),
+            attrs: names(&layout.attrs),
+        }
+    }
+
+    /// `row`, owned.
+    pub(super) fn metric(&self, row: &RowView<'_>) -> Metric {
+        let attrs: Vec<String> = (0..row.layout.attrs.len())
+            .map(|i| row.attr(i).to_owned())
+            .collect();
+        Metric {
+            label: row.label.to_owned(),
+            name: row.name().to_owned(),
+            unit: row.unit().map(str::to_owned),
+            // An empty `Vec` does not allocate; sharing the table's (empty) names saves the
+            // `Arc` allocation `Attributes::empty` would make per row.
+            attributes: Attributes::new(self.attrs.clone(), attrs),
+            stats: Stats::new(
+                self.stats.clone(),
+                row.stats.iter().map(|s| s.value()).collect(),
+            ),
+        }
     }
 }

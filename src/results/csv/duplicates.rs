@@ -1,0 +1,53 @@
+//! Two rows of the same metric (label, unit and attributes such as the GPU): a lookup could
+//! not tell which is right, so the file is refused, naming the second copy.
+//!
+//! Rows are remembered by a hash of their identity, 16 bytes each, not by their text: a
+//! sink that keeps no row ([`super::index`]) must not need a map of every label to check
+//! them. Rows whose hashes are equal are compared in full by the caller.
+
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+
+use super::super::lookup::Row;
+
+/// Collects the identity hash of every row, in file order.
+#[derive(Debug, Default)]
+pub(super) struct DuplicateFinder {
+    state: RandomState,
+    /// `(hash, row number)` of each row offered.
+    rows: Vec<(u64, usize)>,
+}
+
+impl DuplicateFinder {
+    /// Remembers the next row (row numbers count from 0 across all tables).
+    pub(super) fn add(&mut self, row: &impl Row) {
+        let mut h = self.state.build_hasher();
+        row.label().hash(&mut h);
+        row.unit().hash(&mut h);
+        for i in 0..row.attr_count() {
+            row.attr(i).hash(&mut h);
+        }
+        self.rows.push((h.finish(), self.rows.len()));
+    }
+
+    /// The first row, in file order, that repeats an earlier row's metric, with the earliest
+    /// such row: `(first, second)` row numbers. `same(a, b)` tells whether rows `a` and `b`
+    /// are the same metric; it is asked only of rows whose hashes are equal.
+    pub(super) fn first(mut self, same: impl Fn(usize, usize) -> bool) -> Option<(usize, usize)> {
+        self.rows.sort_unstable();
+        let mut found: Option<(usize, usize)> = None;
+        for group in self.rows.chunk_by(|a, b| a.0 == b.0) {
+            // Sorted by row number within a group: the first match is its earliest repeat.
+            'group: for (k, &(_, second)) in group.iter().enumerate().skip(1) {
+                for &(_, first) in &group[..k] {
+                    if same(first, second) {
+                        if found.is_none_or(|(_, s)| second < s) {
+                            found = Some((first, second));
+                        }
+                        break 'group;
+                    }
+                }
+            }
+        }
+        found
+    }
+}

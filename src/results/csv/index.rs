@@ -1,0 +1,174 @@
+//! The sink that keeps only where each row is: a validated export's rows are read again
+//! from its text when asked for, so holding the export costs its text and 4 bytes a row
+//! (Python's `read_results`, see [`crate::results::CompactResults`]).
+
+use std::path::Path;
+
+use super::super::TableHead;
+use super::super::error::ResultsError;
+use super::super::lookup::{Kept, same_metric};
+use super::super::metric::Metric;
+use super::super::position::{LineTracker, line_col};
+use super::builder::duplicate_error;
+use super::duplicates::DuplicateFinder;
+use super::header::Layout;
+use super::row::{MetricNames, RowView};
+use super::tokenizer::Reader;
+use super::{Sink, scan};
+
+/// One table: its header, owned, and the byte offset of each of its rows.
+#[derive(Debug)]
+struct IndexedTable {
+    layout: Layout<'static>,
+    names: MetricNames,
+    /// Byte offset of the header row (errors cite its line).
+    header: usize,
+    /// Byte offset where each row starts. Texts are at most `MAX_PARSE_BYTES`.
+    rows: Vec<u32>,
+}
+
+/// Where the tables and rows of a validated CSV text are.
+#[derive(Debug)]
+pub(crate) struct RowIndex {
+    tables: Vec<IndexedTable>,
+}
+
+impl RowIndex {
+    /// Validates `text` as [`super::parse_tables`] does (the same errors) and indexes it.
+    pub(crate) fn build(text: &str, path: &Path) -> Result<(Vec<TableHead>, Self), ResultsError> {
+        let mut sink = Indexer {
+            text,
+            lines: LineTracker::default(),
+            heads: Vec::new(),
+            tables: Vec::new(),
+            duplicates: DuplicateFinder::default(),
+            too_long: false,
+        };
+        scan(text, path, &mut sink)?;
+        if sink.too_long {
+            return Err(ResultsError::TooLarge {
+                path: path.to_owned(),
+                size: text.len() as u64,
+                limit: u64::from(u32::MAX),
+                what: "an indexed parse",
+            });
+        }
+        let Indexer {
+            heads,
+            tables,
+            duplicates,
+            ..
+        } = sink;
+        let index = Self { tables };
+        // Row numbers count across tables, as the finder was offered them.
+        let locate = |n: usize| {
+            let mut n = n;
+            for (t, table) in index.tables.iter().enumerate() {
+                if n < table.rows.len() {
+                    return Some((t, n));
+                }
+                n -= table.rows.len();
+            }
+            None
+        };
+        let metric = |n| locate(n).and_then(|(t, r)| index.metric(text, path, t, r));
+        let same = |a, b| {
+            metric(a)
+                .zip(metric(b))
+                .is_some_and(|(a, b)| same_metric(&a, &Kept::of(&b)))
+        };
+        if let Some((first, second)) = duplicates.first(same) {
+            let offset = |n| {
+                let (t, r) = locate(n)?;
+                let start = index.tables[t].rows[r] as usize;
+                Some(start + index.label_at(text, t, r)?)
+            };
+            let label = metric(second).map(|m| m.label).unwrap_or_default();
+            let (first, second) = (offset(first), offset(second));
+            return Err(duplicate_error(
+                text,
+                path,
+                &label,
+                first.unwrap_or(0),
+                second.unwrap_or(0),
+            ));
+        }
+        Ok((heads, index))
+    }
+
+    /// Row `row` of table `table` of `text` (the text this index was built from), owned.
+    pub(crate) fn metric(
+        &self,
+        text: &str,
+        path: &Path,
+        table: usize,
+        row: usize,
+    ) -> Option<Metric> {
+        let t = self.tables.get(table)?;
+        let start = *t.rows.get(row)? as usize;
+        let mut reader = Reader { text, pos: start };
+        let mut cells = Vec::new();
+        let span = reader.next_row(&mut cells).ok()??;
+        let mut stats = Vec::new();
+        let at = |offset| line_col(text.as_bytes(), offset);
+        // Validated when indexed: the general path gives the same row as the scan did (the
+        // `plain_rows_change_nothing` test), so this cannot fail for this text.
+        let view = t
+            .layout
+            .row(&cells, span, &mut stats, &at, path, t.header)
+            .expect("an indexed row is valid");
+        Some(t.names.metric(&view))
+    }
+
+    /// Offset of the label cell of row `row` of table `table` from the row's start.
+    fn label_at(&self, text: &str, table: usize, row: usize) -> Option<usize> {
+        let t = self.tables.get(table)?;
+        let start = *t.rows.get(row)? as usize;
+        let mut reader = Reader { text, pos: start };
+        let mut cells = Vec::new();
+        reader.next_row(&mut cells).ok()??;
+        Some(cells.get(t.layout.label)?.offset - start)
+    }
+}
+
+/// Builds a [`RowIndex`] while scanning.
+struct Indexer<'t> {
+    text: &'t str,
+    lines: LineTracker,
+    heads: Vec<TableHead>,
+    tables: Vec<IndexedTable>,
+    duplicates: DuplicateFinder,
+    /// A row starts beyond `u32::MAX` (never for a file [`crate::results::read`] accepts).
+    too_long: bool,
+}
+
+impl<'a> Sink<'a> for Indexer<'_> {
+    fn table(&mut self, layout: &Layout<'a>, offset: usize) {
+        let (line, _) = self.lines.advance(self.text.as_bytes(), offset);
+        self.heads.push(TableHead {
+            kind: layout.kind,
+            line,
+            columns: layout.column_names(),
+            rows: 0,
+        });
+        self.tables.push(IndexedTable {
+            layout: layout.to_static(),
+            names: MetricNames::of(layout),
+            header: offset,
+            rows: Vec::new(),
+        });
+    }
+
+    fn row(&mut self, row: &RowView<'_>) -> Result<(), ResultsError> {
+        let (Some(head), Some(table)) = (self.heads.last_mut(), self.tables.last_mut()) else {
+            return Ok(());
+        };
+        match u32::try_from(row.start()) {
+            Ok(start) => table.rows.push(start),
+            Err(_) => self.too_long = true,
+        }
+        head.rows += 1;
+        self.duplicates.add(row);
+        Ok(())
+    }
+}
