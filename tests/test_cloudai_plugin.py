@@ -9,7 +9,6 @@ both vendored CloudAI versions).
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -68,131 +67,200 @@ def _core_view(toml_text: str) -> dict[str, Any]:
     return cdr.load_test_str(toml_text)
 
 
-# ---- TOML writer ---------------------------------------------------------------------------
+# ---- CloudAI's dumps read by the core (src/config/host.rs) ---------------------------------
+
+CURRENT_TEST = ROOT / "conf" / "local" / "test" / "current_mocker.toml"
 
 
-@pytest.mark.parametrize("path", TEST_TOMLS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_writer_round_trips_test_files_through_the_core(path: Path) -> None:
+def _render(system: Any, test: Any, tmp_path: Path) -> dict[str, Any]:
+    return cdr.render_one(
+        system, test, run_dir=tmp_path / "run", install_dir=tmp_path / "i", id="t"
+    )
+
+
+@pytest.mark.parametrize(
+    "path", [*TEST_TOMLS, CURRENT_TEST], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_a_dumped_test_renders_as_its_file_does(path: Path, tmp_path: Path) -> None:
     text = path.read_text()
-    written = convert.dumps(tomllib.loads(text))
-    assert _core_view(written) == _core_view(text)
+    system = SEED_SYSTEM.read_text()
+    from_dict = _render(system, tomllib.loads(text), tmp_path)
+    from_file = _render(system, text, tmp_path)
+    for name in ("cloudai_sbatch_script.sh", "run.sh", "node_roles.txt", "dynamo_config.yaml"):
+        assert from_dict[name] == from_file[name], name
+    read = cdr.read_cloudai_test(tomllib.loads(text))
+    assert read["name"] == tomllib.loads(text)["name"]
+    assert read["generation"] == ("current" if path == CURRENT_TEST else "seed")
 
 
-def test_writer_spells_every_value_kind_back_to_the_same_data() -> None:
-    data = {
-        "s": 'quote " backslash \\ newline \n tab \t unicode é ☃',
-        "t": True,
-        "i": -3,
-        "f": 0.95,
-        "big": 1e20,
-        "lst": [1, 2, 3],
-        "strings": ["a", "b"],
-        "odd key.with dot": "x",
-        "--flag": "dashed bare key",
-        "tbl": {"inner": {"x": 1}, "y": "z"},
-        "empty": {},
-        "aot": [{"url": "u1", "commit": "c1"}, {"url": "u2", "commit": "c2", "nested": {"k": 1}}],
+def test_cloudai_fields_are_ignored_unless_they_ask_for_what_we_do_not_do() -> None:
+    dump = tomllib.loads(CURRENT_TEST.read_text())
+    # CloudAI main's framework fields and its git repository record: CloudAI's business.
+    dump |= {"dse_excluded_args": [], "env_params": {}, "nsys": None, "predictor": None}
+    dump["git_repos"] = [{"url": "https://x/r.git", "commit": "abc", "installed_path": "/i"}]
+    assert cdr.read_cloudai_test(dump)["name"] == "current_mocker"
+    dump |= {"nsys": {"enable": True}, "training_report": {"x": 1}}
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.read_cloudai_test(dump, test_file=CURRENT_TEST)
+    assert [(e["path"], e["line"]) for e in err.value.errors] == [
+        ("nsys", 0),
+        ("training_report", 0),
+    ]
+    assert err.value.errors[0]["text"] == (
+        f"{CURRENT_TEST}: nsys: not supported by the cloudai-dynamo-rs AIDynamo "
+        "(its scripts would not honour it); remove it"
+    )
+
+
+def test_a_dashed_override_of_an_underscored_field_wins(tmp_path: Path) -> None:
+    # CloudAI merges a scenario override by exact key: both spellings stay, the override last.
+    dump = tomllib.loads(CURRENT_TEST.read_text())
+    prefill = dump["cmd_args"]["dynamo"]["prefill_worker"]
+    prefill["args"]["tensor_parallel_size"] = 2  # written underscored (file: dashed)
+    del prefill["num-nodes"]
+    prefill["num_nodes"] = 3
+    prefill["num-nodes"] = 2  # the override, later
+    read = cdr.read_cloudai_test(dump)
+    folded = read["cmd_args"]["dynamo"]["prefill_worker"]
+    assert folded["num-nodes"] == 2 and "num_nodes" not in folded
+    assert folded["args"] == {
+        "model-path": "/opt/cloudaix-stack/tiny-model",
+        "tensor_parallel_size": 2,
     }
-    assert tomllib.loads(convert.dumps(data)) == data
+    # Keys of a data table (seed `extra_args`: engine flags) keep every spelling.
+    seed = tomllib.loads((SEED_CONF / "test" / "llama3.1_405b_fp8.toml").read_text())
+    seed["cmd_args"]["dynamo"]["prefill_worker"]["extra_args"] = {"--a-b": "1", "--a_b": "2"}
+    extra = cdr.read_cloudai_test(seed)["cmd_args"]["dynamo"]["prefill_worker"]["extra_args"]
+    assert extra == {"--a-b": "1", "--a_b": "2"}
 
 
-def test_writer_drops_none_and_keeps_empty_tables_as_headers() -> None:
-    text = convert.dumps({"a": None, "cmd": {"dynamo": {"processor": {}, "x": None}}})
-    assert "a =" not in text
-    assert "[cmd.dynamo.processor]" in text
-    assert tomllib.loads(text) == {"cmd": {"dynamo": {"processor": {}}}}
+def test_sweep_axes_are_spelled_as_the_dump_spells_them() -> None:
+    dump = tomllib.loads(CURRENT_TEST.read_text())
+    dump["cmd_args"]["dynamo"]["prefill_worker"]["num-nodes"] = [1, 2]
+    dump["cmd_args"]["dynamo"]["decode_worker"]["args"]["tensor-parallel-size"] = [1, 2]
+    dump["extra_env_vars"]["MODE"] = ["a", "b"]
+    axes = cdr.read_cloudai_test(dump)["sweep_axes"]
+    assert axes == [
+        "dynamo.prefill_worker.num-nodes",
+        "dynamo.decode_worker.args.tensor-parallel-size",
+        "extra_env_vars.MODE",
+    ]
+    # The seed, with its decode role spelled `vllm_worker` and a list that is one value.
+    seed = tomllib.loads((DATA / "config" / "seed_test.toml").read_text())
+    worker = (
+        seed["cmd_args"]["dynamo"].get("vllm_worker") or seed["cmd_args"]["dynamo"]["decode_worker"]
+    )
+    key = "vllm_worker" if "vllm_worker" in seed["cmd_args"]["dynamo"] else "decode_worker"
+    worker.pop("num_nodes", None)
+    worker["num-nodes"] = [1, 2]
+    seed["cmd_args"]["genai_perf"]["extra_inputs"] = ["a:1", "b:2"]
+    assert cdr.read_cloudai_test(seed)["sweep_axes"] == [f"dynamo.{key}.num-nodes"]
 
 
-def test_writer_spells_special_floats_as_toml_does() -> None:
-    back = tomllib.loads(convert.dumps({"a": math.inf, "b": -math.inf, "c": math.nan}))
-    assert back["a"] == math.inf
-    assert back["b"] == -math.inf
-    assert math.isnan(back["c"])
+def _line_col(text: str, needle: str) -> tuple[int, int]:
+    """1-based line and column of the first `needle` in `text`, counted by hand."""
+    lines = text.splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if needle in t)
+    return line, lines[line - 1].index(needle) + 1
 
 
-def test_writer_refuses_values_without_a_toml_spelling() -> None:
-    with pytest.raises(convert.TomlWriteError, match="object"):
-        convert.dumps({"x": object()})
+def test_errors_of_a_dumped_file_carry_its_positions(tmp_path: Path) -> None:
+    text = CURRENT_TEST.read_text().replace(
+        "tensor-parallel-size = 1", 'tensor-parallel-size = "x"', 1
+    )
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.read_cloudai_test(tomllib.loads(text), test_file=path)
+    (e,) = err.value.errors
+    line, col = _line_col(text, '"x"')
+    assert (e["file"], e["line"], e["column"]) == (str(path), line, col)
+    assert e["path"] == "cmd_args.dynamo.prefill_worker.args.tensor-parallel-size"
 
 
-# ---- CloudAI dumps to core TOML --------------------------------------------------------------
+def test_a_scenario_override_error_points_into_the_scenario(tmp_path: Path) -> None:
+    test_text = CURRENT_TEST.read_text()
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "s"\n[[Tests]]\nid = "other"\ntest_name = "current_mocker"\n'
+        '[[Tests]]\nid = "a"\ntest_name = "current_mocker"\n'
+        "  [Tests.cmd_args.dynamo.decode_worker]\n  num-nodes = -1\n"
+    )
+    # What CloudAI validates: the test's dump with the entry's cmd_args merged over it.
+    dump = tomllib.loads(test_text)
+    dump["cmd_args"]["dynamo"]["decode_worker"]["num-nodes"] = -1
+    dump["cmd_args"]["dynamo"]["prefill_worker"]["num-nodes"] = "two"  # no file says this
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.read_cloudai_test(dump, test_file=CURRENT_TEST, scenario=scenario, entry="a")
+    by_path = {e["path"]: e for e in err.value.errors}
+    decode = by_path["cmd_args.dynamo.decode_worker.num_nodes"]
+    line, col = _line_col(scenario.read_text(), "-1")
+    assert (decode["file"], decode["line"], decode["column"]) == (str(scenario), line, col)
+    # A value no file wrote (e.g. a DSE pick): named by its origin, without a line.
+    prefill = by_path["cmd_args.dynamo.prefill_worker.num_nodes"]
+    assert (prefill["line"], prefill["file"]) == (0, f'{scenario} (Tests entry "a")')
 
 
-def test_canonicalize_lets_a_dashed_override_win_and_merges_tables() -> None:
-    # CloudAI's scenario merge leaves both spellings, the override's last.
-    merged = {
-        "dynamo": {
-            "prefill_worker": {
-                "num_nodes": 1,
-                "tensor_parallel_size": 8,
-                "extra_args": {"--a-b": 1},
-            },
-            "prefill-worker": {"tensor-parallel-size": 4},
-        }
-    }
-    out = convert.canonicalize(merged)
-    assert out == {
-        "dynamo": {
-            "prefill_worker": {
-                "num_nodes": 1,
-                "tensor_parallel_size": 4,
-                "extra_args": {"--a-b": 1},
-            }
-        }
-    }
+def test_an_inline_scenario_test_is_positioned_in_the_scenario(tmp_path: Path) -> None:
+    body = (
+        CURRENT_TEST.read_text()
+        .replace("[cmd_args", "[Tests.cmd_args")
+        .replace("[extra_env_vars]", "[Tests.extra_env_vars]")
+    )
+    body = body.replace("tensor-parallel-size = 1", "tensor-parallel-size = 0", 1)
+    text = 'name = "s"\n[[Tests]]\nid = "inline"\n' + body
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(text)
+    entry = tomllib.loads(text)["Tests"][0]
+    dump = {k: v for k, v in entry.items() if k != "id"}
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.read_cloudai_test(dump, scenario=scenario, entry="inline")
+    (e,) = err.value.errors
+    line, col = _line_col(text, "tensor-parallel-size = 0")
+    assert (e["file"], e["line"], e["column"]) == (
+        str(scenario),
+        line,
+        col + len("tensor-parallel-size = "),
+    )
 
 
-def test_test_toml_keeps_core_fields_only_and_uses_the_installed_image(seed_text: str) -> None:
-    dump = tomllib.loads(seed_text)
-    dump |= {
-        "dse_excluded_args": [],  # CloudAI HEAD framework fields: not the core's business
-        "env_params": {},
-        "nsys": None,
-        "git_repos": [
-            {
-                "url": "https://x/r.git",
-                "commit": "abc",
-                "installed_path": "/i",
-                "init_submodules": False,
-            }
-        ],
-    }
-    text = convert.test_toml(dump, docker_image="/install/image.sqsh")
-    core = _core_view(text)
-    assert core["cmd_args"]["docker_image_url"] == "/install/image.sqsh"
-    assert core["git_repos"] == [{"url": "https://x/r.git", "commit": "abc", "mount_as": None}]
-    assert "dse_excluded_args" not in tomllib.loads(text)
-
-
-def test_unsupported_fields_are_the_ones_set() -> None:
-    assert convert.unsupported_fields({"nsys": {"enable": True}, "predictor": None}) == ["nsys"]
-
-
-def test_system_toml_from_a_cloudai_like_dump_validates_in_the_core() -> None:
+def test_a_dumped_cloudai_system_is_read_for_our_fields(tmp_path: Path) -> None:
     dump: dict[str, Any] = {
         "name": "oci",
         "scheduler": "slurm",
-        "install_path": Path("/opt/install"),
-        "output_path": Path("/results"),
+        "install_path": "/opt/install",
+        "output_path": "/results",
         "default_partition": "batch",
-        "partitions": [{"name": "batch", "groups": [{"name": "h100", "nodes": ["n[1-4]"]}]}],
+        "partitions": [
+            {"name": "batch", "groups": [{"name": "h100", "nodes": ["n[1-4]"]}], "slurm_nodes": []}
+        ],
         "account": None,
         "mpi": "pmix",
         "gpus_per_node": 8,
         "global_env_vars": {"A": "1", "B": {"default": "2", "values": ["2", "3"]}},
         "extra_srun_args": "--reservation r1",
         "extra_sbatch_args": ["--exclusive"],
-        # CloudAI fields the core does not know are left out.
+        # CloudAI fields the core does not know are CloudAI's.
         "reports": {"per_test": {"enable": True}},
         "extra_transient_status_errors": [],
         "status_retry_pause_seconds": 10,
     }
-    system = cdr.load_system_str(convert.system_toml(dump))
-    assert system["install_path"] == "/opt/install"
-    assert system["global_env_vars"] == {"A": "1", "B": "2"}
-    assert system["extra_srun_args"] == ["--reservation", "r1"]
-    assert system["partitions"][0]["groups"][0]["nodes"] == ["n[1-4]"]
-    assert system["account"] is None
+    seed = (SEED_CONF / "test" / "llama3.1_405b_fp8.toml").read_text()
+    sbatch = _render(dump, seed, tmp_path)[convert.SBATCH_FILE]
+    assert "#SBATCH --partition=batch" in sbatch
+    assert "#SBATCH --exclusive" in sbatch
+    assert 'export B="2"' in sbatch
+    assert "--reservation r1" in sbatch.replace("\\\n", " ").replace("  ", " ")
+    dump["gpus_per_node"] = "eight"
+    with pytest.raises(cdr.ConfigError, match="gpus_per_node"):
+        _render(dump, seed, tmp_path)
+
+
+def test_a_dump_of_something_else_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="expected a mapping"):
+        cdr.read_cloudai_test({"name": object()})
+    with pytest.raises(TypeError, match="expected a mapping"):
+        cdr.read_cloudai_test([1, 2])  # type: ignore[arg-type]
 
 
 def _rendered(

@@ -1,6 +1,6 @@
 """Typed stubs of the native module built from the Rust core (src/python/)."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any, Literal, TypedDict, final
 
@@ -24,11 +24,32 @@ def load_system(path: StrPath) -> dict[str, Any]: ...
 def load_system_str(text: str, name: str = "<string>") -> dict[str, Any]: ...
 def load_test(path: StrPath) -> dict[str, Any]: ...
 def load_test_str(text: str, name: str = "<string>") -> dict[str, Any]: ...
-def sweep_axes(text: str, name: str = "<string>") -> list[str]:
-    """Dotted key paths (as the file spells them) of the test's sweep axes, in axis order.
 
-    Only these lists are swept; every other list in the file is one value (e.g.
-    ``extra_inputs``). Raises ConfigError like ``load_test_str``.
+class CloudaiTest(TypedDict):
+    generation: Literal["seed", "current"]
+    name: str
+    cmd_args: dict[str, Any] | None
+    sweep_axes: list[str]
+
+def read_cloudai_test(
+    data: Mapping[str, Any],
+    *,
+    test_file: StrPath | None = None,
+    scenario: StrPath | None = None,
+    entry: str | None = None,
+) -> CloudaiTest:
+    """Validate a test definition CloudAI dumped (plain values: ``model_dump(mode="json")``),
+    of either schema generation, with the readers that read files.
+
+    CloudAI's own fields next to ours are ignored (``nsys``, ``predictor``,
+    ``training_report`` are refused when set); of two spellings of a ``cmd_args`` key (CloudAI
+    merges a scenario override by exact key) the later wins. ``test_file`` (the file CloudAI
+    read), or ``scenario`` and ``entry`` (a ``[[Tests]]`` entry's ``id``, overriding the test
+    of ``test_file`` or defining it inline), give errors the files' lines and columns where the
+    dump holds what the files wrote. Returns the generation, the name, ``cmd_args`` as read
+    (spellings folded) and the sweep axes spelled as ``cmd_args`` spells them
+    (``extra_env_vars.X`` for the environment): every other list is one value. Raises
+    ConfigError, or TypeError for data that is not plain values.
     """
 
 def load_scenario(path: StrPath) -> dict[str, Any]: ...
@@ -95,8 +116,8 @@ def plan_scenario(
     """
 
 def render_one(
-    system_toml: str,
-    test_toml: str,
+    system: str | Mapping[str, Any],
+    test: str | Mapping[str, Any],
     *,
     run_dir: StrPath,
     install_dir: StrPath,
@@ -107,8 +128,12 @@ def render_one(
     nodes: list[str] = ...,
     time_limit: str | None = None,
     metadata_script: bool = False,
+    docker_image: str | None = None,
 ) -> dict[str, Any]:
-    """Render one run from TOML texts; writes nothing.
+    """Render one run from TOML texts, or from CloudAI's dumps (a SlurmSystem's, read for our
+    fields only; a test definition's, as :func:`read_cloudai_test` reads it); writes nothing.
+
+    ``docker_image`` replaces the test's ``docker_image_url`` (what the host installed).
 
     ``metadata_script``: the host framework (CloudAI) installed ``slurm-metadata.sh`` into
     ``install_dir``; the sbatch then runs it on every node first, as CloudAI's own does.

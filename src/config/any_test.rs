@@ -62,6 +62,15 @@ impl AnyTest {
         }
     }
 
+    /// Use `url` as the image: a host framework (CloudAI) may have installed the file's image
+    /// (a cached `.sqsh`), and the scripts must run what it installed.
+    pub fn set_docker_image_url(&mut self, url: String) {
+        match self {
+            AnyTest::Seed(t) => t.cmd_args.docker_image_url = url,
+            AnyTest::Current(t) => t.cmd_args.docker_image_url = url,
+        }
+    }
+
     pub fn hf_home(&self) -> Option<&str> {
         match self {
             AnyTest::Seed(t) => t.hf_home(),

@@ -77,6 +77,9 @@ pub struct Diagnostics<'s> {
     pub sources: &'s Sources,
     /// Every problem found so far, in the order found.
     pub found: Vec<Diagnostic>,
+    /// Tables (by dotted path) whose unknown keys are not errors: a host framework\'s dump holds
+    /// its own fields next to ours, which it has validated itself (see `host`).
+    pub host_fields_at: fn(&str) -> bool,
 }
 
 impl<'s> Diagnostics<'s> {
@@ -84,6 +87,7 @@ impl<'s> Diagnostics<'s> {
         Self {
             sources,
             found: Vec::new(),
+            host_fields_at: |_| false,
         }
     }
 

@@ -7,6 +7,7 @@
 mod any_test;
 mod diagnostic;
 pub mod gen2;
+mod host;
 mod node;
 mod parse;
 mod reader;
@@ -21,6 +22,9 @@ mod workspace;
 
 pub use any_test::AnyTest;
 pub use diagnostic::{ConfigError, Diagnostic};
+pub use host::{
+    Data, Dump, HostTest, Origin, UNHONOURED_TEST_FIELDS, read_host_system, read_host_test,
+};
 pub use parse::slurm_time_seconds;
 pub use scenario::{Dependency, Scenario, ScenarioTest};
 pub use shell_words::split_words;

@@ -129,7 +129,9 @@ impl<'a> TableReader<'a> {
                 );
                 continue;
             }
-            if self.known.iter().any(|k| same_key(&key.name, k)) {
+            if self.known.iter().any(|k| same_key(&key.name, k))
+                || (diags.host_fields_at)(&self.path)
+            {
                 continue;
             }
             let canonical = canonical_key(&key.name);

@@ -20,6 +20,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// False for data that came from no file (a host framework's dict): its errors name the
+    /// origin but no line.
+    positioned: bool,
 }
 
 impl SourceFile {
@@ -31,11 +34,23 @@ impl SourceFile {
             path: path.into(),
             text,
             line_starts,
+            positioned: true,
+        }
+    }
+
+    /// A source without text: positions in it are line 0 ("no position").
+    pub fn unpositioned(path: impl Into<PathBuf>) -> Self {
+        Self {
+            positioned: false,
+            ..Self::new(path, String::new())
         }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> (usize, usize) {
+        if !self.positioned {
+            return (0, 0);
+        }
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
         let start = self.line_starts[line - 1];
@@ -57,6 +72,12 @@ pub struct Sources {
 impl Sources {
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
         self.files.push(SourceFile::new(path, text));
+        self.files.len() - 1
+    }
+
+    /// See [`SourceFile::unpositioned`].
+    pub fn add_unpositioned(&mut self, path: impl Into<PathBuf>) -> FileId {
+        self.files.push(SourceFile::unpositioned(path));
         self.files.len() - 1
     }
 

@@ -341,6 +341,9 @@ pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Heade
     }
 }
 
+/// Tables of `cmd_args` whose keys are data (engine flags, resource names), read as maps.
+pub(crate) const FREE_KEY_TABLES: &[&str] = &["extra_args", "resources"];
+
 /// Read a test definition from its (possibly override-merged) document node.
 pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", diags)?;

@@ -39,15 +39,43 @@ fn load_test_str<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound
     guard(|| to_py(py, config::load_test_str(text, name)))
 }
 
-/// The sweep axes of a test definition (see `TestDefinition::sweep_axis_keys`).
+/// A host's dump (a mapping of plain values, e.g. pydantic's `model_dump(mode="json")`) as
+/// the tree the readers read; anything else is a TypeError naming what was found.
+pub(super) fn dump(data: &Bound<'_, PyAny>) -> PyResult<config::Dump> {
+    pythonize::depythonize(data).map_err(|e| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "expected a mapping of strings, numbers, booleans, lists and mappings: {e}"
+        ))
+    })
+}
+
+/// A test definition dumped by CloudAI, read by the same readers as a file (see
+/// `config::host`): `{"generation", "name", "cmd_args", "sweep_axes"}`.
 #[pyfunction]
-#[pyo3(signature = (text, name = "<string>"))]
-fn sweep_axes<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (data, *, test_file = None, scenario = None, entry = None))]
+fn read_cloudai_test<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    test_file: Option<PathBuf>,
+    scenario: Option<PathBuf>,
+    entry: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
-        to_py(
-            py,
-            config::load_test_str(text, name).map(|mut d| d.sweep_axis_keys()),
-        )
+        let dump = dump(data)?;
+        let origin = config::Origin {
+            test_file: test_file.as_deref(),
+            scenario: scenario.as_deref().zip(entry.as_deref()),
+        };
+        let read = py
+            .detach(|| config::read_host_test(dump, &origin))
+            .map_err(crate::Error::from)?;
+        let out = pyo3::types::PyDict::new(py);
+        out.set_item("generation", pythonize(py, &read.test.generation())?)?;
+        out.set_item("name", read.test.name())?;
+        let cmd_args = read.cmd_args.as_ref().map(config::Data);
+        out.set_item("cmd_args", pythonize(py, &cmd_args)?)?;
+        out.set_item("sweep_axes", read.sweep_axes)?;
+        Ok(out.into_any())
     })
 }
 
@@ -90,7 +118,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_system_str, m)?)?;
     m.add_function(wrap_pyfunction!(load_test, m)?)?;
     m.add_function(wrap_pyfunction!(load_test_str, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep_axes, m)?)?;
+    m.add_function(wrap_pyfunction!(read_cloudai_test, m)?)?;
     m.add_function(wrap_pyfunction!(load_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(load_scenario_str, m)?)?;
     m.add_function(wrap_pyfunction!(load_workspace, m)?)?;

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pythonize::pythonize;
 
 use super::errors::guard;
-use crate::config::Checks;
+use crate::config::{self, Checks};
 use crate::render;
 
 #[pyfunction]
@@ -112,15 +112,16 @@ fn prepare_rehearsal<'py>(
     })
 }
 
-/// Render one run from TOML texts (for host frameworks such as CloudAI that build their own
-/// test runs). Returns the file texts and the node plan; writes nothing.
+/// Render one run (for host frameworks such as CloudAI that build their own test runs) from
+/// TOML texts or from the host's dumps (see `config::host`). Returns the file texts and the
+/// node plan; writes nothing.
 #[pyfunction]
-#[pyo3(signature = (system_toml, test_toml, *, run_dir, install_dir, id, iteration = 0, step = None, num_nodes = None, nodes = Vec::new(), time_limit = None, metadata_script = false))]
+#[pyo3(signature = (system, test, *, run_dir, install_dir, id, iteration = 0, step = None, num_nodes = None, nodes = Vec::new(), time_limit = None, metadata_script = false, docker_image = None))]
 #[allow(clippy::too_many_arguments)]
 fn render_one<'py>(
     py: Python<'py>,
-    system_toml: &str,
-    test_toml: &str,
+    system: &Bound<'py, PyAny>,
+    test: &Bound<'py, PyAny>,
     run_dir: PathBuf,
     install_dir: PathBuf,
     id: &str,
@@ -130,11 +131,28 @@ fn render_one<'py>(
     nodes: Vec<String>,
     time_limit: Option<&str>,
     metadata_script: bool,
+    docker_image: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
+        let system = match system.extract::<&str>() {
+            Ok(text) => config::load_system_str(text, "system"),
+            Err(_) => config::read_host_system(super::config::dump(system)?),
+        }
+        .map_err(crate::Error::from)?;
+        let mut test = match test.extract::<&str>() {
+            Ok(text) => config::load_any_test_str(text, "test"),
+            Err(_) => {
+                config::read_host_test(super::config::dump(test)?, &config::Origin::default())
+                    .map(|t| t.test)
+            }
+        }
+        .map_err(crate::Error::from)?;
+        if let Some(image) = docker_image {
+            test.set_docker_image_url(image);
+        }
         let single = render::SingleRun {
-            system_toml,
-            test_toml,
+            system: &system,
+            test: &test,
             id,
             iteration,
             step,

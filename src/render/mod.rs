@@ -434,8 +434,8 @@ pub fn prepare_rehearsal(
 /// One run described by its parts rather than by a scenario: what a host framework that
 /// builds its own test runs (CloudAI) hands over. Sweeps must already be pinned.
 pub struct SingleRun<'a> {
-    pub system_toml: &'a str,
-    pub test_toml: &'a str,
+    pub system: &'a crate::config::SystemConfig,
+    pub test: &'a AnyTest,
     pub id: &'a str,
     pub iteration: u32,
     pub step: Option<usize>,
@@ -452,8 +452,8 @@ pub fn render_single(
     run_dir: &Path,
     install_dir: &Path,
 ) -> crate::Result<(TestRun, RunFiles)> {
-    let system = crate::config::load_system_str(single.system_toml, "system")?;
-    let test = crate::config::load_any_test_str(single.test_toml, "test")?;
+    let system = single.system;
+    let test = single.test.clone();
     let invalid = |message: String| RenderError::Invalid {
         run: single.id.to_string(),
         message,
@@ -466,9 +466,9 @@ pub fn render_single(
         .into());
     }
     let topology = match &test {
-        AnyTest::Seed(t) => crate::topology::plan(&system, t, single.num_nodes, single.nodes),
+        AnyTest::Seed(t) => crate::topology::plan(system, t, single.num_nodes, single.nodes),
         AnyTest::Current(t) => {
-            crate::topology::plan_current(&system, t, single.num_nodes, single.nodes)
+            crate::topology::plan_current(system, t, single.num_nodes, single.nodes)
         }
     }
     .map_err(invalid)?;
@@ -485,6 +485,6 @@ pub fn render_single(
         extra_srun_args: Vec::new(),
         exclude_nodes: Vec::new(),
     };
-    let files = render_run(&system, &run, run_dir, install_dir, single.metadata_script)?;
+    let files = render_run(system, &run, run_dir, install_dir, single.metadata_script)?;
     Ok((run, files))
 }

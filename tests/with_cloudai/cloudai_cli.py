@@ -28,6 +28,18 @@ LONG_RUN: str = _shared.LONG_RUN  # a scenario whose load lasts minutes
 wait_for = _shared.wait_for
 
 
+def run_cli(
+    cwd: Path, *args: str | Path, engine: str = "cloudai", timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`cloudaix --engine ENGINE ARGS…` in `cwd`, with the cluster's Slurm clients on PATH."""
+    argv = [sys.executable, "-m", "cloudai_dynamo_rs.engine", "--engine", engine, *map(str, args)]
+    env = {k: v for k, v in os.environ.items() if k != "CLOUDAIX_ENGINE"}
+    env["PATH"] = f"{CLUSTER_BIN}:{env['PATH']}"
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def cloudaix(
     cwd: Path,
     verb: str,
@@ -38,18 +50,10 @@ def cloudaix(
     engine: str = "cloudai",
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
-    args = [
-        sys.executable, "-m", "cloudai_dynamo_rs.engine", "--engine", engine, verb,
-        "--system-config", str(system),
-        "--tests-dir", str(tests_dir),
-        "--test-scenario", str(scenario),
-        *extra,
-    ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "CLOUDAIX_ENGINE"}
-    env["PATH"] = f"{CLUSTER_BIN}:{env['PATH']}"
-    return subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return run_cli(
+        cwd, verb, "--system-config", system, "--tests-dir", tests_dir,
+        "--test-scenario", scenario, *extra, engine=engine, timeout=timeout,
+    )  # fmt: skip
 
 
 def results_dir(out: Path) -> Path:
@@ -58,13 +62,14 @@ def results_dir(out: Path) -> Path:
 
 
 def dry_run(
-    cwd: Path, system: Path, tests_dir: Path, scenario: Path, engine: str = "cloudai"
+    cwd: Path, system: Path, tests_dir: Path, scenario: Path, engine: str = "cloudai", *extra: str
 ) -> Path:
     """Dry-run into `cwd/out-<engine>`; returns the scenario's results directory."""
     out = cwd / f"out-{engine}"
     done = cloudaix(
-        cwd, "dry-run", system, tests_dir, scenario, "--output-dir", str(out), engine=engine
-    )
+        cwd, "dry-run", system, tests_dir, scenario, "--output-dir", str(out), *extra,
+        engine=engine,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr.splitlines()[0] == f"cloudaix: engine={engine}"
     return results_dir(out)

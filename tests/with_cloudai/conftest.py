@@ -13,6 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _cloudai_main() -> bool:
+    """CloudAI main (5b5c0f72) ships the current AIDynamo schema's driver scripts."""
+    spec = importlib.util.find_spec("cloudai")
+    locations = (spec.submodule_search_locations or []) if spec else []
+    return any((Path(p) / "workloads" / "ai_dynamo" / "aiperf.sh").is_file() for p in locations)
+
+
+# CloudAI main's shipped files cannot load under 13816b1a (see that module's docstring).
+collect_ignore = [] if _cloudai_main() else ["test_cloudai_main_files.py"]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if importlib.util.find_spec("cloudai") is None:
         raise pytest.UsageError(

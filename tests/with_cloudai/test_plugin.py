@@ -150,3 +150,25 @@ def test_report_strategy_gives_cloudai_metrics(tmp_path: Path) -> None:
     assert strategy.get_metric("genai_perf:Time To First Token (ms):p99") == pytest.approx(3457.97)
     assert strategy.get_metric("no-such-key") is METRIC_ERROR
     assert all(m in strategy.metrics for m in ["default", "inter-token-latency"])
+
+
+def test_the_local_tests_directory_holds_both_schemas(tmp_path: Path) -> None:
+    """`--tests-dir conf/local/test` (seed and current schema side by side) under either CloudAI;
+    conf/local/test_scenario/current_mocker.toml's entries plan as the file says: "disagg" on 2
+    nodes, "shared-node" (`num_nodes = 1`, explicit) prefill and decode on one node."""
+    local = ROOT / "conf" / "local"
+    results = dry_run(
+        tmp_path,
+        local / "cloudai" / "system.toml",
+        local / "test",
+        local / "test_scenario" / "current_mocker.toml",
+    )
+    roles = {
+        run: (results / run / "0" / "node_roles.txt").read_text().splitlines()[1:]
+        for run in ("disagg", "shared-node", "genai-perf")
+    }
+    assert roles["disagg"] == ["0 frontend,decode×1", "1 prefill×1"]
+    assert roles["shared-node"] == ["0 frontend,decode×1,prefill×1"]
+    run_sh = (results / "genai-perf" / "0" / "run.sh").read_text()
+    assert "/opt/cloudaix-stack/bin/genai-perf profile" in run_sh  # the entry's `workloads`
+    assert "round_1" not in run_sh

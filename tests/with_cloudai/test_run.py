@@ -31,9 +31,8 @@ def _cluster() -> None:
 
 def _workspace(tmp_path: Path, scenario: str, **test_edits: str) -> tuple[Path, Path]:
     tests = tmp_path / "test"
-    # The seed-schema tests only: the plugin does not read CloudAI main's schema yet
-    # (issue 12), and CloudAI refuses a tests directory with one file it cannot load.
-    shutil.copytree(LOCAL / "test", tests, ignore=shutil.ignore_patterns("current_*"))
+    # Both schema generations side by side, as in the repository.
+    shutil.copytree(LOCAL / "test", tests)
     test = tests / "mocker_genai_perf.toml"
     text = test.read_text()
     for old, new in test_edits.items():
@@ -161,3 +160,23 @@ def test_a_dying_worker_is_reported_failed_with_its_cause(tmp_path: Path) -> Non
     with (results_dir(out) / "summary.csv").open(newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert (row["status"], row["cause"]) == ("failed", status["cause"])
+
+
+def test_a_current_schema_test_runs_through_cloudai(tmp_path: Path) -> None:
+    """conf/local/test/current_mocker.toml (CloudAI main's schema: mocker backend, 1 prefill +
+    1 decode, two aiperf phases) run by CloudAI, through the fake pyxis, to completion."""
+    tests, scenario = _workspace(
+        tmp_path,
+        'name = "cur"\n[[Tests]]\nid = "disagg"\ntest_name = "current_mocker"\n'
+        'time_limit = "00:05:00"\n',
+    )
+    done = _install_and_run(tmp_path, tests, scenario)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = results_dir(tmp_path / "out") / "disagg" / "0"
+    status = json.loads((run_dir / "status.json").read_text())
+    assert (status["status"], status["slurm_state"]) == ("completed", "COMPLETED")
+    assert (run_dir / "success-marker.txt").is_file()  # CloudAI main's marker, current schema
+    # The two phases of the file (round_1: concurrency 2, round_2: 4), each with its export.
+    for phase in ("round_1", "round_2"):
+        export = run_dir / "aiperf_artifacts" / phase / "profile_export_aiperf.csv"
+        assert cdr.get_metric(export, "Request Throughput") > 0, phase

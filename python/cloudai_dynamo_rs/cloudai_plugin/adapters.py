@@ -18,6 +18,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,7 +35,9 @@ from cloudai.core import (
 from cloudai.models.workload import TestDefinition
 from cloudai.systems.slurm import SlurmCommandGenStrategy, SlurmSystem
 from cloudai.test_parser import TestParser
+from cloudai.test_scenario_parser import TestScenarioParser
 from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic_core import to_jsonable_python
 
 from .. import _core
 from . import convert, results
@@ -46,8 +49,8 @@ class OpenTable(BaseModel):
     """A ``cmd_args`` table whose keys and values our core validates, not pydantic.
 
     Keys are stored as pydantic extras, nested tables as OpenTables, so that CloudAI's DSE can
-    ``getattr``/``setattr`` along ``dynamo.prefill_worker.num_nodes`` (13816b1a) and
-    ``model_dump()`` gives back plain dicts with the sweep lists in place.
+    ``getattr``/``setattr`` along ``dynamo.prefill_worker.num_nodes`` and ``model_dump()``
+    gives back plain dicts with the sweep lists in place.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -58,96 +61,125 @@ class OpenTable(BaseModel):
         if not isinstance(data, Mapping):
             return data  # pydantic reports "expected a dictionary"
         return {
-            k: OpenTable.model_validate(v)
-            if isinstance(v, Mapping) and k not in convert.FREE_KEY_TABLES
-            else v
-            for k, v in convert.canonicalize(data).items()
+            k: OpenTable.model_validate(v) if isinstance(v, Mapping) else v for k, v in data.items()
         }
 
 
-def freeze_plain_lists(table: Any, axes: set[str], prefix: str = "") -> Any:
+def freeze_plain_lists(table: dict[str, Any], axes: set[str], prefix: str = "") -> dict[str, Any]:
     """Turn every list of ``table`` that is not one of ``axes`` into a tuple, in place.
 
     CloudAI's DSE sweeps every ``list`` in ``cmd_args.model_dump()``; our core sweeps only its
-    sweepable fields (``_core.sweep_axes``). A tuple is dumped as the same TOML array but is no
-    sweep axis for CloudAI, so both engines expand the same files into the same cases.
+    sweepable fields (``sweep_axes`` of ``_core.read_cloudai_test``). A tuple is the same value
+    to the core but no sweep axis for CloudAI, so both engines expand the same files into the
+    same cases.
     """
-    items = table.model_extra if isinstance(table, BaseModel) else table
-    for key, value in list((items or {}).items()):
+    for key, value in table.items():
         path = f"{prefix}{key}"
-        if isinstance(value, BaseModel | Mapping):
+        if isinstance(value, dict):
             freeze_plain_lists(value, axes, f"{path}.")
         elif isinstance(value, list) and path not in axes:
-            items[key] = tuple(value)
+            table[key] = tuple(value)
     return table
 
 
-#: The file CloudAI's TestParser is reading (its `current_file`), while it validates a test.
-_SOURCE: ContextVar[Path | None] = ContextVar("cloudai_dynamo_rs_source", default=None)
+@dataclass(frozen=True)
+class Origin:
+    """Where the definition CloudAI is validating comes from, for positioned errors."""
+
+    test_file: Path | None = None
+    scenario: Path | None = None
+    entry: str | None = None
+
+
+#: What CloudAI is reading while it validates a test definition (see ``_track_source`` and
+#: ``_track_scenario``): CloudAI validates parsed dicts, and only names the file in its error.
+_NO_ORIGIN = Origin()  # frozen: safe to share as the default
+_ORIGIN: ContextVar[Origin] = ContextVar("cloudai_dynamo_rs_origin", default=_NO_ORIGIN)
 
 
 def _track_source(load: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap ``TestParser.load_test_definition`` so that our validator knows the file: CloudAI
-    validates the parsed dict, and only names the file in its error."""
+    """Wrap ``TestParser.load_test_definition``: the file being parsed is the test's origin,
+    unless a scenario entry is being prepared (its parser's file is the scenario)."""
 
     @functools.wraps(load)
     def load_test_definition(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _ORIGIN.get().scenario is not None:
+            return load(self, *args, **kwargs)
         source = getattr(self, "current_file", None)
-        token = _SOURCE.set(Path(source) if source else None)
+        token = _ORIGIN.set(Origin(test_file=Path(source) if source else None))
         try:
             return load(self, *args, **kwargs)
         finally:
-            _SOURCE.reset(token)
+            _ORIGIN.reset(token)
 
     load_test_definition.cloudai_dynamo_rs = True  # type: ignore[attr-defined]
     return load_test_definition
 
 
-def _file_errors(source: Path | None) -> list[Any]:
-    """Our core's errors for the file being parsed, with its lines and columns; empty when
-    that file is valid or is not a test file (a scenario override made the test invalid)."""
-    if source is None or not source.is_file():
-        return []
-    try:
-        _core.load_test(source)
-    except _core.ConfigError as err:
-        if not any(e["path"] == "test_template_name" for e in err.errors):
-            return list(err.errors)
-    except (OSError, ValueError):
-        pass
-    return []
+def _track_scenario(create: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``TestScenarioParser._create_test_run`` (13816b1a and main): a scenario entry's
+    test comes from the scenario's ``[[Tests]]`` entry, over the named test's file if any.
+    Also records whether the entry gave ``num_nodes`` (main does; 13816b1a fills 1 in)."""
+
+    @functools.wraps(create)
+    def _create_test_run(self: Any, test_info: Any, *args: Any, **kwargs: Any) -> Any:
+        named = getattr(self, "test_mapping", {}).get(getattr(test_info, "test_name", None))
+        tdef = getattr(named, "test_definition", named)  # 13816b1a: a Test holding it
+        origin = Origin(
+            test_file=getattr(tdef, "_source", None) if isinstance(tdef, BaseModel) else None,
+            scenario=Path(self.file_path),
+            entry=str(test_info.id),
+        )
+        token = _ORIGIN.set(origin)
+        try:
+            tr = create(self, test_info, *args, **kwargs)
+        finally:
+            _ORIGIN.reset(token)
+        if not hasattr(tr, "num_nodes_explicit"):
+            tr.num_nodes_explicit = "num_nodes" in test_info.model_fields_set
+        return tr
+
+    _create_test_run.cloudai_dynamo_rs = True  # type: ignore[attr-defined]
+    return _create_test_run
 
 
-def _format_errors(errors: list[Any]) -> str:
-    """Positioned errors of the user's file when CloudAI says which file it reads; else the
-    fields only (the line and column would point into the TOML we generated)."""
-    positioned = _file_errors(_SOURCE.get())
-    if positioned:
-        lines = [e["text"] for e in positioned]
-    else:
-        lines = [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors]
-    return "invalid AIDynamo test (cloudai-dynamo-rs):\n\t" + "\n\t".join(lines)
+def _format_errors(err: _core.ConfigError) -> str:
+    return "invalid AIDynamo test (cloudai-dynamo-rs):\n\t" + "\n\t".join(
+        e["text"] for e in err.errors
+    )
 
 
 class AIDynamoTestDefinition(TestDefinition):
-    """CloudAI's ``AIDynamo`` test, with the seed's schema as validated by our core."""
+    """CloudAI's ``AIDynamo`` test, either schema generation, as validated by our core."""
 
     cmd_args: OpenTable
     _docker_image: DockerImage | None = None
+    #: The test file this definition was read from (for a scenario entry's positions).
+    _source: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_with_core(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data  # pydantic reports it
+        origin = _ORIGIN.get()
+        try:
+            read = _core.read_cloudai_test(
+                to_jsonable_python(data),
+                test_file=origin.test_file,
+                scenario=origin.scenario,
+                entry=origin.entry,
+            )
+        except _core.ConfigError as err:
+            raise ValueError(_format_errors(err)) from None
+        axes = {a for a in read["sweep_axes"] if not a.startswith("extra_env_vars.")}
+        return {**data, "cmd_args": freeze_plain_lists(read["cmd_args"] or {}, axes)}
 
     @model_validator(mode="after")
-    def _validate_with_core(self) -> AIDynamoTestDefinition:
-        dump = self.model_dump()
-        unsupported = convert.unsupported_fields(dump)
-        if unsupported:
-            raise ValueError(
-                f"{', '.join(unsupported)}: not supported by the cloudai-dynamo-rs AIDynamo"
-            )
-        try:
-            axes = _core.sweep_axes(convert.test_toml(dump), name=self.name)
-        except _core.ConfigError as err:
-            raise ValueError(_format_errors(err.errors)) from None
-        freeze_plain_lists(self.cmd_args, {a for a in axes if not a.startswith("extra_env_vars.")})
+    def _remember_source(self) -> AIDynamoTestDefinition:
+        origin = _ORIGIN.get()
+        if origin.scenario is None:
+            self._source = origin.test_file
         return self
 
     @property
@@ -178,10 +210,11 @@ def test_definition(tr: TestRun) -> AIDynamoTestDefinition:
 
 
 def requested_nodes(tr: TestRun) -> int | None:
-    """The scenario's ``num_nodes`` if the user gave one, else None (the core's 1+P+D).
+    """The scenario's ``num_nodes`` if the user gave one, else None (the core's plan).
 
-    CloudAI fills an absent ``num_nodes`` with 1; main records whether it was explicit. On
-    13816b1a, 1 is taken as "absent": the core would grow a too-small request anyway.
+    CloudAI fills an absent ``num_nodes`` with 1; main records whether it was explicit, and
+    on 13816b1a ``register``'s scenario hook records it the same way. A test run built
+    without the scenario parser: 1 is taken as "absent".
     """
     explicit = getattr(tr, "num_nodes_explicit", tr.num_nodes != 1)
     return int(tr.num_nodes) if explicit else None
@@ -205,8 +238,9 @@ def render(system: SlurmSystem, tr: TestRun, nodes: list[str]) -> dict[str, Any]
     if tr.pre_test or tr.post_test:
         logging.warning("%s: pre/post-test hooks are not supported by cloudai-dynamo-rs", tr.name)
     return _core.render_one(
-        convert.system_toml(system.model_dump()),
-        convert.test_toml(tdef.model_dump(), docker_image=str(tdef.docker_image.installed_path)),
+        to_jsonable_python(system.model_dump()),
+        to_jsonable_python(tdef.model_dump()),
+        docker_image=str(tdef.docker_image.installed_path),
         run_dir=tr.output_path.absolute(),
         install_dir=Path(system.install_path).absolute(),
         id=tr.name,
@@ -303,3 +337,5 @@ def register() -> None:
     registry.update_report(AIDynamoTestDefinition, {AIDynamoReportGenerationStrategy})
     if not getattr(TestParser.load_test_definition, "cloudai_dynamo_rs", False):
         TestParser.load_test_definition = _track_source(TestParser.load_test_definition)
+    if not getattr(TestScenarioParser._create_test_run, "cloudai_dynamo_rs", False):
+        TestScenarioParser._create_test_run = _track_scenario(TestScenarioParser._create_test_run)

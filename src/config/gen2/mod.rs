@@ -13,6 +13,7 @@ pub use model::{
     Accuracy, Backend, CmdArgs, Constraints, DcgmExporter, Dynamo, Phase, TestDefinition, Worker,
     Workload, WorkloadKind,
 };
+pub(crate) use read::FREE_KEY_TABLES;
 pub use read::{AIPERF_ARTIFACTS, read_test};
 
 use serde::Serialize;

@@ -160,6 +160,9 @@ fn read_workloads(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Ve
     Some(out)
 }
 
+/// Tables of `cmd_args` read by [`free_table`]: their keys are data.
+pub(crate) const FREE_KEY_TABLES: &[&str] = &["hicache", "lmcache"];
+
 /// A free-form table (LMCache, HiCache configuration), kept as data.
 fn free_table(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<serde_json::Value> {
     if !matches!(node.value, Value::Table(_)) {
