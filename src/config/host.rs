@@ -523,7 +523,7 @@ mod tests {
     fn a_later_spelling_wins_and_tables_merge_except_data_keys() {
         let mut d = dump(
             r#"{"w": {"num_nodes": 1, "tp": 8, "extra_args": {"--a-b": 1, "--a_b": 2}},
-                "w2": 0, "w-2": 5, "w-": {"x": 1}, "w_": {"y": 2}}"#,
+                "w_2": 0, "w-2": 5, "w-": {"x": 1}, "w_": {"y": 2}}"#,
         );
         fold_spellings(&mut d.0);
         let json = serde_json::to_string(&Data(&d.0)).unwrap();
