@@ -167,8 +167,9 @@ def test_the_local_tests_directory_holds_both_schemas(tmp_path: Path) -> None:
         run: (results / run / "0" / "node_roles.txt").read_text().splitlines()[1:]
         for run in ("disagg", "shared-node", "genai-perf")
     }
-    assert roles["disagg"] == ["0 frontend,decode×1", "1 prefill×1"]
-    assert roles["shared-node"] == ["0 frontend,decode×1,prefill×1"]
+    x = "\N{MULTIPLICATION SIGN}"  # as node_roles.txt writes counts
+    assert roles["disagg"] == [f"0 frontend,decode{x}1", f"1 prefill{x}1"]
+    assert roles["shared-node"] == [f"0 frontend,decode{x}1,prefill{x}1"]
     run_sh = (results / "genai-perf" / "0" / "run.sh").read_text()
     assert "/opt/cloudaix-stack/bin/genai-perf profile" in run_sh  # the entry's `workloads`
     assert "round_1" not in run_sh
