@@ -100,9 +100,12 @@ def test_a_scenario_override_error_is_positioned_in_the_scenario(
     line = next(i for i, t in enumerate(lines, 1) if "tensor-parallel-size = -4" in t)
     column = lines[line - 1].index("-4") + 1
     done = run_cli(tmp_path, "verify-configs", shipped)
-    assert done.returncode != 0
+    log = done.stdout + done.stderr
+    # CloudAI's verify-configs counts the problem (and exits 0 anyway: handlers.py returns the
+    # count, which its main does not use).
+    assert "1 out of 8 configuration files have issues" in log
     expected = (
         f"{scenario}:{line}:{column}: cmd_args.dynamo.prefill_worker.args.tensor-parallel-size: "
         "expected a positive integer, found -4"
     )
-    assert expected in done.stdout + done.stderr
+    assert expected in log
