@@ -125,11 +125,15 @@ impl<'s> Diagnostics<'s> {
     }
 }
 
-/// Join a dotted path.
+/// Join a dotted path. (Built for every field read: pushes, not `format!`, which cost a
+/// tenth of a test file's validation.)
 pub fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
+        return name.to_string();
     }
+    let mut path = String::with_capacity(prefix.len() + 1 + name.len());
+    path.push_str(prefix);
+    path.push('.');
+    path.push_str(name);
+    path
 }

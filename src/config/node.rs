@@ -143,6 +143,9 @@ fn convert(v: Spanned<DeValue<'_>>, file: FileId) -> Node {
 }
 
 fn parse_integer(raw: &str, radix: u32) -> Option<i64> {
+    if radix == 10 && !raw.contains('_') {
+        return raw.parse().ok(); // the usual spelling, without the copies below
+    }
     let cleaned: String = raw.chars().filter(|c| *c != '_').collect();
     let (negative, digits) = match cleaned.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -163,8 +166,12 @@ fn parse_integer(raw: &str, radix: u32) -> Option<i64> {
 }
 
 fn parse_float(raw: &str) -> f64 {
-    let cleaned: String = raw.chars().filter(|c| *c != '_').collect();
-    match cleaned.as_str() {
+    let cleaned: std::borrow::Cow<str> = if raw.contains('_') {
+        raw.chars().filter(|c| *c != '_').collect::<String>().into()
+    } else {
+        raw.into()
+    };
+    match cleaned.as_ref() {
         "inf" | "+inf" => f64::INFINITY,
         "-inf" => f64::NEG_INFINITY,
         "nan" | "+nan" | "-nan" => f64::NAN,

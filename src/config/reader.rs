@@ -118,9 +118,11 @@ impl<'a> TableReader<'a> {
     /// Report keys that no read asked for, and fields given in two spellings.
     pub fn finish(self, diags: &mut Diagnostics) {
         // A set, not a scan of the earlier keys: a table may have many thousands of keys.
-        let mut seen = std::collections::HashSet::with_capacity(self.entries.len());
+        // Two keys name one field only when one is dashed: without a dash, no set at all.
+        let dashed = self.entries.iter().any(|(k, _)| k.name.contains('-'));
+        let mut seen = std::collections::HashSet::new();
         for (key, _) in self.entries {
-            let twice = !seen.insert(canonical_key(&key.name));
+            let twice = dashed && !seen.insert(canonical_key(&key.name));
             if twice {
                 diags.error(
                     key.span,

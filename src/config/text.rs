@@ -48,32 +48,56 @@ pub fn first_bad(s: &str, bad: impl Fn(char) -> bool) -> Option<String> {
 /// Report every key and string value of a document holding a forbidden control character
 /// (keys may not hold a line break either: they name fields, variables and YAML keys).
 pub fn check_controls(node: &Node, diags: &mut Diagnostics, path: &str) {
+    check_node(node, diags, &Where::Root(path));
+}
+
+/// Where a node is, spelled out only for a message: every key and string of every file is
+/// checked, and building each one's path cost more than the check.
+enum Where<'a> {
+    Root(&'a str),
+    Key(&'a Where<'a>, &'a str),
+    Item(&'a Where<'a>, usize),
+}
+
+impl Where<'_> {
+    fn path(&self) -> String {
+        match self {
+            Where::Root(path) => (*path).to_string(),
+            Where::Key(parent, name) => super::diagnostic::join(&parent.path(), name),
+            Where::Item(parent, i) => format!("{}[{i}]", parent.path()),
+        }
+    }
+}
+
+fn check_node(node: &Node, diags: &mut Diagnostics, at: &Where<'_>) {
     match &node.value {
         Value::String(s) => {
-            if let Some(at) = first_bad(s, forbidden) {
+            if let Some(bad) = first_bad(s, forbidden) {
                 diags.error(
                     node.span,
-                    path,
-                    format!("expected text without control characters, found {at} of the string"),
+                    &at.path(),
+                    format!("expected text without control characters, found {bad} of the string"),
                 );
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                check_controls(item, diags, &format!("{path}[{i}]"));
+                check_node(item, diags, &Where::Item(at, i));
             }
         }
         Value::Table(entries) => {
             for (key, value) in entries {
-                let sub = super::diagnostic::join(path, &key.name);
-                if let Some(at) = first_bad(&key.name, char::is_control) {
+                let sub = Where::Key(at, &key.name);
+                if let Some(bad) = first_bad(&key.name, char::is_control) {
                     diags.error(
                         key.span,
-                        &sub,
-                        format!("expected a key without control characters, found {at} of the key"),
+                        &sub.path(),
+                        format!(
+                            "expected a key without control characters, found {bad} of the key"
+                        ),
                     );
                 }
-                check_controls(value, diags, &sub);
+                check_node(value, diags, &sub);
             }
         }
         _ => {}
