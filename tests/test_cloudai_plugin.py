@@ -134,6 +134,23 @@ def test_a_dashed_override_of_an_underscored_field_wins(tmp_path: Path) -> None:
     assert extra == {"--a-b": "1", "--a_b": "2"}
 
 
+def test_two_spellings_written_in_a_test_file_are_an_error_there(tmp_path: Path) -> None:
+    # No merge made them: the file's own mistake, reported as the embedded engine does.
+    text = CURRENT_TEST.read_text().replace(
+        "num-nodes = 1\n", "num-nodes = 1\n    num_nodes = 2\n", 1
+    )
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    with pytest.raises(cdr.ConfigError) as err:
+        cdr.read_cloudai_test(tomllib.loads(text), test_file=path)
+    (e,) = err.value.errors
+    line, col = _line_col(text, "num_nodes = 2")
+    assert (e["file"], e["line"], e["column"]) == (str(path), line, col)
+    assert e["message"].startswith("field given twice")
+    errors, _ = cdr.verify_files([path], check_host_paths=False)  # the embedded engine's
+    assert errors == err.value.errors
+
+
 def test_sweep_axes_are_spelled_as_the_dump_spells_them() -> None:
     dump = tomllib.loads(CURRENT_TEST.read_text())
     dump["cmd_args"]["dynamo"]["prefill_worker"]["num-nodes"] = [1, 2]

@@ -77,7 +77,10 @@ pub fn read_host_test(dump: Dump, origin: &Origin) -> Result<HostTest, ConfigErr
     let files = Anchors::read(&mut sources, origin);
     let mut node = dump.0;
     retarget(&mut node, virtual_file);
-    if let Some(cmd_args) = child_mut(&mut node, "cmd_args") {
+    // Only a merge leaves two spellings to fold: a test file's own are an error, as in the
+    // embedded engine.
+    let from_test_file = origin.test_file.is_some() && origin.scenario.is_none();
+    if let Some(cmd_args) = child_mut(&mut node, "cmd_args").filter(|_| !from_test_file) {
         fold_spellings(cmd_args);
     }
     if let Some(anchor) = files.anchor() {
