@@ -2,9 +2,12 @@
 //! lookup) folds into [`Error`], which the pyo3 layer turns into a Python exception in one
 //! place (`src/python/errors.rs`).
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use crate::config::ConfigError;
+use serde::Serialize;
+
+use crate::config::{ConfigError, Diagnostic};
 use crate::render::RenderError;
 use crate::results::{LookupError, ResultsError};
 
@@ -40,6 +43,40 @@ pub enum Error {
     },
 }
 
+/// `ENOENT`: Python makes an `OSError` with this errno a `FileNotFoundError`.
+const ENOENT: i32 = 2;
+
+/// An [`Error`] that is an operating-system error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsError {
+    pub errno: i32,
+    /// The OS's text for `errno`, without Rust's " (os error N)" suffix.
+    pub strerror: String,
+    pub filename: PathBuf,
+}
+
+/// The structured fields of an [`Error`] ([`Error::fields`]), serialised as a map.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ErrorFields<'a> {
+    Config {
+        errors: &'a [Diagnostic],
+    },
+    Render {
+        run: Option<&'a str>,
+    },
+    Position {
+        path: Cow<'a, str>,
+        line: Option<usize>,
+        column: Option<usize>,
+    },
+    Lookup {
+        path: Cow<'a, str>,
+        metric: &'a str,
+        stat: Option<&'a str>,
+    },
+}
+
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -51,6 +88,69 @@ impl Error {
             Error::Render(RenderError::Io { path, source })
             | Error::Results(ResultsError::Io { path, source }) => Some((path, source)),
             _ => None,
+        }
+    }
+
+    /// This error as an operating-system error, when it is one (an I/O failure, or a missing
+    /// results file): Python raises it as `OSError(errno, strerror, filename)`, which picks
+    /// the subclass from the errno (`FileNotFoundError`, ...) as its own `open()` does.
+    pub fn os_error(&self) -> Option<OsError> {
+        if let Some((path, source)) = self.io() {
+            let text = source.to_string();
+            return Some(OsError {
+                errno: source.raw_os_error().unwrap_or(0),
+                strerror: text.split(" (os error").next().unwrap_or(&text).to_owned(),
+                filename: path.to_owned(),
+            });
+        }
+        match self {
+            Error::NoResultsFile { dir } => Some(OsError {
+                errno: ENOENT,
+                strerror: NO_RESULTS_FILE.to_owned(),
+                filename: dir.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The exception class of `cloudai_dynamo_rs.errors` that this error is raised as in
+    /// Python (errors that are [`Self::os_error`]s or [`Self::is_interrupted`] excepted).
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "ConfigError",
+            Error::Render(_) => "RenderError",
+            Error::Results(_) => "ResultsError",
+            Error::Lookup { .. } => "MetricNotFoundError",
+            Error::NoResultsFile { .. } => "ResultsError",
+        }
+    }
+
+    /// The structured fields of this error's exception, by name (the keyword arguments of
+    /// its class in `cloudai_dynamo_rs.errors`).
+    pub fn fields(&self) -> ErrorFields<'_> {
+        match self {
+            Error::Config(c) => ErrorFields::Config {
+                errors: &c.diagnostics,
+            },
+            Error::Render(r) => ErrorFields::Render { run: r.run() },
+            Error::Results(r) => {
+                let (line, column) = r.position().unzip();
+                ErrorFields::Position {
+                    path: r.path().to_string_lossy(),
+                    line,
+                    column,
+                }
+            }
+            Error::Lookup { path, source } => ErrorFields::Lookup {
+                path: path.to_string_lossy(),
+                metric: source.metric(),
+                stat: source.stat(),
+            },
+            Error::NoResultsFile { dir } => ErrorFields::Position {
+                path: dir.to_string_lossy(),
+                line: None,
+                column: None,
+            },
         }
     }
 

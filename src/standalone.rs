@@ -46,6 +46,20 @@ pub struct LocalPlan {
     pub time_limit_seconds: Option<u64>,
 }
 
+/// A standalone job that cannot be started on this machine as given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalPlanError {
+    #[error("expected {} ports ({}), found {found}", .slots.len(), .slots.join(", "))]
+    PortCount { slots: Vec<String>, found: usize },
+    #[error("port {port} of slot {slot} is zero or repeated")]
+    BadPort { port: u16, slot: String },
+    #[error("unreadable time limit {0:?}")]
+    TimeLimit(String),
+    #[error("{workers} workers need at least one GPU each; this machine has {} ({})", .gpus.len(), .gpus.join(","))]
+    TooFewGpus { workers: usize, gpus: Vec<String> },
+}
+
 /// Plan one job. `ports` are free ports, one per [`port_slots`] entry, in that order;
 /// `gpus` the GPU ids of this machine (empty when it has none).
 pub fn plan(
@@ -55,24 +69,25 @@ pub fn plan(
     ports: &[u16],
     job_id: &str,
     time_limit: Option<&str>,
-) -> Result<LocalPlan, String> {
+) -> Result<LocalPlan, LocalPlanError> {
     let slots = port_slots(prefill, decode);
     if ports.len() != slots.len() {
-        return Err(format!(
-            "expected {} ports ({}), found {}",
-            slots.len(),
-            slots.join(", "),
-            ports.len()
-        ));
+        return Err(LocalPlanError::PortCount {
+            slots,
+            found: ports.len(),
+        });
     }
     for (i, p) in ports.iter().enumerate() {
         if *p == 0 || ports[..i].contains(p) {
-            return Err(format!("port {p} of slot {} is zero or repeated", slots[i]));
+            return Err(LocalPlanError::BadPort {
+                port: *p,
+                slot: slots[i].clone(),
+            });
         }
     }
     let time_limit_seconds = match time_limit {
         None => None,
-        Some(t) => slurm_time_seconds(t).ok_or_else(|| format!("unreadable time limit {t:?}"))?,
+        Some(t) => slurm_time_seconds(t).ok_or_else(|| LocalPlanError::TimeLimit(t.to_string()))?,
     };
     let shares = split_gpus(gpus, prefill + decode)?;
     let ports: IndexMap<String, u16> = slots.into_iter().zip(ports.iter().copied()).collect();
@@ -122,17 +137,16 @@ pub fn plan(
 /// The machine's GPUs split between `workers` worker processes: equal contiguous shares in
 /// GPU order (as Slurm gives each worker node its own GPUs); a remainder stays unused. No
 /// GPUs: no shares (nothing is restricted). The frontend node runs no engine and gets none.
-pub fn split_gpus(gpus: &[String], workers: u32) -> Result<Vec<Vec<String>>, String> {
+pub fn split_gpus(gpus: &[String], workers: u32) -> Result<Vec<Vec<String>>, LocalPlanError> {
     let workers = workers as usize;
     if gpus.is_empty() || workers == 0 {
         return Ok(Vec::new());
     }
     if gpus.len() < workers {
-        return Err(format!(
-            "{workers} workers need at least one GPU each; this machine has {} ({})",
-            gpus.len(),
-            gpus.join(",")
-        ));
+        return Err(LocalPlanError::TooFewGpus {
+            workers,
+            gpus: gpus.to_vec(),
+        });
     }
     let share = gpus.len() / workers;
     Ok(gpus
@@ -161,10 +175,9 @@ mod tests {
             vec![vec!["0", "1", "2", "3"]]
         );
         assert!(split_gpus(&[], 2).unwrap().is_empty());
-        let err = split_gpus(&ids(1), 2).unwrap_err();
-        assert!(
-            err.contains("2 workers need at least one GPU each"),
-            "{err}"
+        assert_eq!(
+            split_gpus(&ids(1), 2).unwrap_err().to_string(),
+            "2 workers need at least one GPU each; this machine has 1 (0)"
         );
     }
 
@@ -201,8 +214,22 @@ mod tests {
 
     #[test]
     fn plan_refuses_missing_or_repeated_ports() {
-        assert!(plan(0, 1, &[], &[1, 2, 3], "j", None).is_err());
-        let err = plan(0, 1, &[], &[1, 2, 3, 4, 2], "j", None).unwrap_err();
-        assert!(err.contains("worker1"), "{err}");
+        assert_eq!(
+            plan(0, 1, &[], &[1, 2, 3], "j", None)
+                .unwrap_err()
+                .to_string(),
+            "expected 5 ports (frontend, etcd, etcd_peer, nats, worker1), found 3"
+        );
+        assert_eq!(
+            plan(0, 1, &[], &[1, 2, 3, 4, 2], "j", None),
+            Err(LocalPlanError::BadPort {
+                port: 2,
+                slot: "worker1".into()
+            })
+        );
+        assert_eq!(
+            plan(0, 1, &[], &[1, 2, 3, 4, 5], "j", Some("5 minutes")),
+            Err(LocalPlanError::TimeLimit("5 minutes".into()))
+        );
     }
 }

@@ -85,3 +85,36 @@ def test_render_write_failure_keeps_errno_and_filename(
         )
     assert info.value.errno == errno.ENOTDIR
     assert info.value.filename is not None and info.value.filename.startswith(str(blocker))
+
+
+def test_unplannable_run_is_a_render_error_naming_the_run(
+    tmp_path: Path, seed_text: str, conf_dir: Path
+) -> None:
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    test = seed_text.replace("/your/path/to/hf_home", str(hf))
+    with pytest.raises(cdr.RenderError) as info:
+        cdr.render_one(
+            (conf_dir / "system" / "oci.toml").read_text(),
+            test,
+            run_dir=tmp_path / "run",
+            install_dir=tmp_path / "install",
+            id="r1",
+            num_nodes=1,
+        )
+    # The seed test has `num_nodes = 1` under prefill_worker and `num_nodes = 0` under
+    # vllm_worker (the decode role): it needs 1 frontend + 1 + 0 nodes; one is given.
+    assert info.value.run == "r1"
+    assert str(info.value) == (
+        "r1: expected at least 2 nodes (1 frontend + 1 prefill + 0 decode), found num_nodes = 1"
+    )
+
+
+def test_unstartable_standalone_job_is_a_render_error_naming_the_job() -> None:
+    with pytest.raises(cdr.RenderError) as info:
+        cdr._core.standalone_plan(0, 1, gpus=[], ports=[1, 2, 3], job_id="j7")
+    # A job of one decode node needs the four frontend ports and one worker port.
+    assert info.value.run == "j7"
+    assert str(info.value) == (
+        "j7: expected 5 ports (frontend, etcd, etcd_peer, nats, worker1), found 3"
+    )

@@ -283,7 +283,7 @@ fn sbatch_lines(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<
         let why = if l.trim().is_empty() {
             Some("expected a non-empty sbatch option".to_string())
         } else {
-            crate::render::quote::sbatch_line_error(l)
+            crate::render::quote::sbatch_line_error(l).map(|e| e.to_string())
         };
         if let Some(why) = why {
             let span = items.get(i).map_or(node.span, |n| n.span);

@@ -507,18 +507,22 @@ fn expand(
                 SweepValue::Int(i64::from(requested.unwrap_or(0))),
             );
         }
+        // A case that cannot be planned is pruned, with why as its reason.
         let planned = match &pinned {
-            AnyTest::Seed(t) => planner.plan(t, requested, &entry.nodes),
-            AnyTest::Current(t) => {
-                planner
-                    .shares_nodes(t, requested, &entry.nodes)
-                    .and_then(
-                        |shared| match prune_reason(t, system.gpus_per_node, shared) {
-                            Some(reason) => Err(reason),
-                            None => planner.plan_current(t, requested, &entry.nodes),
-                        },
-                    )
-            }
+            AnyTest::Seed(t) => planner
+                .plan(t, requested, &entry.nodes)
+                .map_err(|e| e.to_string()),
+            AnyTest::Current(t) => planner
+                .shares_nodes(t, requested, &entry.nodes)
+                .map_err(|e| e.to_string())
+                .and_then(
+                    |shared| match prune_reason(t, system.gpus_per_node, shared) {
+                        Some(reason) => Err(reason),
+                        None => planner
+                            .plan_current(t, requested, &entry.nodes)
+                            .map_err(|e| e.to_string()),
+                    },
+                ),
         };
         let topo = match planned {
             Ok(t) => t,

@@ -7,11 +7,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyMapping};
 use pythonize::pythonize;
 
 use crate::Error;
-use crate::render::RenderError;
 
 /// The exception classes `_core` re-exports.
 const CLASSES: [&str; 7] = [
@@ -61,47 +60,20 @@ fn raise(
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         Python::attach(|py| {
-            if let Some((path, source)) = e.io() {
-                // (errno, strerror, filename): Python picks the `OSError` subclass from the
-                // errno (`FileNotFoundError`, ...) and prints `[Errno 2] ...: 'x.csv'`, as
-                // its own `open()` does.
-                let text = source.to_string();
-                let strerror = text.split(" (os error").next().unwrap_or(&text).to_owned();
-                let errno = source.raw_os_error().unwrap_or(0);
-                return PyOSError::new_err((errno, strerror, path.display().to_string()));
-            }
             let message = e.to_string();
-            match &e {
-                Error::Config(c) => raise(py, "ConfigError", message, |k| {
-                    k.set_item("errors", pythonize(py, &c.diagnostics)?)
-                }),
-                Error::Render(RenderError::Interrupted) => PyKeyboardInterrupt::new_err(message),
-                Error::Render(r) => {
-                    raise(py, "RenderError", message, |k| k.set_item("run", r.run()))
-                }
-                Error::Results(r) => raise(py, "ResultsError", message, |k| {
-                    let (line, column) = r.position().unzip();
-                    k.set_item("path", r.path().display().to_string())?;
-                    k.set_item("line", line)?;
-                    k.set_item("column", column)
-                }),
-                Error::Lookup { path, source } => raise(py, "MetricNotFoundError", message, |k| {
-                    k.set_item("path", path.display().to_string())?;
-                    k.set_item("metric", source.metric())?;
-                    k.set_item("stat", source.stat())
-                }),
-                Error::NoResultsFile { dir } => PyOSError::new_err((
-                    ENOENT,
-                    crate::error::NO_RESULTS_FILE,
-                    dir.display().to_string(),
-                )),
+            if e.is_interrupted() {
+                return PyKeyboardInterrupt::new_err(message);
             }
+            if let Some(os) = e.os_error() {
+                let filename = os.filename.display().to_string();
+                return PyOSError::new_err((os.errno, os.strerror, filename));
+            }
+            raise(py, e.class_name(), message, |kwargs| {
+                kwargs.update(pythonize(py, &e.fields())?.cast::<PyMapping>()?)
+            })
         })
     }
 }
-
-/// `ENOENT`: Python makes an `OSError` with this errno a `FileNotFoundError`.
-const ENOENT: i32 = 2;
 
 /// Run `f`, turning a panic into `InternalError` so that none crosses into Python.
 pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {

@@ -25,14 +25,12 @@ fn standalone_plan<'py>(
     time_limit: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
-        let plan = standalone::plan(prefill, decode, &gpus, &ports, job_id, time_limit).map_err(
-            |message| {
-                crate::Error::Render(RenderError::Invalid {
-                    run: job_id.to_string(),
-                    message,
-                })
-            },
-        )?;
+        let plan = standalone::plan(prefill, decode, &gpus, &ports, job_id, time_limit)
+            .map_err(|source| RenderError::Local {
+                run: job_id.to_string(),
+                source,
+            })
+            .map_err(crate::Error::from)?;
         Ok(pythonize(py, &plan)?)
     })
 }

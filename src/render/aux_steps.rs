@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use super::ScriptError;
 use super::current::FAILURE_MARKER;
 use super::quote::sh;
 use crate::config::gen2::TestDefinition;
@@ -26,7 +27,7 @@ const DCGM_STARTUP_TIMEOUT: u32 = 60;
 /// container options for an image (none on bare metal, or when the step has no image).
 pub struct StepPrefix<'a> {
     pub srun: &'a [String],
-    pub container: &'a dyn Fn(&str) -> Result<Vec<String>, String>,
+    pub container: &'a dyn Fn(&str) -> Result<Vec<String>, ScriptError>,
     pub extra: &'a [String],
     pub pyxis: bool,
     pub nodes: u32,
@@ -34,7 +35,7 @@ pub struct StepPrefix<'a> {
 }
 
 impl StepPrefix<'_> {
-    fn words(&self, image: Option<&str>) -> Result<Vec<String>, String> {
+    fn words(&self, image: Option<&str>) -> Result<Vec<String>, ScriptError> {
         let mut w = self.srun.to_vec();
         if let (true, Some(image)) = (self.pyxis, image) {
             w.extend((self.container)(image)?);
@@ -55,7 +56,7 @@ pub struct AuxSteps {
     pub after: String,
 }
 
-pub fn render(test: &TestDefinition, p: &StepPrefix) -> Result<AuxSteps, String> {
+pub fn render(test: &TestDefinition, p: &StepPrefix) -> Result<AuxSteps, ScriptError> {
     let mut before = String::new();
     let mut after = String::new();
     let marker = sh(&format!("{}/{FAILURE_MARKER}", p.run_dir));

@@ -5,6 +5,7 @@
 mod aux_steps;
 mod current;
 mod dynamo_yaml;
+mod error;
 mod launch;
 mod loadgen;
 pub mod quote;
@@ -23,6 +24,7 @@ use crate::plan::Plan;
 pub use current::{
     FAILURE_MARKER as CURRENT_FAILURE_MARKER, SUCCESS_MARKER as CURRENT_SUCCESS_MARKER,
 };
+pub use error::{RenderError, ScriptError};
 pub use sbatch::{environment, job_name};
 
 /// File names in a run directory.
@@ -56,32 +58,6 @@ pub struct RunFiles {
     pub extra: Vec<(&'static str, String)>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    #[error("{run}: {message}")]
-    Invalid { run: String, message: String },
-    #[error("results directory {0} and its numbered variants up to _{1} all exist already")]
-    Exists(PathBuf, u32),
-    #[error("interrupted; nothing was written")]
-    Interrupted,
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl RenderError {
-    /// The run the error concerns (its directory relative to the results directory, or its
-    /// id), when it is one run's.
-    pub fn run(&self) -> Option<&str> {
-        match self {
-            RenderError::Invalid { run, .. } => Some(run),
-            RenderError::Exists(..) | RenderError::Interrupted | RenderError::Io { .. } => None,
-        }
-    }
-}
-
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
     move |source| RenderError::Io {
         path: path.to_path_buf(),
@@ -97,16 +73,16 @@ pub fn render_run(
     install_dir: &Path,
     metadata_script: bool,
 ) -> Result<RunFiles, RenderError> {
-    let invalid = |message: String| RenderError::Invalid {
+    let invalid = |source: ScriptError| RenderError::Invalid {
         run: run.relative_dir().display().to_string(),
-        message,
+        source,
     };
     let text = |p: &Path| -> Result<String, RenderError> {
         let s = p
             .to_str()
-            .ok_or_else(|| invalid(format!("path {} is not UTF-8", p.display())))?;
+            .ok_or_else(|| invalid(ScriptError::PathNotUtf8(p.to_path_buf())))?;
         if s.contains(['\n', '\r']) {
-            return Err(invalid(format!("path {s:?} contains a line break")));
+            return Err(invalid(ScriptError::PathLineBreak(s.to_string())));
         }
         Ok(s.to_string())
     };
@@ -124,7 +100,7 @@ pub fn render_run(
     } else {
         sbatch::render(system, run, &paths).map_err(invalid)?
     };
-    let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.to_string()))? + "\n";
+    let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.into()))? + "\n";
     match (&run.test, &run.topology.current) {
         (AnyTest::Seed(test), _) => Ok(RunFiles {
             sbatch,
@@ -142,9 +118,7 @@ pub fn render_run(
             record,
             extra: current::config_files(test),
         }),
-        (AnyTest::Current(_), None) => {
-            Err(invalid("no node plan for a current-schema test".into()))
-        }
+        (AnyTest::Current(_), None) => Err(invalid(ScriptError::NoCurrentPlan)),
     }
 }
 
@@ -454,15 +428,12 @@ pub fn render_single(
 ) -> crate::Result<(TestRun, RunFiles)> {
     let system = single.system;
     let test = single.test.clone();
-    let invalid = |message: String| RenderError::Invalid {
-        run: single.id.to_string(),
-        message,
-    };
     let mut probe = test.clone();
     if let Some((name, _)) = probe.sweep_slots().into_iter().find(|(_, s)| s.is_list()) {
-        return Err(invalid(format!(
-            "{name} is still a list: expand sweeps before rendering one run"
-        ))
+        return Err(RenderError::Invalid {
+            run: single.id.to_string(),
+            source: ScriptError::UnpinnedSweep(name),
+        }
         .into());
     }
     let topology = match &test {
@@ -471,7 +442,10 @@ pub fn render_single(
             crate::topology::plan_current(system, t, single.num_nodes, single.nodes)
         }
     }
-    .map_err(invalid)?;
+    .map_err(|source| RenderError::Plan {
+        run: single.id.to_string(),
+        source,
+    })?;
     let run = TestRun {
         id: single.id.to_string(),
         test_name: test.name().to_string(),

@@ -29,12 +29,38 @@ pub fn directive(s: &str) -> String {
     }
 }
 
+/// Why a value cannot be written into a generated script.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuoteError {
+    #[error("{what} {value:?} cannot be written into an #SBATCH line (line break)")]
+    DirectiveLineBreak { what: &'static str, value: String },
+    #[error("unterminated backquote (`) command substitution")]
+    UnterminatedBackquote,
+    #[error("unterminated single quote inside `{open}`")]
+    UnterminatedSingleQuote { open: &'static str },
+    #[error("unterminated double quote inside `{open}`")]
+    UnterminatedDoubleQuote { open: &'static str },
+    #[error("unterminated `{open}`: no matching `{close}`")]
+    Unterminated { open: &'static str, close: char },
+}
+
+/// Why sbatch cannot read a user's `#SBATCH` line ([`sbatch_line_error`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SbatchLineError {
+    #[error("a line break cannot be part of an #SBATCH line")]
+    LineBreak,
+    #[error("unmatched `{0}`: sbatch refuses the script (quote the value in pairs)")]
+    UnmatchedQuote(char),
+}
+
 /// Whether a generated value can be written into an `#SBATCH` line at all.
-pub fn check_directive(what: &str, s: &str) -> Result<(), String> {
+pub fn check_directive(what: &'static str, s: &str) -> Result<(), QuoteError> {
     if s.contains(['\n', '\r']) {
-        Err(format!(
-            "{what} {s:?} cannot be written into an #SBATCH line (line break)"
-        ))
+        Err(QuoteError::DirectiveLineBreak {
+            what,
+            value: s.to_string(),
+        })
     } else {
         Ok(())
     }
@@ -43,9 +69,9 @@ pub fn check_directive(what: &str, s: &str) -> Result<(), String> {
 /// Why sbatch could not read `line` (a user's `extra_sbatch_args` entry, written as given
 /// after `#SBATCH `), or `None`: a line break ends the directive, and an unmatched quote makes
 /// sbatch stop with "Unmatched `\"`" (same rules as [`directive`]).
-pub fn sbatch_line_error(line: &str) -> Option<String> {
+pub fn sbatch_line_error(line: &str) -> Option<SbatchLineError> {
     if line.contains(['\n', '\r']) {
-        return Some("a line break cannot be part of an #SBATCH line".into());
+        return Some(SbatchLineError::LineBreak);
     }
     let mut quote: Option<char> = None;
     let mut chars = line.chars();
@@ -60,7 +86,7 @@ pub fn sbatch_line_error(line: &str) -> Option<String> {
             _ => {}
         }
     }
-    quote.map(|q| format!("unmatched `{q}`: sbatch refuses the script (quote the value in pairs)"))
+    quote.map(SbatchLineError::UnmatchedQuote)
 }
 
 /// An environment value as a double-quoted shell word: parameter expansion (`$VAR`, `${…}`),
@@ -68,7 +94,7 @@ pub fn sbatch_line_error(line: &str) -> Option<String> {
 /// as in CloudAI's unquoted `export KEY=value`, but the result is never split or globbed. A
 /// `"` outside a substitution is taken literally, and a trailing `\\` too. Errors name an
 /// unterminated construct (the value would not parse as one word).
-pub fn env_word(value: &str) -> Result<String, String> {
+pub fn env_word(value: &str) -> Result<String, QuoteError> {
     let c: Vec<char> = value.chars().collect();
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -98,7 +124,7 @@ pub fn env_word(value: &str) -> Result<String, String> {
 }
 
 /// End (exclusive) of the substitution starting at `c[i]` (`$(`, `${`, `` ` `` or a plain `$`).
-fn substitution_end(c: &[char], i: usize) -> Result<usize, String> {
+fn substitution_end(c: &[char], i: usize) -> Result<usize, QuoteError> {
     match (c[i], c.get(i + 1)) {
         ('`', _) => backquote_end(c, i + 1),
         ('$', Some('(')) => nested_end(c, i + 2, ')'),
@@ -107,7 +133,7 @@ fn substitution_end(c: &[char], i: usize) -> Result<usize, String> {
     }
 }
 
-fn backquote_end(c: &[char], mut i: usize) -> Result<usize, String> {
+fn backquote_end(c: &[char], mut i: usize) -> Result<usize, QuoteError> {
     while i < c.len() {
         match c[i] {
             '\\' => i += 2,
@@ -115,12 +141,12 @@ fn backquote_end(c: &[char], mut i: usize) -> Result<usize, String> {
             _ => i += 1,
         }
     }
-    Err("unterminated backquote (`) command substitution".into())
+    Err(QuoteError::UnterminatedBackquote)
 }
 
 /// Shell text up to the `close` that ends a `$(…)` or `${…}`: quotes, escapes and nested
 /// substitutions are skipped over, parentheses counted.
-fn nested_end(c: &[char], mut i: usize, close: char) -> Result<usize, String> {
+fn nested_end(c: &[char], mut i: usize, close: char) -> Result<usize, QuoteError> {
     let open = if close == ')' { "$(" } else { "${" };
     let mut depth = 0usize;
     while i < c.len() {
@@ -131,7 +157,7 @@ fn nested_end(c: &[char], mut i: usize, close: char) -> Result<usize, String> {
                     .iter()
                     .position(|&x| x == '\'')
                     .map(|p| i + 1 + p + 1)
-                    .ok_or_else(|| format!("unterminated single quote inside `{open}`"))?;
+                    .ok_or(QuoteError::UnterminatedSingleQuote { open })?;
             }
             '"' => i = dquote_end(c, i + 1, open)?,
             '$' | '`' => i = substitution_end(c, i)?,
@@ -147,10 +173,10 @@ fn nested_end(c: &[char], mut i: usize, close: char) -> Result<usize, String> {
             _ => i += 1,
         }
     }
-    Err(format!("unterminated `{open}`: no matching `{close}`"))
+    Err(QuoteError::Unterminated { open, close })
 }
 
-fn dquote_end(c: &[char], mut i: usize, open: &str) -> Result<usize, String> {
+fn dquote_end(c: &[char], mut i: usize, open: &'static str) -> Result<usize, QuoteError> {
     while i < c.len() {
         match c[i] {
             '\\' => i += 2,
@@ -159,7 +185,7 @@ fn dquote_end(c: &[char], mut i: usize, open: &str) -> Result<usize, String> {
             _ => i += 1,
         }
     }
-    Err(format!("unterminated double quote inside `{open}`"))
+    Err(QuoteError::UnterminatedDoubleQuote { open })
 }
 
 #[cfg(test)]
@@ -188,14 +214,26 @@ mod tests {
         assert_eq!(ok(nested), format!("\"{nested}\""));
         assert_eq!(ok("${A:-\"}\"}x"), "\"${A:-\"}\"}x\"");
         assert_eq!(ok("$((1 + (2)))"), "\"$((1 + (2)))\"");
-        assert!(
-            env_word("$(echo")
-                .unwrap_err()
-                .contains("unterminated `$(`")
+        assert_eq!(
+            env_word("$(echo").unwrap_err().to_string(),
+            "unterminated `$(`: no matching `)`"
         );
-        assert!(env_word("${A").is_err());
-        assert!(env_word("`date").is_err());
-        assert!(env_word("$(echo \"a)").is_err());
+        assert_eq!(
+            env_word("${A"),
+            Err(QuoteError::Unterminated {
+                open: "${",
+                close: '}'
+            })
+        );
+        assert_eq!(env_word("`date"), Err(QuoteError::UnterminatedBackquote));
+        assert_eq!(
+            env_word("$(echo \"a)"),
+            Err(QuoteError::UnterminatedDoubleQuote { open: "$(" })
+        );
+        assert_eq!(
+            env_word("$(echo 'a)"),
+            Err(QuoteError::UnterminatedSingleQuote { open: "$(" })
+        );
     }
 
     #[test]
@@ -203,12 +241,14 @@ mod tests {
         assert_eq!(sbatch_line_error(r#"--comment="a b""#), None);
         assert_eq!(sbatch_line_error(r#"--comment='it"s'"#), None);
         assert_eq!(sbatch_line_error(r#"--comment=a\"b"#), None);
-        assert!(
-            sbatch_line_error(r#"--comment="a b"#)
-                .unwrap()
-                .contains("unmatched `\"`")
+        assert_eq!(
+            sbatch_line_error(r#"--comment="a b"#),
+            Some(SbatchLineError::UnmatchedQuote('"'))
         );
-        assert!(sbatch_line_error("--comment=a\nb").is_some());
+        assert_eq!(
+            sbatch_line_error("--comment=a\nb"),
+            Some(SbatchLineError::LineBreak)
+        );
         assert_eq!(directive("a b"), r#""a b""#);
         assert_eq!(directive(r#"x"y\z"#), r#""x\"y\\z""#);
         assert_eq!(directive("plain"), "plain");

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::ScriptError;
 use super::quote::{check_directive, directive, env_word, sbatch_line_error, sh};
 use crate::config::{AnyTest, ContainerRuntime, SystemConfig, TestRun};
 
@@ -75,7 +76,7 @@ fn container_mounts(
     system: &SystemConfig,
     run: &TestRun,
     paths: &Paths,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ScriptError> {
     let mut mounts = vec![
         format!("{}:{CONTAINER_RESULTS}", paths.run_dir),
         format!("{0}:{0}", paths.run_dir),
@@ -86,9 +87,7 @@ fn container_mounts(
     }
     mounts.extend(run.test.extra_container_mounts().iter().cloned());
     if let Some(bad) = mounts.iter().find(|m| m.contains(',')) {
-        return Err(format!(
-            "container mount {bad:?} contains a comma, which pyxis reads as a separator"
-        ));
+        return Err(ScriptError::MountComma(bad.clone()));
     }
     Ok(mounts)
 }
@@ -99,7 +98,7 @@ fn container_flags(
     run: &TestRun,
     paths: &Paths,
     image: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ScriptError> {
     let mut flags = vec![
         format!("--container-image={image}"),
         format!(
@@ -125,7 +124,7 @@ pub(super) fn push_command(out: &mut String, words: &[String]) {
 }
 
 /// Render the sbatch script of one test run.
-pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<String, String> {
+pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<String, ScriptError> {
     let topo = &run.topology;
     let n = topo.num_nodes;
     let mut d: Vec<String> = vec![
@@ -168,7 +167,10 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     // The user's own lines are written as given (as CloudAI does): sbatch honours their quotes.
     for line in &system.extra_sbatch_args {
         if let Some(why) = sbatch_line_error(line) {
-            return Err(format!("extra_sbatch_args entry {line:?}: {why}"));
+            return Err(ScriptError::SbatchLine {
+                line: line.clone(),
+                source: why,
+            });
         }
     }
 
@@ -185,7 +187,10 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     out.push_str("export SLURM_JOB_MASTER_NODE\n");
     // Values are shell by contract, like CloudAI's unquoted `export K=V`, but one word each.
     for (k, v) in environment(system, run) {
-        let word = env_word(&v).map_err(|e| format!("environment variable {k}: {e}"))?;
+        let word = env_word(&v).map_err(|source| ScriptError::EnvValue {
+            name: k.clone(),
+            source,
+        })?;
         let _ = writeln!(out, "export {k}={word}");
     }
     out.push('\n');
@@ -246,7 +251,7 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     }
     let aux = match &run.test {
         AnyTest::Current(test) => {
-            let container = |image: &str| -> Result<Vec<String>, String> {
+            let container = |image: &str| -> Result<Vec<String>, ScriptError> {
                 container_flags(system, run, paths, image)
             };
             Some(super::aux_steps::render(

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::{Capacity, Topology, capacity, resolve_nodes};
+use super::{Capacity, PlanError, Topology, capacity, resolve_nodes};
 use crate::config::SystemConfig;
 use crate::config::gen2::TestDefinition;
 
@@ -85,23 +85,22 @@ fn node_plan(
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
-) -> Result<NodePlan, String> {
+) -> Result<NodePlan, PlanError> {
     let d = &test.cmd_args.dynamo;
     let (pw, dw) = (&d.prefill_worker, &d.decode_worker);
     let (p, dn) = (pw.nodes_count(), dw.nodes_count());
     if dn == 0 {
-        return Err("decode_worker.num_nodes must be at least 1: the frontend runs on the first decode node".into());
+        return Err(PlanError::NoDecodeNode);
     }
     let explicit = !pw.nodes.is_empty() || !dw.nodes.is_empty();
     let resolved = resolve_nodes(system, nodes)?;
-    if !resolved.is_empty()
-        && requested.is_some_and(|r| usize::try_from(r).ok() != Some(resolved.len()))
+    if let Some(requested) = requested
+        .filter(|r| !resolved.is_empty() && usize::try_from(*r).ok() != Some(resolved.len()))
     {
-        return Err(format!(
-            "num_nodes = {} disagrees with the {} node(s) listed in `nodes`",
-            requested.unwrap_or_default(),
-            resolved.len()
-        ));
+        return Err(PlanError::CountDisagrees {
+            requested,
+            listed: resolved.len(),
+        });
     }
     let mut allocation: Vec<String> = Vec::new();
     if explicit {
@@ -113,21 +112,22 @@ fn node_plan(
     } else {
         allocation = resolved.clone();
     }
-    for (role, w) in [("prefill_worker", pw), ("decode_worker", dw)] {
+    let unknown = |field: &'static str, host: &String| PlanError::UnknownHost {
+        field,
+        host: host.clone(),
+        partition: system.default_partition.clone(),
+        known: host_summary(&cap.hosts),
+    };
+    for (field, w) in [
+        ("dynamo.prefill_worker.nodes", pw),
+        ("dynamo.decode_worker.nodes", dw),
+    ] {
         if let Some(h) = w.nodes.iter().find(|h| !cap.knows(h)) {
-            return Err(format!(
-                "dynamo.{role}.nodes: node {h:?} is not in partition {:?} of the system file ({})",
-                system.default_partition,
-                host_summary(&cap.hosts)
-            ));
+            return Err(unknown(field, h));
         }
     }
     if let Some(h) = resolved.iter().find(|h| !cap.knows(h)) {
-        return Err(format!(
-            "nodes: node {h:?} is not in partition {:?} of the system file ({})",
-            system.default_partition,
-            host_summary(&cap.hosts)
-        ));
+        return Err(unknown("nodes", h));
     }
     let have = if allocation.is_empty() {
         requested.unwrap_or(p + dn)
@@ -145,18 +145,20 @@ fn node_plan(
                 u64::from(p) + u64::from(dn)
             )
         };
-        return Err(format!(
-            "expected at most {} nodes ({}), found {found}",
-            cap.max, cap.where_
-        ));
+        return Err(PlanError::BeyondCapacity {
+            capacity: cap.max,
+            limit: cap.where_.clone(),
+            found,
+        });
     }
     let overlap = pw.nodes.iter().any(|h| dw.nodes.contains(h));
     let shared = overlap || (p > 0 && have < p + dn);
     if shared && have < p.max(dn) {
-        return Err(format!(
-            "Not enough nodes requested for shared-node disaggregated run: need at least {} node(s) to satisfy role node counts ({p} prefill, {dn} decode), but only got {have}",
-            p.max(dn)
-        ));
+        return Err(PlanError::TooFewSharedNodes {
+            prefill: p,
+            decode: dn,
+            have,
+        });
     }
     if overlap {
         let mut unique: Vec<&String> = Vec::new();
@@ -166,17 +168,18 @@ fn node_plan(
             }
         }
         if usize::try_from(have).ok() != Some(unique.len()) {
-            return Err(format!(
-                "Overlapping prefill/decode node lists require the allocated node count to match the unique worker node count ({}), but got {have}",
-                unique.len()
-            ));
+            return Err(PlanError::OverlapDisagrees {
+                unique: unique.len(),
+                have,
+            });
         }
     }
-    if !shared && p + dn > have {
-        return Err(format!(
-            "Not enough nodes requested: need {} total nodes ({p} prefill + {dn} decode), but only got {have}",
-            p + dn
-        ));
+    if !shared && u64::from(p) + u64::from(dn) > u64::from(have) {
+        return Err(PlanError::TooFewDisaggregatedNodes {
+            prefill: p,
+            decode: dn,
+            have,
+        });
     }
     let (decode_nodes, prefill_nodes) = if explicit {
         let take = |given: &[String], n: u32, exclude: &[String]| -> Vec<String> {
@@ -234,7 +237,7 @@ pub fn shares_nodes(
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
-) -> Result<bool, String> {
+) -> Result<bool, PlanError> {
     shares_with(system, &capacity(system)?, test, requested, nodes)
 }
 
@@ -244,7 +247,7 @@ pub(super) fn shares_with(
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
-) -> Result<bool, String> {
+) -> Result<bool, PlanError> {
     node_plan(system, cap, test, requested, nodes).map(|n| n.shared)
 }
 
@@ -255,7 +258,7 @@ pub fn plan_current(
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
-) -> Result<Topology, String> {
+) -> Result<Topology, PlanError> {
     plan_with(system, &capacity(system)?, test, requested, nodes)
 }
 
@@ -265,7 +268,7 @@ pub(super) fn plan_with(
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
-) -> Result<Topology, String> {
+) -> Result<Topology, PlanError> {
     let NodePlan {
         p,
         dn,
@@ -309,7 +312,7 @@ fn gpu_slicing(
     gpus_per_node: Option<u32>,
     test: &TestDefinition,
     shared: bool,
-) -> Result<CurrentPlan, String> {
+) -> Result<CurrentPlan, PlanError> {
     use crate::config::gen2::Backend;
     let d = &test.cmd_args.dynamo;
     let (pw, dw) = (&d.prefill_worker, &d.decode_worker);
@@ -336,25 +339,31 @@ fn gpu_slicing(
     }
     if shared {
         if pg + dg > n {
-            return Err(format!(
-                "Not enough GPUs for shared-node disaggregated mode: need {dg} decode + {pg} prefill, but only have {n}"
-            ));
+            return Err(PlanError::TooFewSharedGpus {
+                decode: dg,
+                prefill: pg,
+                gpus: n,
+            });
         }
         return Ok(CurrentPlan {
             prefill_gpu_offset: dg,
             ..base
         });
     }
-    let per_worker =
-        |w: &crate::config::gen2::Worker, g: u32, role: &str| -> Result<(u32, u32), String> {
-            let g = if w.multiple_workers_per_node { g } else { n };
-            if g > n {
-                return Err(format!(
-                    "{role} worker needs TP × PP = {g} GPUs, but a node has only {n}"
-                ));
-            }
-            Ok((g, n / g))
-        };
+    let per_worker = |w: &crate::config::gen2::Worker,
+                      g: u32,
+                      role: &'static str|
+     -> Result<(u32, u32), PlanError> {
+        let g = if w.multiple_workers_per_node { g } else { n };
+        if g > n {
+            return Err(PlanError::WorkerBeyondNode {
+                role,
+                needed: g,
+                gpus: n,
+            });
+        }
+        Ok((g, n / g))
+    };
     let (dgw, dwpn) = per_worker(dw, dg, "decode")?;
     let (pgw, pwpn) = per_worker(pw, pg, "prefill")?;
     Ok(CurrentPlan {

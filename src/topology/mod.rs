@@ -2,11 +2,13 @@
 //! the prefill nodes, then the decode nodes, in Slurm node-id order.
 
 mod current;
+mod error;
 
 use serde::Serialize;
 
 use crate::config::{SystemConfig, TestDefinition};
 pub use current::{CurrentPlan, NodeRefs, plan_current, shares_nodes};
+pub use error::{NodesError, PlanError};
 
 /// What a node does in the job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -74,7 +76,7 @@ pub fn plan(
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
-) -> Result<Topology, String> {
+) -> Result<Topology, PlanError> {
     Planner::new(system).plan(test, requested, nodes)
 }
 
@@ -83,7 +85,7 @@ pub fn plan(
 /// planning them).
 pub struct Planner<'a> {
     system: &'a SystemConfig,
-    capacity: Result<Capacity, String>,
+    capacity: Result<Capacity, PlanError>,
 }
 
 impl<'a> Planner<'a> {
@@ -99,10 +101,10 @@ impl<'a> Planner<'a> {
         test: &TestDefinition,
         requested: Option<u32>,
         nodes: &[String],
-    ) -> Result<Topology, String> {
+    ) -> Result<Topology, PlanError> {
         plan_with(
             self.system,
-            self.capacity.as_ref().map_err(String::clone)?,
+            self.capacity.as_ref().map_err(PlanError::clone)?,
             test,
             requested,
             nodes,
@@ -115,10 +117,10 @@ impl<'a> Planner<'a> {
         test: &crate::config::gen2::TestDefinition,
         requested: Option<u32>,
         nodes: &[String],
-    ) -> Result<Topology, String> {
+    ) -> Result<Topology, PlanError> {
         current::plan_with(
             self.system,
-            self.capacity.as_ref().map_err(String::clone)?,
+            self.capacity.as_ref().map_err(PlanError::clone)?,
             test,
             requested,
             nodes,
@@ -131,10 +133,10 @@ impl<'a> Planner<'a> {
         test: &crate::config::gen2::TestDefinition,
         requested: Option<u32>,
         nodes: &[String],
-    ) -> Result<bool, String> {
+    ) -> Result<bool, PlanError> {
         current::shares_with(
             self.system,
-            self.capacity.as_ref().map_err(String::clone)?,
+            self.capacity.as_ref().map_err(PlanError::clone)?,
             test,
             requested,
             nodes,
@@ -148,19 +150,18 @@ fn plan_with(
     test: &TestDefinition,
     requested: Option<u32>,
     nodes: &[String],
-) -> Result<Topology, String> {
+) -> Result<Topology, PlanError> {
     let prefill = *test.cmd_args.dynamo.prefill_worker.num_nodes.value();
     let decode = *test.cmd_args.dynamo.decode_worker.num_nodes.value();
-    let breakdown = format!("1 frontend + {prefill} prefill + {decode} decode");
     // u64: 1 + two u32 cannot overflow it.
     let needed64 = 1 + u64::from(prefill) + u64::from(decode);
-    if needed64 > u64::from(cap.max) {
-        return Err(format!(
-            "expected at most {} nodes ({}), found {breakdown} = {needed64}",
-            cap.max, cap.where_
-        ));
-    }
-    let needed = u32::try_from(needed64).map_err(|_| format!("{breakdown}: too many nodes"))?;
+    let Some(needed) = u32::try_from(needed64).ok().filter(|n| *n <= cap.max) else {
+        return Err(PlanError::BeyondCapacity {
+            capacity: cap.max,
+            limit: cap.where_.clone(),
+            found: format!("1 frontend + {prefill} prefill + {decode} decode = {needed64}"),
+        });
+    };
     check_gpus(system, test)?;
     let resolved = resolve_nodes(system, nodes)?;
     let (have, what) = if resolved.is_empty() {
@@ -172,16 +173,19 @@ fn plan_with(
         let n = u32::try_from(resolved.len()).unwrap_or(u32::MAX);
         (n, format!("{n} node(s) in `nodes`"))
     };
-    if !resolved.is_empty() && requested.is_some_and(|r| r != have) {
-        return Err(format!(
-            "num_nodes = {} disagrees with the {have} node(s) listed in `nodes`",
-            requested.unwrap_or_default()
-        ));
+    if let Some(requested) = requested.filter(|r| !resolved.is_empty() && *r != have) {
+        return Err(PlanError::CountDisagrees {
+            requested,
+            listed: resolved.len(),
+        });
     }
     if have < needed {
-        return Err(format!(
-            "expected at least {needed} nodes ({breakdown}), found {what}"
-        ));
+        return Err(PlanError::TooFewNodes {
+            needed,
+            prefill,
+            decode,
+            found: what,
+        });
     }
     let used = needed as usize;
     let (nodelist, unused) = if resolved.is_empty() {
@@ -196,7 +200,7 @@ fn plan_with(
             format!("; not allocated: {}", unused.join(","))
         };
         format!(
-            "{what} but the test uses {needed} ({breakdown}): only {needed} are allocated{extra}"
+            "{what} but the test uses {needed} (1 frontend + {prefill} prefill + {decode} decode): only {needed} are allocated{extra}"
         )
     });
     let frontend_engine = test.cmd_args.dynamo.frontend.runs_engine();
@@ -235,7 +239,7 @@ impl Capacity {
     }
 }
 
-pub(crate) fn capacity(system: &SystemConfig) -> Result<Capacity, String> {
+pub(crate) fn capacity(system: &SystemConfig) -> Result<Capacity, PlanError> {
     let partition = system
         .partitions
         .iter()
@@ -245,11 +249,10 @@ pub(crate) fn capacity(system: &SystemConfig) -> Result<Capacity, String> {
         for n in &g.nodes {
             hosts.extend(expand_hostlist(n)?);
             if hosts.len() > MAX_JOB_NODES as usize * 4 {
-                return Err(format!(
-                    "partition {:?} lists more than {} nodes",
-                    system.default_partition,
-                    MAX_JOB_NODES as usize * 4
-                ));
+                return Err(PlanError::PartitionTooLarge {
+                    partition: system.default_partition.clone(),
+                    limit: MAX_JOB_NODES as usize * 4,
+                });
             }
         }
     }
@@ -278,7 +281,7 @@ pub(crate) fn capacity(system: &SystemConfig) -> Result<Capacity, String> {
 /// Each prefill or decode node runs one engine over `tensor_parallel_size ×
 /// pipeline_parallel_size` GPUs, which must fit in one node (CloudAI's DSE constraint
 /// `tp_times_pp_le_gpus_per_node`). Roles with no node are not checked.
-fn check_gpus(system: &SystemConfig, test: &TestDefinition) -> Result<(), String> {
+fn check_gpus(system: &SystemConfig, test: &TestDefinition) -> Result<(), PlanError> {
     let Some(gpus) = system.gpus_per_node else {
         return Ok(());
     };
@@ -294,11 +297,8 @@ fn check_gpus(system: &SystemConfig, test: &TestDefinition) -> Result<(), String
             *w.tensor_parallel_size.value(),
             *w.pipeline_parallel_size.value(),
         );
-        let product = u64::from(tp) * u64::from(pp);
-        if product > u64::from(gpus) {
-            return Err(format!(
-                "dynamo.{role}: expected tensor_parallel_size × pipeline_parallel_size ≤ gpus_per_node ({gpus}), found {tp} × {pp} = {product}"
-            ));
+        if u64::from(tp) * u64::from(pp) > u64::from(gpus) {
+            return Err(PlanError::EngineBeyondNode { role, gpus, tp, pp });
         }
     }
     Ok(())
@@ -306,52 +306,60 @@ fn check_gpus(system: &SystemConfig, test: &TestDefinition) -> Result<(), String
 
 /// Expand `PARTITION:GROUP:N` specs through the system's partitions; other entries are
 /// hostnames (Slurm hostlist ranges such as `node[1-4]` are expanded).
-pub fn resolve_nodes(system: &SystemConfig, nodes: &[String]) -> Result<Vec<String>, String> {
+pub fn resolve_nodes(system: &SystemConfig, nodes: &[String]) -> Result<Vec<String>, NodesError> {
     let mut out: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for spec in nodes {
         let parts: Vec<&str> = spec.split(':').collect();
-        let expanded = if let [partition, group, count] = parts[..] {
-            let p = system
-                .partitions
-                .iter()
-                .find(|p| p.name == partition)
-                .ok_or_else(|| {
-                    format!("node spec {spec:?}: no partition {partition:?} in the system")
+        let expanded =
+            if let [partition, group, count] = parts[..] {
+                let p = system
+                    .partitions
+                    .iter()
+                    .find(|p| p.name == partition)
+                    .ok_or_else(|| NodesError::NoPartition {
+                        spec: spec.clone(),
+                        partition: partition.to_string(),
+                    })?;
+                let g = p.groups.iter().find(|g| g.name == group).ok_or_else(|| {
+                    NodesError::NoGroup {
+                        spec: spec.clone(),
+                        group: group.to_string(),
+                        partition: partition.to_string(),
+                    }
                 })?;
-            let g = p.groups.iter().find(|g| g.name == group).ok_or_else(|| {
-                format!("node spec {spec:?}: no group {group:?} in partition {partition:?}")
-            })?;
-            let mut members: Vec<String> = Vec::new();
-            for n in &g.nodes {
-                members.extend(expand_hostlist(n)?);
-            }
-            let n: usize = count
-                .parse()
-                .map_err(|_| format!("node spec {spec:?}: expected a node count after the second ':', found {count:?}"))?;
-            if n > members.len() {
-                return Err(format!(
-                    "node spec {spec:?}: group {group:?} has only {} node(s)",
-                    members.len()
-                ));
-            }
-            members
-                .into_iter()
-                .filter(|m| !seen.contains(m))
-                .take(n)
-                .collect::<Vec<_>>()
-        } else {
-            expand_hostlist(spec)?
-        };
+                let mut members: Vec<String> = Vec::new();
+                for n in &g.nodes {
+                    members.extend(expand_hostlist(n)?);
+                }
+                let n: usize = count.parse().map_err(|_| NodesError::BadCount {
+                    spec: spec.clone(),
+                    count: count.to_string(),
+                })?;
+                if n > members.len() {
+                    return Err(NodesError::GroupTooSmall {
+                        spec: spec.clone(),
+                        group: group.to_string(),
+                        members: members.len(),
+                    });
+                }
+                members
+                    .into_iter()
+                    .filter(|m| !seen.contains(m))
+                    .take(n)
+                    .collect::<Vec<_>>()
+            } else {
+                expand_hostlist(spec)?
+            };
         for host in expanded {
             if !seen.insert(host.clone()) {
-                return Err(format!("node {host:?} is listed twice in `nodes`"));
+                return Err(NodesError::Repeated(host));
             }
             out.push(host);
             if out.len() > MAX_JOB_NODES as usize {
-                return Err(format!(
-                    "`nodes` lists more than {MAX_JOB_NODES} nodes, the most one job may have"
-                ));
+                return Err(NodesError::TooMany {
+                    limit: MAX_JOB_NODES,
+                });
             }
         }
     }
@@ -361,7 +369,7 @@ pub fn resolve_nodes(system: &SystemConfig, nodes: &[String]) -> Result<Vec<Stri
 /// `node[01-03,7]` → node01 node02 node03 node7 (one bracket group, zero padding kept).
 /// A list of more than [`MAX_JOB_NODES`] names is refused: no job can use them, and a range
 /// such as `n[0-99999999999]` would otherwise take all memory.
-pub fn expand_hostlist(s: &str) -> Result<Vec<String>, String> {
+pub fn expand_hostlist(s: &str) -> Result<Vec<String>, NodesError> {
     let (Some(open), Some(close)) = (s.find('['), s.rfind(']')) else {
         return Ok(vec![s.to_string()]);
     };
@@ -369,8 +377,11 @@ pub fn expand_hostlist(s: &str) -> Result<Vec<String>, String> {
         return Ok(vec![s.to_string()]);
     }
     let (prefix, body, suffix) = (&s[..open], &s[open + 1..close], &s[close + 1..]);
-    let limit = MAX_JOB_NODES as u64;
-    let too_many = || format!("host list {s:?} names more than {limit} nodes");
+    let limit = u64::from(MAX_JOB_NODES);
+    let too_many = || NodesError::HostListTooLong {
+        list: s.to_string(),
+        limit: MAX_JOB_NODES,
+    };
     let mut out = Vec::new();
     for range in body.split(',') {
         match range.split_once('-') {

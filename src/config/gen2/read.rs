@@ -520,7 +520,7 @@ fn read_node_list(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Ve
         match crate::topology::expand_hostlist(h) {
             Ok(v) => hosts.extend(v),
             Err(e) => {
-                diags.error(node.span, path, e);
+                diags.error(node.span, path, e.to_string());
                 return None;
             }
         }
