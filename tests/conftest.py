@@ -1,5 +1,5 @@
 """Shared fixtures: paths of the repository's example and test configurations; helpers of the
-end-to-end tests (``from conftest import wait_for``)."""
+end-to-end tests and the CLI's flags (``from conftest import wait_for, scenario_flags``)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def inputs(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
         "scenario": conf_dir / "test_scenario" / "ai_dynamo.toml",
         "out": tmp_path / "out",
     }
+
+
+def scenario_flags(system: Path, tests: Path, scenario: Path, out: Path | None = None) -> list[str]:
+    """The command-line flags that name a scenario's three inputs (and the output directory)."""
+    flags = ["--system-config", str(system), "--tests-dir", str(tests)]
+    flags += ["--test-scenario", str(scenario)]
+    return flags + (["--output-dir", str(out)] if out is not None else [])
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import scenario_flags
 
 from cloudai_dynamo_rs import engine
 
@@ -24,14 +25,9 @@ LOCAL = ROOT / "conf" / "local"
 
 
 def scenario_args(conf: Path, system: str, scenario: str) -> list[str]:
-    return [
-        "--system-config",
-        str(conf / "system" / system),
-        "--tests-dir",
-        str(conf / "test"),
-        "--test-scenario",
-        str(conf / "test_scenario" / scenario),
-    ]
+    return scenario_flags(
+        conf / "system" / system, conf / "test", conf / "test_scenario" / scenario
+    )
 
 
 SEED_ARGS = scenario_args(LOCAL, "baremetal.toml", "mocker_genai_perf.toml")

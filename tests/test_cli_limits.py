@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import scenario_flags
 
 from cloudai_dynamo_rs.cli import main
 
@@ -32,18 +33,7 @@ def inputs(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
 
 
 def argv(i: dict[str, Path], verb: str = "dry-run", *extra: str) -> list[str]:
-    return [
-        verb,
-        "--system-config",
-        str(i["system"]),
-        "--tests-dir",
-        str(i["tests"]),
-        "--test-scenario",
-        str(i["scenario"]),
-        "--output-dir",
-        str(i["out"]),
-        *extra,
-    ]
+    return [verb, *scenario_flags(i["system"], i["tests"], i["scenario"], i["out"]), *extra]
 
 
 def add_to_genai_perf(i: dict[str, Path], line: str) -> None:

@@ -9,6 +9,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from conftest import scenario_flags
 
 import cloudai_dynamo_rs as cdr
 from cloudai_dynamo_rs.cli import main
@@ -83,19 +84,8 @@ def test_every_shipped_scenario_dry_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "out"
-    rc = main(
-        [
-            "dry-run",
-            "--system-config",
-            str(system),
-            "--tests-dir",
-            str(shipped / "test"),
-            "--test-scenario",
-            str(shipped / "test_scenario" / scenario),
-            "--output-dir",
-            str(out),
-        ]
-    )
+    flags = scenario_flags(system, shipped / "test", shipped / "test_scenario" / scenario, out)
+    rc = main(["dry-run", *flags])
     assert rc == 0, capsys.readouterr().err
     (results,) = out.iterdir()
     index = json.loads((results / "runs.json").read_text())
@@ -124,19 +114,7 @@ def test_pruned_points_are_listed_with_their_reason(
     scenario = tmp_path / "s.toml"
     scenario.write_text('name = "s"\n[[Tests]]\nid = "a"\ntest_name = "current_mocker"\n')
     out = tmp_path / "out"
-    rc = main(
-        [
-            "dry-run",
-            "--system-config",
-            str(system),
-            "--tests-dir",
-            str(tests),
-            "--test-scenario",
-            str(scenario),
-            "--output-dir",
-            str(out),
-        ]
-    )
+    rc = main(["dry-run", *scenario_flags(system, tests, scenario, out)])
     err = capsys.readouterr().err
     assert rc == 0, err
     (results,) = out.iterdir()

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import scenario_flags
 
 import cloudai_dynamo_rs as cdr
 from cloudai_dynamo_rs.cli import main
@@ -99,14 +100,7 @@ def test_stale_staging_of_a_dead_writer_is_ignored(inputs: dict[str, Path]) -> N
 def dry_run_args(inputs: dict[str, Path]) -> list[str]:
     return [
         "dry-run",
-        "--system-config",
-        str(inputs["system"]),
-        "--tests-dir",
-        str(inputs["tests"]),
-        "--test-scenario",
-        str(inputs["scenario"]),
-        "--output-dir",
-        str(inputs["out"]),
+        *scenario_flags(*(inputs[k] for k in ("system", "tests", "scenario", "out"))),
     ]
 
 

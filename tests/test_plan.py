@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import scenario_flags
 
 from cloudai_dynamo_rs.cli import main
 
@@ -65,16 +66,7 @@ def sweep(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
 
 
 def scenario_args(i: dict[str, Path]) -> list[str]:
-    return [
-        "--system-config",
-        str(i["system"]),
-        "--tests-dir",
-        str(i["tests"]),
-        "--test-scenario",
-        str(i["scenario"]),
-        "--output-dir",
-        str(i["out"]),
-    ]
+    return scenario_flags(i["system"], i["tests"], i["scenario"], i["out"])
 
 
 NUMBER = (int, float)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from ._core import PlanResult
     from .runner import PreparedRun, SlurmScheduler, StandaloneScheduler
 
 
@@ -175,16 +176,23 @@ def confirmed(reason: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def planned_scenario(args: argparse.Namespace, **options: Any) -> PlanResult:
+    """The core's plan of the scenario ``args`` name (``plan``'s and ``run``'s flags); writes
+    nothing. ``options``: further keywords of ``_core.plan_scenario``."""
     tests = _toml_files([args.tests_dir]) if args.tests_dir else []
-    planned = _core.plan_scenario(
+    return _core.plan_scenario(
         args.system_config,
         tests,
         args.test_scenario,
         output_root=args.output_dir,
         check_host_paths=not args.skip_host_checks,
         max_runs=args.max_runs,
+        **options,
     )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    planned = planned_scenario(args)
     if str(args.json) == "-":
         sys.stdout.write(planned["json"])
         return 0
@@ -236,16 +244,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    tests = _toml_files([args.tests_dir]) if args.tests_dir else []
-    planned = _core.plan_scenario(
-        args.system_config,
-        tests,
-        args.test_scenario,
-        output_root=args.output_dir,
-        check_host_paths=not args.skip_host_checks,
-        max_runs=args.max_runs,
-        confirm_above=threshold,
-    )
+    planned = planned_scenario(args, confirm_above=threshold)
     print(planned["summary"], flush=True)
     # Only a person at a terminal can answer; scripts and CI (no tty) are never blocked.
     if planned["confirm"] and not args.yes and sys.stdin.isatty():

@@ -346,6 +346,16 @@ pub fn prepare(
     interrupted: &dyn Fn() -> bool,
 ) -> crate::Result<Prepared> {
     let ws = crate::config::load_workspace(system, tests, scenario, checks)?;
+    write_prepared(ws, output_root, timestamp, interrupted)
+}
+
+/// Write a loaded workspace's results tree with its plan (see [`write_scenario`]).
+fn write_prepared(
+    ws: Workspace,
+    output_root: Option<&Path>,
+    timestamp: &str,
+    interrupted: &dyn Fn() -> bool,
+) -> crate::Result<Prepared> {
     let absolute = |p: &Path| std::path::absolute(p).map_err(io(p));
     let root = absolute(output_root.unwrap_or_else(|| Path::new(&ws.system.output_path)))?;
     let install = absolute(Path::new(&ws.system.install_path))?;
@@ -391,18 +401,7 @@ pub fn prepare_rehearsal(
         ),
     };
     let ws = crate::rehearse::rehearse_workspace(ws, target, rehearsal, sample);
-    let absolute = |p: &Path| std::path::absolute(p).map_err(io(p));
-    let root = absolute(output_root.unwrap_or_else(|| Path::new(&ws.system.output_path)))?;
-    let install = absolute(Path::new(&ws.system.install_path))?;
-    let plan = crate::plan::plan_workspace(&ws, Some(&root));
-    let (results_dir, runs) =
-        write_scenario(&ws, &root, timestamp, &install, Some(&plan), interrupted)?;
-    Ok(Prepared {
-        results_dir,
-        runs,
-        warnings: ws.warnings,
-        plan_summary: plan.summary(),
-    })
+    write_prepared(ws, output_root, timestamp, interrupted)
 }
 
 /// One run described by its parts rather than by a scenario: what a host framework that
