@@ -602,16 +602,37 @@ fn aiperf_replaces_genai_perf_and_osl_is_an_alias() {
 }
 
 #[test]
-fn never_panics_on_mangled_input() {
-    // Deterministic mutations of the seed: truncations and byte substitutions.
+fn mangled_input_is_read_or_refused_with_positions_inside_the_text() {
+    // Deterministic mutations of the seed: truncations and byte substitutions. Each is either
+    // read (its name then comes from the text) or refused with diagnostics that point into
+    // the text; none panics.
     let bytes = SEED.as_bytes();
     let subs = [b'"', b'[', b']', b'=', b'\n', b'-', b'0', b'{', b'\'', b'.'];
+    let check = |text: &str| match load_test_str(text, "t.toml") {
+        Ok(t) => assert!(text.contains(&format!("name = \"{}\"", t.name)), "{text}"),
+        Err(e) => {
+            let lines: Vec<&str> = text.split('\n').collect();
+            assert!(!e.diagnostics.is_empty(), "{text}");
+            for d in &e.diagnostics {
+                assert_eq!(d.file, "t.toml");
+                assert!(!d.message.is_empty());
+                let line = lines
+                    .get(d.line.wrapping_sub(1))
+                    .unwrap_or_else(|| panic!("line {} outside the text ({d}):\n{text}", d.line));
+                // Columns count characters; one past the end points at the line break.
+                assert!(
+                    d.column >= 1 && d.column <= line.chars().count() + 1,
+                    "{d}:\n{text}"
+                );
+            }
+        }
+    };
     for cut in 0..bytes.len() {
-        let _ = load_test_str(&String::from_utf8_lossy(&bytes[..cut]), "t.toml");
+        check(&String::from_utf8_lossy(&bytes[..cut]));
         for s in subs {
             let mut m = bytes.to_vec();
             m[cut] = s;
-            let _ = load_test_str(&String::from_utf8_lossy(&m), "t.toml");
+            check(&String::from_utf8_lossy(&m));
         }
     }
 }

@@ -130,14 +130,57 @@ fn two_prefill_two_decode_on_bare_metal() {
     );
 }
 
+/// The keys of `[table]` in a TOML text, in the text's order (a table that runs to the end of
+/// the file, holding `KEY = "value"` lines).
+fn table_keys(text: &str, table: &str) -> Vec<String> {
+    let start = text.find(&format!("[{table}]\n")).expect("table") + table.len() + 3;
+    text[start..]
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.to_string()))
+        .collect()
+}
+
 #[test]
-fn rendering_is_deterministic() {
-    let a = files(&workspace("system_pyxis.toml"), "disagg");
-    let b = files(&workspace("system_pyxis.toml"), "disagg");
-    assert_eq!(
-        (a.sbatch, a.launch, a.dynamo_config),
-        (b.sbatch, b.launch, b.dynamo_config)
+fn the_job_environment_keeps_the_order_of_the_files() {
+    // Names in no sorted order, one (MU) set by both files: the test's value wins, in the
+    // test's place. Expected order read from the two files' own text, not from the renderer.
+    let dir = tempfile::tempdir().unwrap();
+    let mut system = std::fs::read_to_string(data("system_pyxis.toml")).unwrap();
+    for k in ["ZETA", "ALPHA", "MU", "B_2", "OMEGA", "A1"] {
+        system.push_str(&format!("{k} = \"system {k}\"\n"));
+    }
+    let mut test = std::fs::read_to_string(data("test_2p2d.toml")).unwrap();
+    for k in ["YOTA", "MU", "C", "ETA"] {
+        test.push_str(&format!("{k} = \"test {k}\"\n"));
+    }
+    std::fs::write(dir.path().join("system.toml"), &system).unwrap();
+    std::fs::write(dir.path().join("test_2p2d.toml"), &test).unwrap();
+    let ws = load_workspace(
+        &dir.path().join("system.toml"),
+        &[data("seed_test.toml"), dir.path().join("test_2p2d.toml")],
+        &data("scenario.toml"),
+        Checks {
+            host_paths: false,
+            ..Checks::default()
+        },
+    )
+    .expect("valid");
+    let sbatch = files(&ws, "disagg").sbatch;
+    let exported: Vec<&str> = sbatch
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    let test_keys = table_keys(&test, "extra_env_vars");
+    let mut expected = vec!["SLURM_JOB_MASTER_NODE".to_string()];
+    expected.extend(
+        table_keys(&system, "global_env_vars")
+            .into_iter()
+            .filter(|k| !test_keys.contains(k)),
     );
+    expected.extend(test_keys);
+    assert_eq!(exported, expected);
+    assert!(sbatch.contains("export MU=\"test MU\"\n"));
 }
 
 #[test]
