@@ -1177,3 +1177,18 @@ fn the_run_cap_message_stays_short_for_many_tests() {
         )
     );
 }
+
+#[test]
+fn a_comma_in_a_container_mount_is_refused_where_it_is_written() {
+    // pyxis splits `--container-mounts` at commas: "/a,b:/c" would become two other mounts.
+    let mounts = r#"extra_container_mounts = ["/data:/data", "/a,b:/c"]"#;
+    let t = format!("{mounts}\n{SEED}");
+    let column = mounts.find(r#""/a,b"#).unwrap() + 1;
+    assert_eq!(
+        errors(&t),
+        vec![format!(
+            "t.toml:1:{column}: extra_container_mounts[1]: expected a container mount without a comma (pyxis separates mounts with commas), found \"/a,b:/c\""
+        )]
+    );
+    assert!(errors(&t.replace("/a,b:/c", "/a:/c")).is_empty());
+}

@@ -165,6 +165,30 @@ pub fn string_list(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<V
     parsed.into_iter().collect()
 }
 
+/// A list of container mounts (`extra_container_mounts`). pyxis reads `--container-mounts` as
+/// one comma-separated list, so a comma inside a mount would split it into other mounts: it is
+/// refused here, at the mount's position, rather than when the script is written.
+pub fn container_mounts(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Vec<String>> {
+    let mounts = string_list(node, diags, path)?;
+    let Value::Array(items) = &node.value else {
+        return Some(mounts);
+    };
+    let mut ok = true;
+    for (i, (mount, item)) in mounts.iter().zip(items).enumerate() {
+        if mount.contains(',') {
+            diags.error(
+                item.span,
+                &format!("{path}[{i}]"),
+                format!(
+                    "expected a container mount without a comma (pyxis separates mounts with commas), found {mount:?}"
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(mounts)
+}
+
 /// A string chosen from a fixed set.
 pub fn one_of(
     choices: &'static [&'static str],

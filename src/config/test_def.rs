@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
 use super::parse::{
-    boolean, command, count, env_scalar, env_value, float_in, int_in, multiline_string,
-    non_empty_string, port, positive, string, string_list,
+    boolean, command, container_mounts, count, env_scalar, env_value, float_in, int_in,
+    multiline_string, non_empty_string, port, positive, string, string_list,
 };
 use super::reader::{TableReader, list_of_tables, read_map};
 use super::shell_words::split_words;
@@ -321,7 +321,7 @@ pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Heade
             diags,
             "extra_container_mounts",
             Vec::new(),
-            string_list,
+            container_mounts,
         ),
         git_repos: r.with_default(diags, "git_repos", Vec::new(), read_git_repos),
         agent: r.with_default(diags, "agent", "grid_search".to_string(), non_empty_string),
