@@ -10,6 +10,7 @@ pub mod plan;
 pub mod rehearse;
 pub mod render;
 pub mod results;
+pub mod spreadsheet;
 pub mod standalone;
 pub mod topology;
 

@@ -368,6 +368,11 @@ def read_metrics_many(
     such file in ``paths`` order).
     """
 
+def csv_text_cell(text: str) -> str:
+    """``text`` as a CSV text cell a spreadsheet never evaluates: a leading ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return gets a ``'`` in front, unless the text is a plain
+    number."""
+
 def standalone_port_slots(prefill: int, decode: int) -> list[str]:
     """Ports a job of 1 + prefill + decode nodes needs on one host: ``frontend``, ``etcd``,
     ``etcd_peer``, ``nats``, then ``worker<node id>`` per worker node."""

@@ -19,6 +19,12 @@ fn python_version() -> String {
         .replace("-rc.", "rc")
 }
 
+/// A CSV text cell a spreadsheet shows as written ([`crate::spreadsheet::text_cell`]).
+#[pyfunction]
+fn csv_text_cell(text: &str) -> String {
+    crate::spreadsheet::text_cell(text)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", python_version())?;
@@ -28,5 +34,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     plan::register(m)?;
     results::register(m)?;
     standalone::register(m)?;
+    m.add_function(wrap_pyfunction!(csv_text_cell, m)?)?;
     Ok(())
 }

@@ -139,6 +139,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)  # shortest exact form: a reader gets the very same double
+    if isinstance(value, str):
+        return _core.csv_text_cell(value)  # user text: never a spreadsheet formula
     return str(value)
 
 
