@@ -119,7 +119,8 @@ impl Rehearsal {
         lg.request_count = Some(lg.request_count.unwrap_or(cap).min(cap));
         // A warmup below the concurrency is kept: it is the user's, and it is a real problem.
         lg.warmup_request_count = lg.warmup_request_count.map(|w| w.min(cap));
-        test.extra_env_vars
+        test.header
+            .extra_env_vars
             .insert("HF_HOME".into(), Sweep::One(self.tokenizer()));
     }
 
@@ -174,9 +175,10 @@ impl Rehearsal {
             }
         }
         ca.aiperf_accuracy = None;
-        test.extra_env_vars
+        test.header
+            .extra_env_vars
             .insert("HF_HOME".into(), Sweep::One(tokenizer));
-        test.extra_env_vars.insert(
+        test.header.extra_env_vars.insert(
             "CLOUDAIX_READY_TIMEOUT".into(),
             Sweep::One(self.ready_timeout.to_string()),
         );

@@ -113,7 +113,7 @@ fn seed_test_is_valid_as_written_with_cloudai_defaults() {
         (g.request_count, g.output_tokens_mean, g.random_seed),
         (None, None, None)
     );
-    assert_eq!(t.agent, "grid_search");
+    assert_eq!(t.header.agent, "grid_search");
     assert_eq!(t.hf_home(), Some("/your/path/to/hf_home"));
 }
 
@@ -413,7 +413,7 @@ test_name = "llama3.1_405b_fp8"
         Sweep::One(4)
     );
     assert_eq!(t.cmd_args.dynamo.decode_worker.max_num_seqs, 32);
-    assert_eq!(t.extra_env_vars["EXTRA"], Sweep::One("yes".into()));
+    assert_eq!(t.header.extra_env_vars["EXTRA"], Sweep::One("yes".into()));
     assert_eq!(ws.runs[0].topology.num_nodes, 3);
     let bad = scenario.replace(
         "tensor-parallel-size = 4",
@@ -609,7 +609,10 @@ fn mangled_input_is_read_or_refused_with_positions_inside_the_text() {
     let bytes = SEED.as_bytes();
     let subs = [b'"', b'[', b']', b'=', b'\n', b'-', b'0', b'{', b'\'', b'.'];
     let check = |text: &str| match load_test_str(text, "t.toml") {
-        Ok(t) => assert!(text.contains(&format!("name = \"{}\"", t.name)), "{text}"),
+        Ok(t) => assert!(
+            text.contains(&format!("name = \"{}\"", t.header.name)),
+            "{text}"
+        ),
         Err(e) => {
             let lines: Vec<&str> = text.split('\n').collect();
             assert!(!e.diagnostics.is_empty(), "{text}");

@@ -7,7 +7,7 @@ use super::diagnostic::Diagnostics;
 use super::gen2::{self, Generation, generation};
 use super::node::Node;
 use super::sweep::{Slot, Sweep};
-use super::test_def::{TestDefinition, read_test};
+use super::test_def::{TestDefinition, TestHeader, read_test};
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
@@ -34,25 +34,24 @@ impl AnyTest {
         }
     }
 
-    pub fn name(&self) -> &str {
+    /// The fields both generations share.
+    pub fn header(&self) -> &TestHeader {
         match self {
-            AnyTest::Seed(t) => &t.name,
-            AnyTest::Current(t) => &t.name,
+            AnyTest::Seed(t) => &t.header,
+            AnyTest::Current(t) => &t.header,
         }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.header().name
     }
 
     pub fn extra_env_vars(&self) -> &IndexMap<String, Sweep<String>> {
-        match self {
-            AnyTest::Seed(t) => &t.extra_env_vars,
-            AnyTest::Current(t) => &t.extra_env_vars,
-        }
+        &self.header().extra_env_vars
     }
 
     pub fn extra_container_mounts(&self) -> &[String] {
-        match self {
-            AnyTest::Seed(t) => &t.extra_container_mounts,
-            AnyTest::Current(t) => &t.extra_container_mounts,
-        }
+        &self.header().extra_container_mounts
     }
 
     pub fn docker_image_url(&self) -> &str {

@@ -32,7 +32,7 @@ pub use sweep::{Slot, Sweep, SweepValue};
 pub use system::{ContainerRuntime, DataRepository, Group, Partition, STANDALONE, SystemConfig};
 pub use test_def::{
     ArgValue, CmdArgs, DecodeOnly, DynamoArgs, Frontend, GitRepo, LoadArgs, LoadGenerator,
-    Processor, Router, ServiceArgs, TEMPLATE_NAME, TestDefinition, Worker,
+    Processor, Router, ServiceArgs, TEMPLATE_NAME, TestDefinition, TestHeader, Worker,
 };
 pub use text::{MAX_NAME_BYTES, MAX_SCENARIO_NAME_BYTES, is_env_name};
 pub use workspace::{

@@ -20,10 +20,18 @@ pub const TEMPLATE_NAME: &str = "AIDynamo";
 /// One test TOML.
 #[derive(Clone, Debug, Serialize)]
 pub struct TestDefinition {
+    #[serde(flatten)]
+    pub header: TestHeader,
+    pub cmd_args: CmdArgs,
+}
+
+/// The fields every `AIDynamo` generation shares (CloudAI's `TestDefinition` base), read once
+/// for both schemas by [`read_header`].
+#[derive(Clone, Debug, Serialize)]
+pub struct TestHeader {
     pub name: String,
     pub description: String,
     pub test_template_name: String,
-    pub cmd_args: CmdArgs,
     /// Exported in the sbatch and the launch script; a list value is a sweep axis.
     pub extra_env_vars: IndexMap<String, Sweep<String>>,
     pub extra_cmd_args: IndexMap<String, String>,
@@ -244,7 +252,7 @@ impl TestDefinition {
         let load = self.cmd_args.load_generator.args_mut();
         slots.push((format!("{lg}.concurrency"), &mut load.concurrency));
         slots.push((format!("{lg}.request_rate"), &mut load.request_rate));
-        for (k, v) in &mut self.extra_env_vars {
+        for (k, v) in &mut self.header.extra_env_vars {
             slots.push((format!("extra_env_vars.{k}"), v));
         }
         slots
@@ -266,29 +274,16 @@ impl TestDefinition {
     }
 
     pub fn hf_home(&self) -> Option<&str> {
-        self.extra_env_vars
+        self.header
+            .extra_env_vars
             .get("HF_HOME")
             .map(|v| v.value().as_str())
     }
 }
 
-/// The fields every `AIDynamo` generation shares (CloudAI's `TestDefinition` base), read once
-/// for both schemas; `cmd_args` is read by the caller, between these fields.
-pub(crate) struct Header {
-    pub name: Option<String>,
-    pub description: String,
-    pub template: Option<String>,
-    pub extra_env_vars: IndexMap<String, Sweep<String>>,
-    pub extra_cmd_args: IndexMap<String, String>,
-    pub extra_container_mounts: Vec<String>,
-    pub git_repos: Vec<GitRepo>,
-    pub agent: String,
-    pub agent_steps: u32,
-    pub agent_metrics: Vec<String>,
-    pub agent_reward_function: String,
-}
-
-pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Header {
+/// Read the [`TestHeader`] fields of a test table (every problem reported; `None` when a
+/// required one is missing or invalid). `cmd_args` and the rest are read by the caller.
+pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Option<TestHeader> {
     let name = r.required(diags, "name", non_empty_string);
     let description = r.with_default(diags, "description", String::new(), multiline_string);
     let template = r.required(diags, "test_template_name", string);
@@ -311,10 +306,11 @@ pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Heade
             );
         }
     }
-    Header {
-        name,
+    let complete = name.is_some() && template.is_some();
+    let header = TestHeader {
+        name: name.unwrap_or_default(),
         description,
-        template,
+        test_template_name: template.unwrap_or_default(),
         extra_env_vars,
         extra_cmd_args: r.with_default(diags, "extra_cmd_args", IndexMap::new(), read_string_map),
         extra_container_mounts: r.with_default(
@@ -338,7 +334,8 @@ pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Heade
             "inverse".to_string(),
             non_empty_string,
         ),
-    }
+    };
+    complete.then_some(header)
 }
 
 /// Tables of `cmd_args` whose keys are data (engine flags, resource names), read as maps.
@@ -347,22 +344,12 @@ pub(crate) const FREE_KEY_TABLES: &[&str] = &["extra_args", "resources"];
 /// Read a test definition from its (possibly override-merged) document node.
 pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", diags)?;
-    let h = read_header(&mut r, diags);
+    let header = read_header(&mut r, diags);
     let cmd_args = r.required(diags, "cmd_args", read_cmd_args);
     r.finish(diags);
     Some(TestDefinition {
-        name: h.name?,
-        description: h.description,
-        test_template_name: h.template?,
+        header: header?,
         cmd_args: cmd_args?,
-        extra_env_vars: h.extra_env_vars,
-        extra_cmd_args: h.extra_cmd_args,
-        extra_container_mounts: h.extra_container_mounts,
-        git_repos: h.git_repos,
-        agent: h.agent,
-        agent_steps: h.agent_steps,
-        agent_metrics: h.agent_metrics,
-        agent_reward_function: h.agent_reward_function,
     })
 }
 

@@ -7,26 +7,17 @@ use serde::Serialize;
 
 use crate::config::node::same_key;
 use crate::config::sweep::{Slot, Sweep};
-use crate::config::test_def::{ArgValue, GitRepo};
+use crate::config::test_def::{ArgValue, TestHeader};
 
 /// One current-schema test TOML.
 #[derive(Clone, Debug, Serialize)]
 pub struct TestDefinition {
-    pub name: String,
-    pub description: String,
-    pub test_template_name: String,
+    #[serde(flatten)]
+    pub header: TestHeader,
     pub cmd_args: CmdArgs,
-    pub extra_env_vars: IndexMap<String, Sweep<String>>,
-    pub extra_cmd_args: IndexMap<String, String>,
-    pub extra_container_mounts: Vec<String>,
-    pub git_repos: Vec<GitRepo>,
     /// `cmd_args.…` paths whose lists are data, not sweep axes (CloudAI's DSE exclusion).
     pub dse_excluded_args: Vec<String>,
     pub constraints: Constraints,
-    pub agent: String,
-    pub agent_steps: u32,
-    pub agent_metrics: Vec<String>,
-    pub agent_reward_function: String,
 }
 
 /// CloudAI's DSE constraints: a sweep point that breaks one is pruned before anything is
@@ -272,14 +263,15 @@ impl TestDefinition {
                 slots.push((format!("{section}.args.{k}"), v));
             }
         }
-        for (k, v) in &mut self.extra_env_vars {
+        for (k, v) in &mut self.header.extra_env_vars {
             slots.push((format!("extra_env_vars.{k}"), v));
         }
         slots
     }
 
     pub fn hf_home(&self) -> Option<&str> {
-        self.extra_env_vars
+        self.header
+            .extra_env_vars
             .get("HF_HOME")
             .map(|v| v.value().as_str())
     }

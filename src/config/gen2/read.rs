@@ -19,7 +19,7 @@ use crate::config::test_def::{ArgValue, arg_value, read_header};
 
 pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", diags)?;
-    let h = read_header(&mut r, diags);
+    let header = read_header(&mut r, diags);
     let cmd_args = r.required(diags, "cmd_args", read_cmd_args);
     let dse_excluded_args = r.with_default(diags, "dse_excluded_args", Vec::new(), string_list);
     let constraints = r.with_default(
@@ -35,20 +35,10 @@ pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition>
     let _ = r.get("agent_config");
     r.finish(diags);
     Some(TestDefinition {
-        name: h.name?,
-        description: h.description,
-        test_template_name: h.template?,
+        header: header?,
         cmd_args: cmd_args?,
-        extra_env_vars: h.extra_env_vars,
-        extra_cmd_args: h.extra_cmd_args,
-        extra_container_mounts: h.extra_container_mounts,
-        git_repos: h.git_repos,
         dse_excluded_args,
         constraints,
-        agent: h.agent,
-        agent_steps: h.agent_steps,
-        agent_metrics: h.agent_metrics,
-        agent_reward_function: h.agent_reward_function,
     })
 }
 
