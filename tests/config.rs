@@ -1195,3 +1195,17 @@ fn a_comma_in_a_container_mount_is_refused_where_it_is_written() {
     );
     assert!(errors(&t.replace("/a,b:/c", "/a:/c")).is_empty());
 }
+
+#[test]
+fn frontend_ports_must_differ() {
+    // etcd, NATS and the HTTP frontend share the frontend node: a port used twice is
+    // reported at the later field.
+    let t = seed_with("cmd_args.dynamo.frontend", "port = 7000\nport_etcd = 7000");
+    let line = t.lines().position(|l| l == "port_etcd = 7000").unwrap() + 1;
+    assert_eq!(
+        errors(&t),
+        vec![format!(
+            "t.toml:{line}:13: cmd_args.dynamo.frontend.port_etcd: port 7000 is already used by `port` on the frontend node"
+        )]
+    );
+}

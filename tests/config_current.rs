@@ -415,3 +415,21 @@ fn launch_script_starts_current_dynamo_with_the_model_injected() {
     );
     assert!(f.sbatch.contains("#SBATCH --nodes=1"));
 }
+
+#[test]
+fn frontend_ports_must_differ() {
+    // The example's frontend listens on 8000; NATS given the same port is reported there.
+    let text = example().replace("  port = 8000\n", "  port = 8000\n  nats_port = 8000\n");
+    let line = text
+        .lines()
+        .position(|l| l == "  nats_port = 8000")
+        .unwrap()
+        + 1;
+    let e = load_any_test_str(&text, "t.toml").expect_err("invalid");
+    assert_eq!(
+        messages(e),
+        [format!(
+            "t.toml:{line}:15: cmd_args.dynamo.nats_port: port 8000 is already used by `port` on the frontend node"
+        )]
+    );
+}

@@ -341,6 +341,25 @@ pub(crate) fn read_header(r: &mut TableReader, diags: &mut Diagnostics) -> Optio
 /// Tables of `cmd_args` whose keys are data (engine flags, resource names), read as maps.
 pub(crate) const FREE_KEY_TABLES: &[&str] = &["extra_args", "resources"];
 
+/// The frontend node's services (HTTP frontend, etcd, NATS) share one host: each port named
+/// in `ports` (field name, value) must differ from the ones before it, reported at its field.
+pub(crate) fn check_frontend_ports(
+    r: &mut TableReader,
+    diags: &mut Diagnostics,
+    ports: &[(&'static str, u16)],
+) {
+    for (i, (name, p)) in ports.iter().enumerate() {
+        if let Some((other, _)) = ports[..i].iter().find(|(_, q)| q == p) {
+            let span = r.get(name).map_or(r.span(), |n| n.span);
+            diags.error(
+                span,
+                &r.field_path(name),
+                format!("port {p} is already used by `{other}` on the frontend node"),
+            );
+        }
+    }
+}
+
 /// Read a test definition from its (possibly override-merged) document node.
 pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", diags)?;
@@ -476,21 +495,15 @@ fn read_frontend(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Fro
         etcd_cmd: r.optional(diags, "etcd_cmd", command),
         nats_cmd: r.optional(diags, "nats_cmd", command),
     };
-    let ports = [
-        ("port", f.port),
-        ("port_etcd", f.port_etcd),
-        ("port_nats", f.port_nats),
-    ];
-    for (i, (name, p)) in ports.iter().enumerate() {
-        if let Some((other, _)) = ports[..i].iter().find(|(_, q)| q == p) {
-            let span = r.get(name).map_or(r.span(), |n| n.span);
-            diags.error(
-                span,
-                &r.field_path(name),
-                format!("port {p} is already used by `{other}` on the frontend node"),
-            );
-        }
-    }
+    check_frontend_ports(
+        &mut r,
+        diags,
+        &[
+            ("port", f.port),
+            ("port_etcd", f.port_etcd),
+            ("port_nats", f.port_nats),
+        ],
+    );
     r.finish(diags);
     Some(f)
 }

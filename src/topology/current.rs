@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::{Capacity, PlanError, Topology, capacity, resolve_nodes};
+use super::{Capacity, PlanError, Topology, resolve_nodes};
 use crate::config::SystemConfig;
 use crate::config::gen2::TestDefinition;
 
@@ -238,7 +238,7 @@ pub fn shares_nodes(
     requested: Option<u32>,
     nodes: &[String],
 ) -> Result<bool, PlanError> {
-    shares_with(system, &capacity(system)?, test, requested, nodes)
+    super::Planner::new(system).shares_nodes(test, requested, nodes)
 }
 
 pub(super) fn shares_with(
@@ -259,7 +259,7 @@ pub fn plan_current(
     requested: Option<u32>,
     nodes: &[String],
 ) -> Result<Topology, PlanError> {
-    plan_with(system, &capacity(system)?, test, requested, nodes)
+    super::Planner::new(system).plan_current(test, requested, nodes)
 }
 
 pub(super) fn plan_with(

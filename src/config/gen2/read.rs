@@ -15,7 +15,7 @@ use crate::config::parse::{
 use crate::config::reader::{TableReader, list_of_tables};
 use crate::config::shell_words::split_words;
 use crate::config::sweep::{Sweep, sweep};
-use crate::config::test_def::{ArgValue, arg_value, read_header};
+use crate::config::test_def::{ArgValue, arg_value, check_frontend_ports, read_header};
 
 pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", diags)?;
@@ -260,21 +260,15 @@ fn read_dynamo(node: &Node, diags: &mut Diagnostics, path: &str) -> Option<Dynam
     let etcd_port = r.with_default(diags, "etcd_port", 2379, port);
     let nats_cmd = r.with_default(diags, "nats_cmd", "nats-server -js".into(), command);
     let nats_port = r.with_default(diags, "nats_port", 4222, port);
-    let ports = [
-        ("port", port_v),
-        ("etcd_port", etcd_port),
-        ("nats_port", nats_port),
-    ];
-    for (i, (name, p)) in ports.iter().enumerate() {
-        if let Some((other, _)) = ports[..i].iter().find(|(_, q)| q == p) {
-            let span = r.get(name).map_or(r.span(), |n| n.span);
-            diags.error(
-                span,
-                &r.field_path(name),
-                format!("port {p} is already used by `{other}` on the frontend node"),
-            );
-        }
-    }
+    check_frontend_ports(
+        &mut r,
+        diags,
+        &[
+            ("port", port_v),
+            ("etcd_port", etcd_port),
+            ("nats_port", nats_port),
+        ],
+    );
     let dcgm_exporter = r.with_default(
         diags,
         "dcgm_exporter",
