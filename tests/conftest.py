@@ -22,23 +22,28 @@ def conf_dir() -> Path:
     return ROOT / "conf" / "staging" / "ai_dynamo"
 
 
-@pytest.fixture
-def inputs(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
-    """The staging system and scenario, the seed test with a 2-case concurrency sweep."""
+def seed_inputs(tmp_path: Path, test_text: str, conf_dir: Path) -> dict[str, Path]:
+    """The staging system and scenario and ``test_text`` as ``tests/t.toml`` (its HF_HOME an
+    existing directory under ``tmp_path``)."""
     hf = tmp_path / "hf"
     hf.mkdir()
     tests = tmp_path / "tests"
     tests.mkdir()
-    text = seed_text.replace("/your/path/to/hf_home", str(hf))
-    (tests / "t.toml").write_text(
-        text.replace("streaming = true", "streaming = true\nconcurrency = [1, 4]")
-    )
+    (tests / "t.toml").write_text(test_text.replace("/your/path/to/hf_home", str(hf)))
     return {
         "system": conf_dir / "system" / "oci.toml",
         "tests": tests,
+        "test": tests / "t.toml",
         "scenario": conf_dir / "test_scenario" / "ai_dynamo.toml",
         "out": tmp_path / "out",
     }
+
+
+@pytest.fixture
+def inputs(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
+    """The staging system and scenario, the seed test with a 2-case concurrency sweep."""
+    sweep = seed_text.replace("streaming = true", "streaming = true\nconcurrency = [1, 4]")
+    return seed_inputs(tmp_path, sweep, conf_dir)
 
 
 def scenario_flags(system: Path, tests: Path, scenario: Path, out: Path | None = None) -> list[str]:

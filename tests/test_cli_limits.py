@@ -7,29 +7,19 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import scenario_flags
+from conftest import scenario_flags, seed_inputs
 
 from cloudai_dynamo_rs.cli import main
 
 
 @pytest.fixture
 def inputs(tmp_path: Path, seed_text: str, conf_dir: Path) -> dict[str, Path]:
-    hf = tmp_path / "hf"
-    hf.mkdir()
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "t.toml").write_text(seed_text.replace("/your/path/to/hf_home", str(hf)))
+    """The seed test, unswept, under a one-entry scenario of 2 nodes."""
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(
         'name = "s"\n[[Tests]]\nid = "a"\ntest_name = "llama3.1_405b_fp8"\nnum_nodes = 2\n'
     )
-    return {
-        "system": conf_dir / "system" / "oci.toml",
-        "tests": tests,
-        "test": tests / "t.toml",
-        "scenario": scenario,
-        "out": tmp_path / "out",
-    }
+    return {**seed_inputs(tmp_path, seed_text, conf_dir), "scenario": scenario}
 
 
 def argv(i: dict[str, Path], verb: str = "dry-run", *extra: str) -> list[str]:
