@@ -14,6 +14,8 @@
 //!
 //! Each schema generation plugs in through [`Rehearsal::apply`]: one function per test model.
 
+pub mod evidence;
+
 use crate::config::gen2;
 use crate::config::{
     AnyTest, ArgValue, LoadArgs, SystemConfig, TestDefinition, TestRun, Workspace,

@@ -165,6 +165,32 @@ def test_aiperfs_404_is_named_by_the_endpoint_field(tmp_path: Path) -> None:
     )
 
 
+def test_the_core_reads_aiperfs_status_and_the_records_endpoint(tmp_path: Path) -> None:
+    # The per-request records' names and the record's sections are the core's rules: it finds
+    # aiperf 0.13's own file deep under the run, passes over a FIFO of the same name (never
+    # blocking) and a crashed writer's ``.partial``, and reads the endpoint from test-run.json.
+    failed_aiperf_run(tmp_path, "/v1/chat/completion")
+    assert _core.rehearsal_evidence(tmp_path) == {
+        "section": "aiperf",
+        "endpoint": "/v1/chat/completion",
+        "http_status": None,
+    }
+    os.mkfifo(tmp_path / "profile_export.jsonl")
+    deep = tmp_path / "artifacts" / "tiny-openai-chat-concurrency4"
+    deep.mkdir(parents=True)
+    (deep / "profile_export.jsonl.partial").write_text('{"error": {"code": 400}}\n')
+    records = (AIPERF_DATA / "aiperf-0.13-404.jsonl").read_text()
+    assert '"code":404' in records.replace(" ", "")
+    (deep / "profile_export.jsonl").write_text(records)
+    assert _core.rehearsal_evidence(tmp_path)["http_status"] == 404
+    (tmp_path / "test-run.json").unlink()
+    assert _core.rehearsal_evidence(tmp_path) == {
+        "section": None,
+        "endpoint": None,
+        "http_status": 404,
+    }
+
+
 def test_aiperfs_missing_slash_is_named_by_the_endpoint_field(tmp_path: Path) -> None:
     outcome = failed_aiperf_run(tmp_path, "v1/chat/completions")
     (tmp_path / "stderr.txt").write_text((AIPERF_DATA / "aiperf-0.13-no-slash.txt").read_text())

@@ -411,3 +411,14 @@ def prepare_rehearsal(
     on ``target`` (a system file; default: this machine, standalone). ``sample``: that many runs,
     evenly spread. Host paths of the user's cluster are not checked. Returns what ``prepare``
     returns."""
+
+class RehearsalEvidence(TypedDict):
+    section: str | None
+    endpoint: str | None
+    http_status: int | None
+
+def rehearsal_evidence(run_dir: StrPath) -> RehearsalEvidence:
+    """What a failed rehearsal run left that points at the user's files: the load generator's
+    ``cmd_args`` section and ``endpoint`` in its ``test-run.json``, and the first HTTP 4xx in
+    aiperf's per-request records (``profile_export*.jsonl``) under ``run_dir``; each None when
+    absent or unreadable."""

@@ -32,27 +32,8 @@ _HTTP_HINTS = {
 }
 # perf_analyzer: "OpenAI response returns HTTP code 404"; others: "404 Not Found", "HTTP 404".
 _HTTP_STATUS = re.compile(r"HTTP[^\n]{0,24}?\b(4\d\d)\b|\b(4\d\d) (?:Not Found|Bad Request)")
-# aiperf (0.13) logs no status, only "All 10 inference request(s) failed": the status is in
-# each failed request's record of its per-request export (``--artifact-dir``'s
-# ``profile_export.jsonl``): ``{"error": {"code": 404, "type": "Not Found", ...}}``.
-_AIPERF_RECORDS = "profile_export*.jsonl"
-_RECORDS_READ = 1 << 20  # a rehearsal sends 10 requests: their records are a few KB
 # aiperf refuses an endpoint path without a leading slash before sending anything.
 _AIPERF_SLASH = "endpoint.path must start with a leading slash"
-
-
-def _load_args(run_dir: Path) -> tuple[str, dict[str, Any]]:
-    """``(section, its args)`` of the load generator in the run's record."""
-    import json  # here: every command imports this module for its parser
-
-    try:
-        cmd_args = json.loads((run_dir / "test-run.json").read_text())["test"]["cmd_args"]
-    except (OSError, ValueError, KeyError):
-        cmd_args = {}
-    for section in ("genai_perf", "aiperf"):
-        if isinstance(cmd_args.get(section), dict):
-            return section, cmd_args[section]
-    return "load generator", {}
 
 
 def _logs(run_dir: Path) -> str:
@@ -65,29 +46,6 @@ def _logs(run_dir: Path) -> str:
     return "\n".join(texts)
 
 
-def _record_status(run_dir: Path) -> str | None:
-    """The first HTTP error status (4xx) in aiperf's per-request records, if any."""
-    import json  # here: every command imports this module for its parser
-
-    for path in sorted(run_dir.rglob(_AIPERF_RECORDS)):
-        if not path.is_file():  # never block on a FIFO
-            continue
-        try:
-            with path.open("rb") as records:
-                text = records.read(_RECORDS_READ).decode(errors="replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            try:
-                error = json.loads(line).get("error")
-            except (ValueError, AttributeError):
-                continue
-            code = error.get("code") if isinstance(error, dict) else None
-            if isinstance(code, int) and 400 <= code < 500:
-                return str(code)
-    return None
-
-
 def verdict(outcome: RunOutcome, run_dir: Path) -> str:
     """``would run``, or the cause, with what to look at in the user's files when known."""
     if outcome.status == "completed":
@@ -95,13 +53,16 @@ def verdict(outcome: RunOutcome, run_dir: Path) -> str:
     cause = outcome.cause or outcome.status
     logs = _logs(run_dir)
     found = _HTTP_STATUS.search(logs)
-    code = (found and (found.group(1) or found.group(2))) or _record_status(run_dir)
-    section, args = _load_args(run_dir)
-    endpoint = f"cmd_args.{section}.endpoint = {args.get('endpoint')!r}"
-    if _AIPERF_SLASH in logs and args.get("endpoint"):
+    # The record's load generator and aiperf's per-request statuses: the core reads its files.
+    evidence = _core.rehearsal_evidence(run_dir)
+    status = evidence["http_status"]
+    code = (found and (found.group(1) or found.group(2))) or (status and str(status))
+    section = evidence["section"] or "load generator"
+    endpoint = f"cmd_args.{section}.endpoint = {evidence['endpoint']!r}"
+    if _AIPERF_SLASH in logs and evidence["endpoint"]:
         return f"would fail: {endpoint} -> aiperf refused it: {_AIPERF_SLASH}"
     if code in _HTTP_HINTS:
-        where = endpoint if code == "404" and args.get("endpoint") else f"cmd_args.{section}"
+        where = endpoint if code == "404" and evidence["endpoint"] else f"cmd_args.{section}"
         return f"would fail: {where} -> the load generator got HTTP {code}: {_HTTP_HINTS[code]}"
     return f"would fail: {cause}"
 

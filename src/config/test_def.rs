@@ -181,10 +181,13 @@ impl LoadGenerator {
     /// The TOML section name (`genai_perf` or `aiperf`).
     pub fn section(&self) -> &'static str {
         match self {
-            LoadGenerator::GenaiPerf(_) => "genai_perf",
-            LoadGenerator::Aiperf(_) => "aiperf",
+            LoadGenerator::GenaiPerf(_) => Self::SECTIONS[0],
+            LoadGenerator::Aiperf(_) => Self::SECTIONS[1],
         }
     }
+
+    /// Every load generator's section of `cmd_args`, in [`LoadGenerator::section`]'s order.
+    pub const SECTIONS: [&'static str; 2] = ["genai_perf", "aiperf"];
 }
 
 /// genai-perf and aiperf share their profiling flags. Every `Option` is a flag that is passed

@@ -4,6 +4,7 @@
 mod config;
 mod errors;
 mod plan;
+mod rehearse;
 mod render;
 mod results;
 mod results_object;
@@ -35,5 +36,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     results::register(m)?;
     standalone::register(m)?;
     m.add_function(wrap_pyfunction!(csv_text_cell, m)?)?;
+    rehearse::register(m)?;
     Ok(())
 }

@@ -35,7 +35,12 @@ pub struct ResultFile {
 pub fn find_result_files(run_dir: impl AsRef<Path>) -> Result<Vec<ResultFile>, ResultsError> {
     let root = run_dir.as_ref();
     let mut found = Vec::new();
-    walk(root, 0, &mut found).map_err(|source| ResultsError::Io {
+    walk(root, 0, &mut |path, name| {
+        if let Some((tool, format)) = classify(name) {
+            found.push(ResultFile { path, tool, format });
+        }
+    })
+    .map_err(|source| ResultsError::Io {
         path: root.to_owned(),
         source,
     })?;
@@ -80,7 +85,9 @@ pub fn best_result_file(run_dir: impl AsRef<Path>) -> Result<Option<PathBuf>, Re
     Ok(best_result(run_dir)?.map(|f| f.path))
 }
 
-fn walk(dir: &Path, depth: usize, found: &mut Vec<ResultFile>) -> std::io::Result<()> {
+/// Every regular file (or symlink to one) under `dir`, down to [`MAX_DEPTH`], handed to `found`
+/// with its name.
+fn walk(dir: &Path, depth: usize, found: &mut dyn FnMut(PathBuf, &str)) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
@@ -96,12 +103,35 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<ResultFile>) -> std::io::Resul
         // Symlinked directories are not followed (no cycles); symlinked files are fine.
         let is_file = file_type.is_file() || (file_type.is_symlink() && path.is_file());
         if let (true, Some(name)) = (is_file, entry.file_name().to_str()) {
-            if let Some((tool, format)) = classify(name) {
-                found.push(ResultFile { path, tool, format });
-            }
+            let name = name.to_owned();
+            found(path, &name);
         }
     }
     Ok(())
+}
+
+/// aiperf's per-request records (`profile_export.jsonl`, one JSON object a request, written
+/// next to its summary exports under `--artifact-dir`) anywhere under `run_dir`, in path order.
+/// They hold what aiperf's log does not: each failed request's HTTP status.
+pub fn find_request_records(run_dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, ResultsError> {
+    let root = run_dir.as_ref();
+    let mut found = Vec::new();
+    walk(root, 0, &mut |path, name| {
+        if is_request_records(name) {
+            found.push(path);
+        }
+    })
+    .map_err(|source| ResultsError::Io {
+        path: root.to_owned(),
+        source,
+    })?;
+    found.sort();
+    Ok(found)
+}
+
+/// Whether a file name is aiperf's per-request export (`profile_export*.jsonl`).
+fn is_request_records(name: &str) -> bool {
+    name.starts_with("profile_export") && name.ends_with(".jsonl")
 }
 
 /// Which export a file name denotes, if any.
@@ -124,7 +154,7 @@ fn classify(name: &str) -> Option<(Tool, Format)> {
 
 #[cfg(test)]
 mod tests {
-    use super::classify;
+    use super::{classify, is_request_records};
     use crate::results::{Format, Tool};
 
     #[test]
@@ -146,5 +176,14 @@ mod tests {
         assert_eq!(classify("profile_export_aiperf_timeslices.csv"), None);
         assert_eq!(classify("profile_export.json"), None);
         assert_eq!(classify("genai_perf_report.csv"), None);
+    }
+
+    #[test]
+    fn request_record_names() {
+        assert!(is_request_records("profile_export.jsonl"));
+        assert!(is_request_records("profile_export_raw.jsonl"));
+        assert!(!is_request_records("profile_export_aiperf.json"));
+        assert!(!is_request_records("profile_export.jsonl.partial"));
+        assert!(!is_request_records("inputs.json"));
     }
 }

@@ -21,6 +21,7 @@ mod number;
 mod outcome;
 mod position;
 mod record;
+mod request_records;
 mod run;
 mod sources;
 
@@ -36,7 +37,10 @@ use lookup::Row as _;
 pub use accuracy::{Accuracy, read_accuracy};
 pub use cloudai_metric::{METRIC_KEYS, check_metric_key, cloudai_metric};
 pub use compact::{CompactResults, TableHead, read_compact};
-pub use discover::{ResultFile, best_result, best_result_csv, best_result_file, find_result_files};
+pub use discover::{
+    ResultFile, best_result, best_result_csv, best_result_file, find_request_records,
+    find_result_files,
+};
 pub use error::{LookupError, ResultsError};
 pub use lookup::Query;
 pub use metric::{Attributes, Columns, Metric, MetricKey, Stats, split_unit};
@@ -45,6 +49,8 @@ pub use outcome::{
     request_outcome,
 };
 pub use record::{RunRecord, read_run_record};
+pub(crate) use request_records::read_prefix;
+pub use request_records::{RECORDS_READ_BYTES, first_client_error};
 pub use run::{AccuracyResults, Figures, ResultsVerdict, RunResults, SourceResults, run_results};
 pub use sources::Source;
 
