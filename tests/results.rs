@@ -1477,3 +1477,46 @@ fn file_size_limits() {
     let e = results::lookup_many(&huge, &[results::Query::new("default", None)]).unwrap_err();
     assert!(matches!(e, ResultsError::TooLarge { .. }), "{e}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_handing_over_a_complete_csv_is_refused() {
+    use std::os::unix::fs::OpenOptionsExt;
+    // The writer opens, writes a whole small export and closes: the reader sees data, then
+    // end of file, as from a regular file. Which of the two comes first is a race (a read
+    // before the write finds nothing), so the hand-over is tried many times; before, about
+    // one try in eight was answered with the FIFO's number.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("profile_genai_perf.csv");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let csv = "Metric,avg\r\nOutput Token Throughput (tokens/sec),21.00\r\n";
+    let queries = [results::Query::new("default", None)];
+    let expected = format!(
+        "{}: not a regular file (a FIFO); expected a genai-perf/aiperf export file",
+        fifo.display()
+    );
+    for _ in 0..200 {
+        let path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            // Blocks until a reader opens the FIFO.
+            let mut w = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            let _ = w.write_all(csv.as_bytes());
+        });
+        let answer = results::lookup_many(&fifo, &queries);
+        // A reader for a writer that reached `open` only after the lookup closed the FIFO.
+        let drain = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo);
+        writer.join().unwrap();
+        drop(drain);
+        assert_eq!(answer.unwrap_err().to_string(), expected);
+    }
+}

@@ -354,10 +354,9 @@ fn answer(
 /// Reads the CSV `file` into `buffer`, which is kept between calls (no allocation); a file
 /// that does not fit is read into a vector of its own, at most [`MAX_SCAN_BYTES`].
 ///
-/// A small file read to its end in one go is what real exports are, and takes no `fstat`
-/// (the cost that matters when thousands are read); anything else (nothing read, a full
-/// buffer, a read error) is checked to be a regular file first: a directory, an empty FIFO
-/// or `/dev/zero` is refused rather than read.
+/// Every file is checked to be a regular file (`fstat` on the open descriptor, after the
+/// read: one call next to `open`/`read`/`close`): a directory, a FIFO (even one whose writer
+/// handed over a complete CSV and closed), or `/dev/zero` is refused rather than answered.
 fn read_reusing<'b>(
     mut file: File,
     path: &Path,
@@ -371,7 +370,10 @@ fn read_reusing<'b>(
     let mut len = 0;
     while len < buffer.len() {
         match file.read(&mut buffer[len..]) {
-            Ok(0) if len > 0 => return Ok(Cow::Borrowed(&buffer[..len])),
+            Ok(0) if len > 0 => {
+                regular_size(&file, path)?;
+                return Ok(Cow::Borrowed(&buffer[..len]));
+            }
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
