@@ -321,6 +321,16 @@ def test_status_combination(
     assert combine(run_dir, JobInfo(state, "0:0")) == expected
 
 
+def test_current_schema_markers_are_read_as_the_seeds(tmp_path: Path) -> None:
+    # CloudAI main's names (AIDynamoTestDefinition.success_marker/failure_marker), which the
+    # core's current-schema script writes: the same verdicts as the seed's markers.
+    (tmp_path / "profile_genai_perf.csv").write_text("Metric,avg\nTTFT,1\n")
+    (tmp_path / "success-marker.txt").write_text("")
+    assert combine(tmp_path, JobInfo("COMPLETED", "0:0")) == ("completed", "")
+    (tmp_path / "failure-marker.txt").write_text(MARKER)
+    assert combine(tmp_path, JobInfo("COMPLETED", "0:0")) == ("failed", DECODE_CAUSE)
+
+
 def test_failed_state_reports_exit_code_and_signal(tmp_path: Path) -> None:
     assert combine(tmp_path, JobInfo("FAILED", "1:0")) == (
         "failed",

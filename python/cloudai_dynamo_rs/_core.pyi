@@ -412,6 +412,14 @@ def prepare_rehearsal(
     evenly spread. Host paths of the user's cluster are not checked. Returns what ``prepare``
     returns."""
 
+#: File names in a run directory: the run's record (written by ``prepare``), its final status
+#: (written by the runner, read by ``plan``'s history), and the job scripts' markers of both
+#: schemas (seed's first): a Dynamo process died / the script reached its normal end.
+RECORD_FILE: str
+STATUS_FILE: str
+FAILURE_MARKERS: tuple[str, str]
+DONE_MARKERS: tuple[str, str]
+
 class RehearsalEvidence(TypedDict):
     section: str | None
     endpoint: str | None

@@ -94,7 +94,7 @@ impl History {
             if let Some(step) = run.step {
                 run_dir.push(step.to_string());
             }
-            let Some(elapsed) = completed_elapsed(&run_dir.join("status.json")) else {
+            let Some(elapsed) = completed_elapsed(&run_dir.join(crate::render::STATUS_FILE)) else {
                 continue;
             };
             self.completed_runs += 1;

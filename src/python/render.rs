@@ -177,5 +177,16 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
     m.add_function(wrap_pyfunction!(prepare_rehearsal, m)?)?;
     m.add_function(wrap_pyfunction!(render_one, m)?)?;
+    m.add("RECORD_FILE", render::RECORD_FILE)?;
+    m.add("STATUS_FILE", render::STATUS_FILE)?;
+    // Both schemas' marker names, seed first: a run directory holds one schema's.
+    m.add(
+        "FAILURE_MARKERS",
+        (render::SEED_FAILURE_MARKER, render::CURRENT_FAILURE_MARKER),
+    )?;
+    m.add(
+        "DONE_MARKERS",
+        (render::SEED_DONE_MARKER, render::CURRENT_SUCCESS_MARKER),
+    )?;
     Ok(())
 }

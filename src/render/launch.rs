@@ -16,6 +16,12 @@ const BODY: &str = concat!(
     include_str!("launch_tail.sh")
 );
 
+/// The seed-schema launch script's markers in the run directory (`launch_body.sh`): a Dynamo
+/// process died (its first line says which), and the script reached its normal end. Slurm's
+/// state alone cannot tell these apart: a script that cleaned up after a dead worker may exit 0.
+pub const FAILURE_MARKER: &str = "failure.marker";
+pub const DONE_MARKER: &str = "done.marker";
+
 /// Seed-era Dynamo (CloudAI 13816b1a): services started by `dynamo serve` from the examples
 /// directory of the container, configured by the YAML file.
 pub const DEFAULT_WORKDIR: &str = "/workspace/examples/llm";
@@ -137,4 +143,17 @@ pub fn render(
     );
     out.push_str(BODY);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BODY, DONE_MARKER, FAILURE_MARKER};
+
+    #[test]
+    fn the_script_writes_the_markers_the_runner_reads() {
+        assert!(BODY.contains(&format!(
+            "FAILURE_MARKER=\"$RESULTS_DIR/{FAILURE_MARKER}\"\n"
+        )));
+        assert!(BODY.contains(&format!("DONE_MARKER=\"$RESULTS_DIR/{DONE_MARKER}\"\n")));
+    }
 }

@@ -25,6 +25,7 @@ pub use current::{
     FAILURE_MARKER as CURRENT_FAILURE_MARKER, SUCCESS_MARKER as CURRENT_SUCCESS_MARKER,
 };
 pub use error::{RenderError, ScriptError};
+pub use launch::{DONE_MARKER as SEED_DONE_MARKER, FAILURE_MARKER as SEED_FAILURE_MARKER};
 pub use sbatch::{environment, job_name};
 
 /// File names in a run directory.
@@ -35,6 +36,9 @@ pub const LAUNCH_FILE: &str = "run.sh";
 pub const CONFIG_FILE: &str = "dynamo_config.yaml";
 pub const ROLES_FILE: &str = "node_roles.txt";
 pub const RECORD_FILE: &str = "test-run.json";
+/// A run's final status, written by the runner at its end (Python's `runner.status`) and read
+/// by the plan's history (`crate::plan::history`).
+pub const STATUS_FILE: &str = "status.json";
 
 /// The job script's file name: the sbatch script, or its standalone counterpart.
 pub fn job_file(system: &SystemConfig) -> &'static str {

@@ -22,7 +22,7 @@ from ..runner.status import (
     read_small_text,
 )
 
-RECORD_FILE = "test-run.json"
+RECORD_FILE = _core.RECORD_FILE
 #: Status of a run whose ``test-run.json`` is malformed or disagrees with its place.
 BAD_RECORD = "bad_record"
 RUNS_FILE = "runs.json"

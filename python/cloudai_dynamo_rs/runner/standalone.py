@@ -21,12 +21,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from .. import _core
 from .models import JobInfo, exit_code
 from .scheduler import SchedulerError, SubmitError
 
 PLAN_FILE = "standalone_plan.json"
 STATE_FILE = "standalone_state.json"
-RECORD_FILE = "test-run.json"
+RECORD_FILE = _core.RECORD_FILE
 # Below Linux's ephemeral range (32768-60999), so that a port found free is not taken by an
 # outgoing connection before the job binds it.
 PORT_RANGE = (20000, 32767)
@@ -76,8 +77,6 @@ def machine_gpus(env: Mapping[str, str] | None = None) -> list[str]:
 
 
 def _core_plan(record: dict[str, Any], gpus: list[str], job_id: str) -> dict[str, Any]:
-    from .. import _core
-
     topo = record["topology"]
     slots = _core.standalone_port_slots(topo["prefill"], topo["decode"])
     try:

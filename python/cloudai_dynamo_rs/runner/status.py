@@ -17,12 +17,11 @@ from typing import Any
 from .. import _core
 from .models import JobInfo, PreparedRun, RunOutcome, Status
 
-FAILURE_MARKER = "failure.marker"
-DONE_MARKER = "done.marker"
-# Current-schema runs write CloudAI main's marker names (src/render/current.rs).
-CURRENT_FAILURE_MARKER = "failure-marker.txt"
-CURRENT_DONE_MARKER = "success-marker.txt"
-STATUS_FILE = "status.json"
+# The job scripts' marker names, the seed's first, then CloudAI main's (the core writes the
+# scripts: src/render/launch.rs, src/render/current.rs).
+FAILURE_MARKER, CURRENT_FAILURE_MARKER = _core.FAILURE_MARKERS
+DONE_MARKER, CURRENT_DONE_MARKER = _core.DONE_MARKERS
+STATUS_FILE = _core.STATUS_FILE
 
 _MARKER_HEAD = re.compile(r"(\w+)=(\S*)")
 _WORKER_ROLES = frozenset({"prefill", "decode"})
@@ -59,7 +58,7 @@ def find_results(run_dir: Path) -> list[Path]:
 
 def failure_marker_text(run_dir: Path) -> str | None:
     """The failure marker a run's script left, in either schema's name, if any."""
-    for name in (FAILURE_MARKER, CURRENT_FAILURE_MARKER):
+    for name in _core.FAILURE_MARKERS:
         text = read_small_text(run_dir / name)
         if text is not None:
             return text
@@ -68,7 +67,7 @@ def failure_marker_text(run_dir: Path) -> str | None:
 
 def has_done_marker(run_dir: Path) -> bool:
     """Whether the run's script reached its normal end (either schema's marker name)."""
-    return any((run_dir / n).is_file() for n in (DONE_MARKER, CURRENT_DONE_MARKER))
+    return any((run_dir / n).is_file() for n in _core.DONE_MARKERS)
 
 
 def _describe_role(role: str) -> str:
