@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for  # noqa: F401  (the e2e module's fixtures live there)
+from test_current_schema import shipped  # noqa: F401  (CloudAI main's files, extracted)
 from test_e2e import LOCAL, pytestmark, run, run_dirs, summary_rows  # noqa: F401
 from test_quoting import free_port
 from test_report_phases import text_cell
@@ -192,3 +193,53 @@ def test_startup_cmd_and_dcgm_exporter_on_the_cluster(tmp_path: Path) -> None:
     for host in hosts:
         pid = int((bin_dir / f"exporter.{host}.pid").read_text())
         assert not Path(f"/proc/{pid}").exists(), host
+
+
+def test_cloudai_mains_own_vllm_test_runs_with_scenario_overrides(
+    shipped: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """CloudAI main's conf/experimental/ai_dynamo/test/vllm.toml, unchanged, on the local
+    cluster: the scenario's overrides swap in the mocker engine and what the cluster lacks."""
+    import subprocess
+    import sys
+
+    from test_e2e import env
+
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudai_dynamo_rs.cli",
+            "run",
+            "--system-config",
+            str(LOCAL / "system" / "baremetal.toml"),
+            "--tests-dir",
+            str(shipped / "test"),
+            "--test-scenario",
+            str(LOCAL / "test_scenario" / "cloudai_main_vllm.toml"),
+            "--output-dir",
+            str(out),
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (results,) = out.iterdir()
+    (d,) = run_dirs(out)
+    assert json.loads((d / "status.json").read_text())["status"] == "completed"
+    # The file's own job: its model, its two aiperf phases, its accuracy run.
+    record = json.loads((d / "test-run.json").read_text())
+    assert record["test_name"] == "vLLM"
+    for phase in ("round_1", "round_2"):
+        assert (d / f"aiperf_{phase}_report.csv").read_text().startswith("Metric,")
+    assert (d / "accuracy_results.csv").read_text().startswith("Task,Correct,Total,Accuracy")
+    assert "--model-name Qwen/Qwen3-0.6B" in (d / "run.sh").read_text()
+    # The file's LMCache controller is not installed here: logged, and (as in CloudAI main)
+    # not the job's end.
+    assert "command not found" in (d / "logs" / "lmcache_controller.log").read_text()
+    (row,) = summary_rows(results)
+    assert float(row["output_tokens_per_s"]) > 0

@@ -133,7 +133,11 @@ if $IS_FRONTEND; then
   start nats "$NATS_CMD -p $NATS_PORT"
   wait_until "etcd healthy" etcd_healthy
   wait_until "nats" nats_up
-  [ -n "$LMCACHE_CONTROLLER_CMD" ] && start lmcache_controller "$LMCACHE_CONTROLLER_CMD"
+  # As in CloudAI main, the LMCache controller's end does not end the job (it is logged).
+  if [ -n "$LMCACHE_CONTROLLER_CMD" ]; then
+    start lmcache_controller "$LMCACHE_CONTROLLER_CMD"
+    UNWATCHED="lmcache_controller"
+  fi
   start frontend "$INGRESS_CMD --http-port $FRONTEND_PORT"
 elif [ "$ROLE" != idle ]; then
   wait_until "etcd healthy" etcd_healthy
