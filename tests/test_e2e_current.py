@@ -241,5 +241,9 @@ def test_cloudai_mains_own_vllm_test_runs_with_scenario_overrides(
     # The file's LMCache controller is not installed here: logged, and (as in CloudAI main)
     # not the job's end.
     assert "command not found" in (d / "logs" / "lmcache_controller.log").read_text()
-    (row,) = summary_rows(results)
-    assert float(row["output_tokens_per_s"]) > 0
+    # One summary row per aiperf phase, at the file's concurrencies, with the accuracy run's
+    # figure (the stand-in's OVERALL 75.00%).
+    rows = summary_rows(results)
+    assert [(r["phase"], r["concurrency"]) for r in rows] == [("round_1", "2"), ("round_2", "4")]
+    assert all(float(r["output_tokens_per_s"]) > 0 for r in rows)
+    assert {r["accuracy"] for r in rows} == {"0.75"}

@@ -133,10 +133,13 @@ if $IS_FRONTEND; then
   start nats "$NATS_CMD -p $NATS_PORT"
   wait_until "etcd healthy" etcd_healthy
   wait_until "nats" nats_up
-  # As in CloudAI main, the LMCache controller's end does not end the job (it is logged).
+  # As in CloudAI main, the LMCache controller's end does not end the job (its log says
+  # why): it is not among the watched processes, and is stopped with them at the end.
   if [ -n "$LMCACHE_CONTROLLER_CMD" ]; then
     start lmcache_controller "$LMCACHE_CONTROLLER_CMD"
-    UNWATCHED="lmcache_controller"
+    LMCACHE_CONTROLLER_PID=${PIDS[-1]}
+    unset 'PIDS[-1]' 'NAMES[-1]' 'OUTS[-1]' 'ERRS[-1]'
+    trap 'kill -TERM -- "-$LMCACHE_CONTROLLER_PID" 2> /dev/null; stop_all' EXIT
   fi
   start frontend "$INGRESS_CMD --http-port $FRONTEND_PORT"
 elif [ "$ROLE" != idle ]; then

@@ -31,8 +31,6 @@ check_children() {
   local i code
   for i in "${!PIDS[@]}"; do
     [ "${NAMES[$i]}" = "$LOADGEN" ] && continue
-    # Helpers whose end is not the job's (stopped with the others at the end).
-    case " ${UNWATCHED:-} " in *" ${NAMES[$i]} "*) continue ;; esac
     if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
       wait "${PIDS[$i]}"
       code=$?
