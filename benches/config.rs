@@ -6,7 +6,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::Path;
 
-use cloudai_dynamo_rs::config::load_any_test_str;
+use cloudai_dynamo_rs::config::{SystemConfig, load_any_test_str, load_system_str};
 use cloudai_dynamo_rs::render::{SingleRun, render_single};
 
 const SEED: &str = include_str!("../tests/data/config/seed_test.toml");
@@ -14,10 +14,14 @@ const CURRENT: &str = include_str!("../tests/data/config/current_test.toml");
 const CURRENT_FULL: &str = include_str!("../tests/data/config/current_full.toml");
 const SYSTEM: &str = include_str!("../conf/staging/ai_dynamo/system/oci.toml");
 
-fn render(test: &str) -> bool {
+/// Validate the test text, plan and render its run (the system is read once, as a host does).
+fn render(system: &SystemConfig, text: &str) -> bool {
+    let Ok(test) = load_any_test_str(text, "t.toml") else {
+        return false;
+    };
     let single = SingleRun {
-        system_toml: SYSTEM,
-        test_toml: test,
+        system,
+        test: &test,
         id: "bench",
         iteration: 0,
         step: None,
@@ -30,17 +34,18 @@ fn render(test: &str) -> bool {
 }
 
 fn bench(c: &mut Criterion) {
+    let system = load_system_str(SYSTEM, "system.toml").expect("valid system");
     for (name, text) in [
         ("seed", SEED),
         ("current", CURRENT),
         ("current_full", CURRENT_FULL),
     ] {
-        assert!(render(text), "{name} must render");
+        assert!(render(&system, text), "{name} must render");
         c.bench_function(&format!("validate/{name}"), |b| {
             b.iter(|| load_any_test_str(black_box(text), "t.toml").is_ok())
         });
         c.bench_function(&format!("validate+render/{name}"), |b| {
-            b.iter(|| render(black_box(text)))
+            b.iter(|| render(&system, black_box(text)))
         });
     }
 }
