@@ -6,16 +6,43 @@ readiness bound, and the cause says so."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 from conftest import wait_for  # noqa: F401  (the e2e module's fixtures live there)
 from test_current_schema import shipped  # noqa: F401  (CloudAI main's files, extracted)
-from test_e2e import LOCAL, pytestmark, run, run_dirs, summary_rows  # noqa: F401
+from test_e2e import LOCAL, env, pytestmark, run, run_dirs, summary_rows  # noqa: F401
 from test_quoting import free_port
 from test_report_phases import text_cell
 
 from cloudai_dynamo_rs import _core
+
+
+def run_on_cluster(tests: Path, scenario: Path, out: Path, timeout: float) -> CompletedProcess[str]:
+    """`cloudaix run` of a tests directory of one's own on the local cluster (bare metal)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudai_dynamo_rs.cli",
+            "run",
+            "--system-config",
+            str(LOCAL / "system" / "baremetal.toml"),
+            "--tests-dir",
+            str(tests),
+            "--test-scenario",
+            str(scenario),
+            "--output-dir",
+            str(out),
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_current_schema_scenario_completes_with_figures(tmp_path: Path) -> None:
@@ -102,31 +129,7 @@ def test_worker_never_initialized_fails_at_the_bound(tmp_path: Path) -> None:
         'time_limit = "00:05:00"\n'
     )
     out = tmp_path / "out"
-    import subprocess
-    import sys
-
-    from test_e2e import env
-
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cloudai_dynamo_rs.cli",
-            "run",
-            "--system-config",
-            str(LOCAL / "system" / "baremetal.toml"),
-            "--tests-dir",
-            str(tests),
-            "--test-scenario",
-            str(scenario),
-            "--output-dir",
-            str(out),
-        ],
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_on_cluster(tests, scenario, out, 300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (d,) = run_dirs(out)
     st = json.loads((d / "status.json").read_text())
@@ -201,31 +204,9 @@ def test_cloudai_mains_own_vllm_test_runs_with_scenario_overrides(
 ) -> None:
     """CloudAI main's conf/experimental/ai_dynamo/test/vllm.toml, unchanged, on the local
     cluster: the scenario's overrides swap in the mocker engine and what the cluster lacks."""
-    import subprocess
-    import sys
-
-    from test_e2e import env
-
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cloudai_dynamo_rs.cli",
-            "run",
-            "--system-config",
-            str(LOCAL / "system" / "baremetal.toml"),
-            "--tests-dir",
-            str(shipped / "test"),
-            "--test-scenario",
-            str(LOCAL / "test_scenario" / "cloudai_main_vllm.toml"),
-            "--output-dir",
-            str(out),
-        ],
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = run_on_cluster(
+        shipped / "test", LOCAL / "test_scenario" / "cloudai_main_vllm.toml", out, 600
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (results,) = out.iterdir()
