@@ -19,7 +19,7 @@ contender sees a warm page cache. Each figure is the best of ``--repeat`` runs.
 Part 3 measures the peak memory of each kind of read, each in a fresh process (the growth of
 its peak RSS over the RSS after import), against the bound of twice the file size plus
 50 MB: the lookups on the large CSV, and ``read_results`` on the densest file it accepts
-(``MAX_PARSE_BYTES`` of one-character cells, the worst case for Python's dicts).
+(``MAX_PARSE_BYTES`` of one-character cells: the most rows and cells a file can hold).
 """
 
 from __future__ import annotations

@@ -120,12 +120,12 @@ pub struct Results {
     pub tables: Vec<Table>,
 }
 
-/// Largest file parsed whole, into [`Results`] ([`read`], and every JSON export).
+/// Largest file parsed whole ([`read`], [`read_compact`] and every JSON export).
 ///
 /// Real summary exports are under 20 KB (shared/research/result-formats.md §6.9, even for
-/// 2 M requests). A parsed row takes several times its bytes, and Python's dicts of it far
-/// more, so this limit is what keeps the peak memory of any read, `read_results` included,
-/// under twice the file size plus 50 MB (`benches/results_vs_pandas.py` measures it).
+/// 2 M requests). A row parsed into a [`Metric`] takes several times its bytes, so this
+/// limit bounds the memory of a full parse; [`read_compact`] (Python's `read_results`)
+/// keeps the text and 4 bytes a row instead (`benches/vs_cloudai.py` measures both).
 pub const MAX_PARSE_BYTES: u64 = 256 << 10;
 
 /// Largest CSV the lookups ([`lookup_many`], [`MetricReader`], Python's `get_metric` and

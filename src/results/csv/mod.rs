@@ -11,9 +11,16 @@
 //! a sink receives, [`builder`] the sink that keeps [`Table`]s, [`ending`] the check for a
 //! file cut short.
 //!
-//! Measured against the `csv` crate on the same bytes (`cargo bench --bench csv_vs_crate`,
-//! 2026-11-29, loaded 2-core machine): the 20 corpus exports 1.78 ms vs 2.75 ms (1.5×
-//! faster); a 10 MB synthetic table with quoted thousands 392 ms vs 147 ms (2.7× slower).
+//! Kept rather than the `csv` crate because it is faster on the paths the product reads
+//! with, measured on the same bytes (`cargo bench --bench csv_vs_crate`, 29 Nov 2026, 2-core
+//! machine at load 11; the crate side only splits records and parses numbers, a lower bound
+//! of a crate-based reader): the scan behind `get_metric`/`read_metrics_many`, file reads
+//! included, 1.35 ms vs 3.42 ms on the 20 corpus exports (2.5×) and 112 ms vs 262 ms on a
+//! 10 MB table with quoted thousands (2.3×). `read_results`' index: 2.74 ms on the corpus
+//! (1.25×, of which opening and reading 20 files is most of the difference). A full parse
+//! into `Metric`s (files of at most 256 KiB) costs what its four allocations a row cost:
+//! 3.23 ms on the corpus (1.06×), 309 ms on the 10 MB table (0.85×), which a crate-based
+//! reader building the same rows would pay too.
 
 mod builder;
 mod duplicates;
