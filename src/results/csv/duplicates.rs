@@ -1,9 +1,9 @@
 //! Two rows of the same metric (label, unit and attributes such as the GPU): a lookup could
 //! not tell which is right, so the file is refused, naming the second copy.
 //!
-//! Rows are remembered by a hash of their identity, 16 bytes each, not by their text: a
-//! sink that keeps no row ([`super::index`]) must not need a map of every label to check
-//! them. Rows whose hashes are equal are compared in full by the caller.
+//! Rows are remembered by a hash of their identity, 8 bytes each, not by their text: a sink
+//! that keeps no row ([`super::index`]) must not need a map of every label to check them.
+//! Rows whose hashes are equal are compared in full by the caller.
 
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
@@ -13,8 +13,8 @@ use super::super::lookup::Row;
 #[derive(Debug, Default)]
 pub(super) struct DuplicateFinder {
     state: RandomState,
-    /// `(hash, row number)` of each row offered.
-    rows: Vec<(u64, usize)>,
+    /// The hash of each row offered, in row order.
+    rows: Vec<u64>,
 }
 
 impl DuplicateFinder {
@@ -26,19 +26,28 @@ impl DuplicateFinder {
         for i in 0..row.attr_count() {
             row.attr(i).hash(&mut h);
         }
-        self.rows.push((h.finish(), self.rows.len()));
+        self.rows.push(h.finish());
     }
 
     /// The first row, in file order, that repeats an earlier row's metric, with the earliest
     /// such row: `(first, second)` row numbers. `same(a, b)` tells whether rows `a` and `b`
     /// are the same metric; it is asked only of rows whose hashes are equal.
     pub(super) fn first(mut self, same: impl Fn(usize, usize) -> bool) -> Option<(usize, usize)> {
+        // The row number replaces the hash's low bits, so that one sort of the same 8 bytes
+        // groups equal hashes in row order: fewer hash bits only mean more rows compared.
+        let bits = usize::BITS - self.rows.len().leading_zeros();
+        let mask = 1u64.checked_shl(bits).map_or(u64::MAX, |m| m - 1);
+        for (n, h) in self.rows.iter_mut().enumerate() {
+            *h = (*h & !mask) | n as u64;
+        }
         self.rows.sort_unstable();
         let mut found: Option<(usize, usize)> = None;
-        for group in self.rows.chunk_by(|a, b| a.0 == b.0) {
+        for group in self.rows.chunk_by(|a, b| a & !mask == b & !mask) {
             // Sorted by row number within a group: the first match is its earliest repeat.
-            'group: for (k, &(_, second)) in group.iter().enumerate().skip(1) {
-                for &(_, first) in &group[..k] {
+            'group: for (k, &second) in group.iter().enumerate().skip(1) {
+                let second = (second & mask) as usize;
+                for &first in &group[..k] {
+                    let first = (first & mask) as usize;
                     if same(first, second) {
                         if found.is_none_or(|(_, s)| second < s) {
                             found = Some((first, second));

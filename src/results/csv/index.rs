@@ -59,7 +59,12 @@ impl RowIndex {
             duplicates,
             ..
         } = sink;
-        let index = Self { tables };
+        let mut index = Self { tables };
+        // Kept as long as the export is: no spare capacity.
+        for t in &mut index.tables {
+            t.rows.shrink_to_fit();
+        }
+        let index = index;
         // Row numbers count across tables, as the finder was offered them.
         let locate = |n: usize| {
             let mut n = n;
