@@ -15,6 +15,8 @@ from cloudai_dynamo_rs.errors import ResultsError as ResultsError
 
 __version__: str
 DEFAULT_MAX_RUNS: int
+#: The ``test_template_name`` of the tests this package runs (CloudAI's ``AIDynamo``).
+TEMPLATE_NAME: str
 
 StrPath = str | PathLike[str]
 

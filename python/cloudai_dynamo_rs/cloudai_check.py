@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import _core
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: CloudAI's own dependency reads TOML (this module
@@ -18,7 +20,7 @@ except ModuleNotFoundError:  # Python 3.10: CloudAI's own dependency reads TOML 
 
 #: CloudAI verbs that generate AIDynamo jobs for the system file.
 _JOB_VERBS = frozenset({"run", "dry-run"})
-_TEMPLATE = "AIDynamo"
+_TEMPLATE = _core.TEMPLATE_NAME
 
 
 def cloudai_standalone_refusal(argv: Sequence[str]) -> str | None:

@@ -114,6 +114,7 @@ fn load_workspace(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_RUNS", config::DEFAULT_MAX_RUNS)?;
+    m.add("TEMPLATE_NAME", config::TEMPLATE_NAME)?;
     m.add_function(wrap_pyfunction!(load_system, m)?)?;
     m.add_function(wrap_pyfunction!(load_system_str, m)?)?;
     m.add_function(wrap_pyfunction!(load_test, m)?)?;
