@@ -1,7 +1,7 @@
 """Plug cloudai-dynamo-rs into NVIDIA CloudAI as its ``AIDynamo`` workload.
 
 ``register()`` imports CloudAI (which registers its built-in workloads) and replaces the
-built-in AIDynamo in CloudAI's Registry: the test definition (the seed's schema, validated by
+built-in AIDynamo in CloudAI's Registry: the test definition (either schema generation, read by
 our core), the Slurm command-generation strategy (our sbatch, run.sh, dynamo_config.yaml), the
 report strategy (CloudAI's metric keys, for DSE) and the job-status check (our markers). Every
 other CloudAI workload, verb and behaviour is untouched.
