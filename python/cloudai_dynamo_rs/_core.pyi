@@ -419,6 +419,9 @@ def prepare_rehearsal(
 #: schemas (seed's first): a Dynamo process died / the script reached its normal end.
 RECORD_FILE: str
 STATUS_FILE: str
+#: The job's output and error streams (sbatch's ``--output``/``--error``).
+JOB_STDOUT: str
+JOB_STDERR: str
 FAILURE_MARKERS: tuple[str, str]
 DONE_MARKERS: tuple[str, str]
 

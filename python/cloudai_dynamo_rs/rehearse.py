@@ -38,7 +38,7 @@ _AIPERF_SLASH = "endpoint.path must start with a leading slash"
 
 def _logs(run_dir: Path) -> str:
     texts = []
-    for name in ("stdout.txt", "stderr.txt", *_core.FAILURE_MARKERS):
+    for name in (_core.JOB_STDOUT, _core.JOB_STDERR, *_core.FAILURE_MARKERS):
         try:
             texts.append((run_dir / name).read_text(errors="replace"))
         except OSError:

@@ -39,6 +39,10 @@ pub const RECORD_FILE: &str = "test-run.json";
 /// A run's final status, written by the runner at its end (Python's `runner.status`) and read
 /// by the plan's history (`crate::plan::history`).
 pub const STATUS_FILE: &str = "status.json";
+/// The job's own output and error streams (sbatch's `--output`/`--error`; the standalone
+/// scheduler's job process writes the same files), where the load generator also writes.
+pub const JOB_STDOUT: &str = "stdout.txt";
+pub const JOB_STDERR: &str = "stderr.txt";
 
 /// The job script's file name: the sbatch script, or its standalone counterpart.
 pub fn job_file(system: &SystemConfig) -> &'static str {

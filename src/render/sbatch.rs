@@ -129,8 +129,8 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
     let n = topo.num_nodes;
     let mut d: Vec<String> = vec![
         format!("--job-name={}", job_name(run)),
-        format!("--output={}/stdout.txt", paths.run_dir),
-        format!("--error={}/stderr.txt", paths.run_dir),
+        format!("--output={}/{}", paths.run_dir, super::JOB_STDOUT),
+        format!("--error={}/{}", paths.run_dir, super::JOB_STDERR),
         format!("--partition={}", system.default_partition),
     ];
     if let Some(a) = &system.account {

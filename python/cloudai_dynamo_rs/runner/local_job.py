@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .. import _core
 from .models import exit_code
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -128,7 +129,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.monotonic()
     limit = spec.get("time_limit_seconds")
     procs: list[subprocess.Popen[bytes]] = []
-    with open(run_dir / "stdout.txt", "ab") as out, open(run_dir / "stderr.txt", "ab") as err:
+    stdout, stderr = run_dir / _core.JOB_STDOUT, run_dir / _core.JOB_STDERR  # as sbatch's
+    with open(stdout, "ab") as out, open(stderr, "ab") as err:
         for p in spec["processes"]:
             if cancelled:
                 break
