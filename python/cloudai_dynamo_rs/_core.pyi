@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from os import PathLike
+from pathlib import Path
 from typing import Any, Literal, TypedDict, final
 
 # The exception classes are defined in ``cloudai_dynamo_rs.errors`` and re-exported here.
@@ -355,6 +356,12 @@ def read_run_record(path: StrPath, results_dir: StrPath | None = None) -> RunRec
     """A run's ``test-run.json``, validated: types, params keys that are sweep axes and, given
     ``results_dir``, id/iteration/step equal to the directories it lies in under it (symlinks
     resolved). Raises ResultsError (with ``path``, ``line``, ``column``) or OSError."""
+
+def failure_cause(text: str) -> str:
+    """The cause a failure marker's text gives (who died, where, with which code, last words)."""
+
+def run_dirs(results_dir: StrPath) -> list[Path]:
+    """The run directories of a results tree, ``<test id>/<iteration>[/<step>]`` with a record."""
 
 def find_result_files(run_dir: StrPath) -> list[ResultFileEntry]:
     """Summary exports (``*_genai_perf.csv/json``, ``*_aiperf.csv/json``) under ``run_dir``,

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -66,16 +66,7 @@ impl History {
     /// malformed files are not history and are skipped.
     pub fn scan(root: &Path) -> History {
         let mut history = History::default();
-        let Ok(entries) = fs::read_dir(root) else {
-            return history;
-        };
-        let mut dirs: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| e.path())
-            .collect();
-        dirs.sort();
-        for dir in dirs {
+        for dir in crate::results::visible_subdirs(root) {
             history.add_results_dir(&dir);
         }
         history

@@ -234,6 +234,18 @@ fn cloudai_metric(py: Python<'_>, run_dir: PathBuf, key: &str) -> (Option<f64>, 
     })
 }
 
+/// The cause a failure marker's text gives (who died, where, with which code, last words).
+#[pyfunction]
+fn failure_cause(text: &str) -> String {
+    results::failure_cause(text)
+}
+
+/// The run directories of a results tree, `<test id>/<iteration>[/<step>]` holding a record.
+#[pyfunction]
+fn run_dirs(py: Python<'_>, results_dir: PathBuf) -> Vec<PathBuf> {
+    py.detach(|| results::run_dirs(&results_dir))
+}
+
 /// Whether CloudAI's DSE may ask for `key` (see `cloudai_metric`): `""`, or why not.
 #[pyfunction]
 fn metric_key_error(key: &str) -> String {
@@ -254,5 +266,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_metric, m)?)?;
     m.add_function(wrap_pyfunction!(find_result_files, m)?)?;
     m.add_function(wrap_pyfunction!(read_metrics_many, m)?)?;
+    m.add_function(wrap_pyfunction!(failure_cause, m)?)?;
+    m.add_function(wrap_pyfunction!(run_dirs, m)?)?;
     Ok(())
 }

@@ -14,6 +14,7 @@ mod compact;
 mod csv;
 mod discover;
 mod error;
+mod failure_marker;
 mod json;
 mod lookup;
 mod metric;
@@ -24,6 +25,7 @@ mod record;
 mod request_records;
 mod run;
 mod sources;
+mod tree;
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -42,6 +44,7 @@ pub use discover::{
     find_result_files,
 };
 pub use error::{LookupError, ResultsError};
+pub use failure_marker::failure_cause;
 pub use lookup::Query;
 pub use metric::{Attributes, Columns, Metric, MetricKey, Stats, split_unit};
 pub use outcome::{
@@ -53,6 +56,8 @@ pub(crate) use request_records::read_prefix;
 pub use request_records::{RECORDS_READ_BYTES, first_client_error};
 pub use run::{AccuracyResults, Figures, ResultsVerdict, RunResults, SourceResults, run_results};
 pub use sources::Source;
+pub use tree::run_dirs;
+pub(crate) use tree::visible_subdirs;
 
 /// The benchmark tool that wrote a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

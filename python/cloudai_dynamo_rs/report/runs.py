@@ -137,10 +137,8 @@ def _natural_key(text: str) -> tuple[Any, ...]:
 def find_runs(results_dir: Path) -> list[Run]:
     """Every run under ``results_dir``: tests in scenario order (``runs.json``), then iteration,
     then sweep step, so that a sweep reads as its trajectory."""
-    records = sorted(results_dir.glob(f"*/*/{RECORD_FILE}")) + sorted(
-        results_dir.glob(f"*/*/*/{RECORD_FILE}")
-    )
-    runs = [load_run(p, results_dir) for p in records if p.parent.name.isdigit()]
+    records = [d / RECORD_FILE for d in _core.run_dirs(results_dir)]
+    runs = [load_run(p, results_dir) for p in records]
     order = _scenario_order(results_dir)
     runs.sort(
         key=lambda r: (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,6 @@ from .models import JobInfo, PreparedRun, RunOutcome, Status
 FAILURE_MARKER, CURRENT_FAILURE_MARKER = _core.FAILURE_MARKERS
 DONE_MARKER, CURRENT_DONE_MARKER = _core.DONE_MARKERS
 STATUS_FILE = _core.STATUS_FILE
-
-_MARKER_HEAD = re.compile(r"(\w+)=(\S*)")
-_WORKER_ROLES = frozenset({"prefill", "decode"})
-_MAX_LOG_LINE = 300
 
 
 #: The most read of a marker or small JSON file of a run: they are a few KB when the job's
@@ -70,35 +65,10 @@ def has_done_marker(run_dir: Path) -> bool:
     return any((run_dir / n).is_file() for n in _core.DONE_MARKERS)
 
 
-def _describe_role(role: str) -> str:
-    name = role.replace("_", " ")
-    return f"{name} worker" if role in _WORKER_ROLES else name
-
-
 def failure_cause(marker_text: str) -> str:
-    """Explain a ``failure.marker``: who died, where, with which code, and its last words."""
-    lines = marker_text.splitlines()
-    head = dict(_MARKER_HEAD.findall(lines[0])) if lines else {}
-    log_lines = [line.strip() for line in lines[1:] if line.strip()]
-    last = log_lines[-1][:_MAX_LOG_LINE] if log_lines else ""
-    if "role" not in head:
-        # Not in the agreed format: show what the script wrote rather than guess.
-        first = lines[0].strip() if lines else ""
-        return f"failure marker: {first or 'empty'}" + (f": {last}" if last else "")
-    who = _describe_role(head["role"])
-    details = []
-    if head.get("host"):
-        # `node` is the Slurm node id, as in the log names (decode_stdout_node2.txt).
-        who += f" on node {head.get('node') or '?'}"
-        details.append(f"host {head['host']}")
-    elif head.get("node"):
-        who += f" on {head['node']}"
-    if head.get("process"):
-        details.append(f"process {head['process']}")
-    if details:
-        who += f" ({', '.join(details)})"
-    what = f"exited with code {head['exit']}" if head.get("exit") else "failed"
-    return f"{who} {what}" + (f": {last}" if last else "")
+    """Explain a failure marker: who died, where, with which code, and its last words (the
+    core reads the line the job scripts write)."""
+    return _core.failure_cause(marker_text)
 
 
 def _slurm_cause(info: JobInfo) -> str:
