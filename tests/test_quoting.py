@@ -181,7 +181,17 @@ def test_launch_script_runs_without_executing_payloads(job: dict) -> None:
     work, bin_dir = tmp / "work", tmp / "bin"
     work.mkdir()
     bin_dir.mkdir()
-    stub(bin_dir, "etcd", LISTEN + '"$CLOUDAIX_ETCD_PORT"')
+    # Job ids repeat when a cluster's state is reset, and a killed job leaves its scratch
+    # behind: etcd must not restart from that job's data directory.
+    stale = tmp / "cloudaix-1-0"
+    (stale / "etcd" / "member").mkdir(parents=True)
+    stub(
+        bin_dir,
+        "etcd",
+        'echo "$CLOUDAIX_SCRATCH" > "$CLOUDAIX_RESULTS_DIR/scratch.txt"; '
+        + LISTEN
+        + '"$CLOUDAIX_ETCD_PORT"',
+    )
     stub(bin_dir, "nats-server", LISTEN + '"$CLOUDAIX_NATS_PORT"')
     stub(bin_dir, "dynamo", "exec sleep 120")
     # The frontend lists the (payload) model; /health is absent, as on seed-era Dynamo.
@@ -211,6 +221,10 @@ def test_launch_script_runs_without_executing_payloads(job: dict) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (run_dir / "done.marker").exists()
+    scratch = Path((run_dir / "scratch.txt").read_text().strip())
+    assert scratch.parent == tmp and scratch.name.startswith("cloudaix-1-0.")
+    assert not scratch.exists()  # removed when the node's script ends
+    assert (stale / "etcd" / "member").is_dir()  # not ours to remove, and not reused
     args = (run_dir / "genai.args").read_text().split("\0")[:-1]
     assert args[:2] == ["profile", "-m"]
     assert args[2] == payload("model")

@@ -7,8 +7,13 @@ mapfile -t JOB_NODES < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
 FAILURE_MARKER="$RESULTS_DIR/$FAILURE_MARKER_NAME"
 SUCCESS_MARKER="$RESULTS_DIR/$SUCCESS_MARKER_NAME"
 READY_TIMEOUT=${CLOUDAIX_READY_TIMEOUT:-$READY_TIMEOUT_DEFAULT}
-SCRATCH="${TMPDIR:-/tmp}/cloudaix-${SLURM_JOB_ID:-0}-$NODE_ID"
-mkdir -p "$RESULTS_DIR/logs" "$SCRATCH"
+# A fresh scratch directory each time: job ids repeat when a cluster's state is reset, and a
+# killed job leaves its directory behind (etcd would restart from that job's data and leases).
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cloudaix-${SLURM_JOB_ID:-0}-$NODE_ID.XXXXXX") || {
+  echo "cloudaix: cannot create a scratch directory in ${TMPDIR:-/tmp}" >&2
+  exit 1
+}
+mkdir -p "$RESULTS_DIR/logs"
 
 # Role membership: by Slurm node id, or by hostname when the test names its nodes.
 if [ "$NODE_REFS" = ids ]; then

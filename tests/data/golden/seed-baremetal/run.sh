@@ -56,8 +56,12 @@ NATS_PORT=${CLOUDAIX_LOCAL_NATS_PORT:-$NATS_PORT}
 WORKER_PORT=${CLOUDAIX_LOCAL_WORKER_PORT:-$((WORKER_PORT_BASE + NODE_ID))}
 FAILURE_MARKER="$RESULTS_DIR/failure.marker"
 DONE_MARKER="$RESULTS_DIR/done.marker"
-SCRATCH="${TMPDIR:-/tmp}/cloudaix-$JOB_ID-$NODE_ID"
-mkdir -p "$SCRATCH"
+# A fresh scratch directory each time: job ids repeat when a cluster's state is reset, and a
+# killed job leaves its directory behind (etcd would restart from that job's data and leases).
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cloudaix-$JOB_ID-$NODE_ID.XXXXXX") || {
+  echo "cloudaix: cannot create a scratch directory in ${TMPDIR:-/tmp}" >&2
+  exit 1
+}
 
 if [ "$NODE_ID" -eq 0 ]; then
   ROLE=frontend
