@@ -232,15 +232,6 @@ fn host_summary(hosts: &[String]) -> String {
 
 /// Whether prefill and decode would share nodes (what the DSE's shared-node constraint needs
 /// before the GPU plan, which refuses what does not fit).
-pub fn shares_nodes(
-    system: &SystemConfig,
-    test: &TestDefinition,
-    requested: Option<u32>,
-    nodes: &[String],
-) -> Result<bool, PlanError> {
-    super::Planner::new(system).shares_nodes(test, requested, nodes)
-}
-
 pub(super) fn shares_with(
     system: &SystemConfig,
     cap: &Capacity,

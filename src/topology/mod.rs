@@ -7,7 +7,7 @@ mod error;
 use serde::Serialize;
 
 use crate::config::{SystemConfig, TestDefinition};
-pub use current::{CurrentPlan, NodeRefs, plan_current, shares_nodes};
+pub use current::{CurrentPlan, NodeRefs, plan_current};
 pub use error::{NodesError, PlanError};
 
 /// What a node does in the job.
@@ -127,7 +127,8 @@ impl<'a> Planner<'a> {
         )
     }
 
-    /// [`shares_nodes`] with this system's capacity.
+    /// Whether prefill and decode would share nodes, with this system's capacity (what the
+    /// DSE's shared-node constraint needs before the GPU plan, which refuses what does not fit).
     pub fn shares_nodes(
         &self,
         test: &crate::config::gen2::TestDefinition,
