@@ -1,5 +1,5 @@
 //! The crate's one error type: each layer's error (configuration, rendering, results, metric
-//! lookup) folds into [`Error`], which the pyo3 layer turns into a Python exception in one
+//! lookup, metric keys) folds into [`Error`], which the pyo3 layer turns into a Python exception in one
 //! place (`src/python/errors.rs`).
 
 use std::borrow::Cow;
@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::config::{ConfigError, Diagnostic};
 use crate::render::RenderError;
-use crate::results::{LookupError, ResultsError};
+use crate::results::{LookupError, MetricKeyError, ResultsError};
 
 /// What [`Error::NoResultsFile`] says after the directory.
 pub const NO_RESULTS_FILE: &str = "no genai-perf/aiperf results file (*_genai_perf.csv/json, *_aiperf.csv/json) under this directory";
@@ -41,6 +41,24 @@ pub enum Error {
         /// The directory searched.
         dir: PathBuf,
     },
+    /// A run of a test with an accuracy benchmark whose summary is nowhere CloudAI looks
+    /// (or only as an empty file, which CloudAI takes for none).
+    #[error("{}: {}", dir.display(), no_accuracy_summary(looked_for))]
+    NoAccuracySummary {
+        /// The run directory.
+        dir: PathBuf,
+        /// The places looked at, relative to `dir`, in CloudAI's order.
+        looked_for: Vec<PathBuf>,
+    },
+    /// A metric key CloudAI's DSE may not ask for.
+    #[error(transparent)]
+    MetricKey(#[from] MetricKeyError),
+}
+
+/// What [`Error::NoAccuracySummary`] says after the directory.
+fn no_accuracy_summary(looked_for: &[PathBuf]) -> String {
+    let places: Vec<String> = looked_for.iter().map(|p| p.display().to_string()).collect();
+    format!("no accuracy summary (looked for {})", places.join(", "))
 }
 
 /// `ENOENT`: Python makes an `OSError` with this errno a `FileNotFoundError`.
@@ -74,6 +92,9 @@ pub enum ErrorFields<'a> {
         path: Cow<'a, str>,
         metric: &'a str,
         stat: Option<&'a str>,
+    },
+    MetricKey {
+        key: &'a str,
     },
 }
 
@@ -109,6 +130,11 @@ impl Error {
                 strerror: NO_RESULTS_FILE.to_owned(),
                 filename: dir.clone(),
             }),
+            Error::NoAccuracySummary { dir, looked_for } => Some(OsError {
+                errno: ENOENT,
+                strerror: no_accuracy_summary(looked_for),
+                filename: dir.clone(),
+            }),
             _ => None,
         }
     }
@@ -121,7 +147,8 @@ impl Error {
             Error::Render(_) => "RenderError",
             Error::Results(_) => "ResultsError",
             Error::Lookup { .. } => "MetricNotFoundError",
-            Error::NoResultsFile { .. } => "ResultsError",
+            Error::NoResultsFile { .. } | Error::NoAccuracySummary { .. } => "ResultsError",
+            Error::MetricKey(_) => "MetricKeyError",
         }
     }
 
@@ -146,11 +173,14 @@ impl Error {
                 metric: source.metric(),
                 stat: source.stat(),
             },
-            Error::NoResultsFile { dir } => ErrorFields::Position {
-                path: dir.to_string_lossy(),
-                line: None,
-                column: None,
-            },
+            Error::NoResultsFile { dir } | Error::NoAccuracySummary { dir, .. } => {
+                ErrorFields::Position {
+                    path: dir.to_string_lossy(),
+                    line: None,
+                    column: None,
+                }
+            }
+            Error::MetricKey(k) => ErrorFields::MetricKey { key: k.key() },
         }
     }
 

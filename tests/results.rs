@@ -471,7 +471,7 @@ fn metric_keys_map_across_versions() {
     ];
     for (key, v) in expected {
         assert_eq!(value(&per_sec, key, None), v, "{key}");
-        let k: MetricKey = key.parse().unwrap();
+        let k = MetricKey::from_key(key).unwrap();
         assert_eq!(per_sec.key_value(k, None), Ok(v));
     }
     assert_eq!(MetricKey::ALL.len(), 6);

@@ -103,10 +103,10 @@ def test_current_schema_scenario_completes_with_figures(tmp_path: Path) -> None:
         last = d / "aiperf_round_2_report.csv"
         assert (d / "aiperf_report.csv").read_bytes() == last.read_bytes()
         key = "Output Token Throughput (tokens/sec)"
-        assert _core.cloudai_metric(d, key) == (text_cell(last, key), "")
+        assert _core.cloudai_metric(d, key) == text_cell(last, key)
         first = d / "aiperf_round_1_report.csv"
         ttft = text_cell(first, "Time to First Token (ms)", "p99")
-        assert _core.cloudai_metric(d, "aiperf_round_1:Time to First Token (ms):p99") == (ttft, "")
+        assert _core.cloudai_metric(d, "aiperf_round_1:Time to First Token (ms):p99") == ttft
         # report.csv: the last phase's export, then the per-phase table.
         assert (d / "report.csv").read_bytes().startswith(last.read_bytes())
     html = (results / "report.html").read_text()

@@ -12,10 +12,17 @@ import cloudai_dynamo_rs as cdr
 
 
 def test_classes_share_one_base_and_keep_their_builtin_bases() -> None:
-    for cls in (cdr.ConfigError, cdr.RenderError, cdr.ResultsError, cdr.MetricNotFoundError):
+    for cls in (
+        cdr.ConfigError,
+        cdr.RenderError,
+        cdr.ResultsError,
+        cdr.MetricNotFoundError,
+        cdr.MetricKeyError,
+    ):
         assert issubclass(cls, cdr.Error) and issubclass(cls, ValueError)
     assert issubclass(cdr.InternalError, cdr.Error) and issubclass(cdr.InternalError, RuntimeError)
     assert cdr._core.ConfigError is cdr.ConfigError
+    assert cdr._core.MetricKeyError is cdr.MetricKeyError
 
 
 def test_config_error_lists_positions() -> None:

@@ -682,6 +682,42 @@ def test_run_record_position_points_at_the_field(tmp_path: Path) -> None:
     assert (info.value.line, info.value.column) == (3, 3)
 
 
+@pytest.mark.parametrize(
+    ("cmd_args", "message"),
+    [
+        (
+            '{"workloads": ["aiperf"], "aiperf_phases": '
+            '[{"name": "a"}, {"name": "b", "report_name": "../r.csv"}]}',
+            'test.cmd_args.aiperf_phases[1].report_name: path "../r.csv" is not inside the run '
+            "directory; expected a relative path without `..`",
+        ),
+        (
+            '{"workloads": ["genai_perf"], "genai_perf": {"report_name": "/r.csv"}}',
+            'test.cmd_args.genai_perf.report_name: path "/r.csv" is not inside',
+        ),
+        (
+            '{"workloads": ["aiperf"], "aiperf_phases": [{"name": "x/../.."}, {"name": "b"}]}',
+            # Two phases: the name makes the report `aiperf_x/../.._report.csv`, one level up.
+            'test.cmd_args.aiperf_phases[0].name: path "aiperf_x/../.._report.csv" is not inside',
+        ),
+        (
+            '{"workloads": ["lmbench"]}',
+            'test.cmd_args.workloads: unknown workload "lmbench"; expected `genai_perf`, `aiperf`',
+        ),
+    ],
+)
+def test_run_record_sources_name_the_field(tmp_path: Path, cmd_args: str, message: str) -> None:
+    record = tmp_path / "test-run.json"
+    record.write_text(
+        '{\n "id": "T",\n "iteration": 0,\n "test": {"cmd_args": ' + cmd_args + "}\n}\n"
+    )
+    with pytest.raises(cdr.ResultsError) as info:
+        _core.read_run_record(record)
+    # The error points at `"test"`: line 4, after one space.
+    assert (info.value.path, info.value.line, info.value.column) == (str(record), 4, 2)
+    assert str(info.value).startswith(f"{record}:4:2: {message}")
+
+
 def test_run_directory_linked_from_outside_is_not_written(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     run_dir = one_run(outside, GP_C2)

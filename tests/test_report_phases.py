@@ -7,12 +7,14 @@ exports; expected values are read from the files' own text."""
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+import cloudai_dynamo_rs as cdr
 from cloudai_dynamo_rs import _core
 from cloudai_dynamo_rs.report import generate_report
 
@@ -177,22 +179,35 @@ def test_accuracy_in_summary_report_and_metric(tmp_path: Path) -> None:
     assert [float(r["accuracy"]) for r in rows] == [expected, expected]
     assert {r["status"] for r in rows} == {"completed"}
     assert f"Accuracy (fraction),{expected!r}" in (run / "report.csv").read_text()
-    assert _core.cloudai_metric(run, "accuracy") == (expected, "")
+    assert _core.cloudai_metric(run, "accuracy") == expected
     # CloudAI's documented layout: percentages, OVERALL row.
     shutil.copy(ACCURACY / "cloudai_doc_accuracy_results.csv", run / "accuracy_results.csv")
-    assert _core.cloudai_metric(run, "accuracy")[0] == pytest.approx(0.5959)
+    assert _core.cloudai_metric(run, "accuracy") == pytest.approx(0.5959)
 
 
 def test_accuracy_found_where_cloudai_looks_and_missing_is_bad_results(tmp_path: Path) -> None:
     run = current_run(tmp_path, accuracy=True)
     rows = read_csv(generate_report(run.parents[1], GPUS_PER_NODE).summary)
     assert {r["status"] for r in rows} == {"bad_results"}
-    assert rows[0]["cause"].startswith("accuracy: no accuracy summary (looked for ")
-    assert _core.cloudai_metric(run, "accuracy")[0] is None
+    # CloudAI's three places, in its order: the run directory's copy, the accuracy run's
+    # artifact directory (`--artifact-dir` of ACCURACY_BLOCK's default), aiperf's.
+    looked_for = (
+        "accuracy_results.csv, aiperf_accuracy_artifacts/accuracy_results.csv, "
+        "aiperf_artifacts/accuracy_results.csv"
+    )
+    assert rows[0]["cause"] == f"accuracy: {run}: no accuracy summary (looked for {looked_for})"
+    with pytest.raises(FileNotFoundError) as info:
+        _core.cloudai_metric(run, "accuracy")
+    assert (info.value.errno, info.value.filename) == (errno.ENOENT, str(run))
+    assert info.value.strerror == f"no accuracy summary (looked for {looked_for})"
+    # An empty file is no summary, as in CloudAI.
+    (run / "accuracy_results.csv").write_text("")
+    with pytest.raises(FileNotFoundError):
+        _core.cloudai_metric(run, "accuracy")
     # The accuracy run's artifact directory, CloudAI's second place.
     (run / "aiperf_accuracy_artifacts").mkdir()
     shutil.copy(ACCURACY / "accuracy_results.csv", run / "aiperf_accuracy_artifacts")
-    assert _core.cloudai_metric(run, "accuracy")[0] == 0.4894
+    assert _core.cloudai_metric(run, "accuracy") == 0.4894
 
 
 def test_malformed_accuracy_is_a_positioned_error(tmp_path: Path) -> None:
@@ -227,25 +242,96 @@ def test_cloudai_main_metric_keys(
     tmp_path: Path, key: str, report: Path, label: str, column: str
 ) -> None:
     run = current_run(tmp_path)
-    value, why = _core.cloudai_metric(run, key)
-    assert (value, why) == (text_cell(report / "profile_export_aiperf.csv", label, column), "")
+    value = _core.cloudai_metric(run, key)
+    assert value == text_cell(report / "profile_export_aiperf.csv", label, column)
 
 
-@pytest.mark.parametrize(
-    ("key", "why"),
-    [
-        ("accuracy", "accuracy: the test runs no aiperf_accuracy"),
-        ("genai_perf:Request Count:avg", "genai_perf_report.csv does not exist or is empty"),
-        ("aiperf:Request Count", 'metric key "aiperf:Request Count": expected'),
-        ("aiperf_round_1:No Such Metric (ms):avg", "metric `No Such Metric (ms)` not found"),
-        ("../x:Request Count:avg", 'benchmark "../x" is not a report name'),
-    ],
-)
-def test_cloudai_main_metric_errors(tmp_path: Path, key: str, why: str) -> None:
+def test_cloudai_metric_refused_keys_name_the_key(tmp_path: Path) -> None:
     run = current_run(tmp_path)
-    value, reason = _core.cloudai_metric(run, key)
-    assert value is None
-    assert why in reason
+    for key, why in [
+        ("aiperf:Request Count", "expected `benchmark:metric name:statistic`"),
+        ("thruput", "expected one of default, output-token-throughput"),
+        ("../x:Request Count:avg", 'benchmark "../x" is not a report name'),
+    ]:
+        with pytest.raises(cdr.MetricKeyError) as info:
+            _core.cloudai_metric(run, key)
+        assert info.value.key == key
+        assert str(info.value).startswith(f"metric key {json.dumps(key)}: {why}")
+        # Refused the same way before a DSE starts, without a run.
+        with pytest.raises(cdr.MetricKeyError) as info:
+            _core.check_metric_key(key)
+        assert info.value.key == key
+    assert _core.check_metric_key("aiperf_round_1:Time to First Token (ms):p99") is None
+
+
+def test_cloudai_metric_not_found_names_file_metric_and_stat(tmp_path: Path) -> None:
+    run = current_run(tmp_path)
+    report = run / "aiperf_round_1_report.csv"
+    with pytest.raises(cdr.MetricNotFoundError) as info:
+        _core.cloudai_metric(run, "aiperf_round_1:No Such Metric (ms):avg")
+    e = info.value
+    assert (e.path, e.metric, e.stat, e.line, e.column) == (
+        str(report),
+        "No Such Metric (ms)",
+        None,
+        None,
+        None,
+    )
+    # The row is there (its label as the file spells it), the statistic is not.
+    with pytest.raises(cdr.MetricNotFoundError) as info:
+        _core.cloudai_metric(run, "aiperf_round_1:Time to First Token (ms):p42")
+    assert (info.value.path, info.value.metric, info.value.stat) == (
+        str(report),
+        "Time to First Token (ms)",
+        "p42",
+    )
+    with pytest.raises(cdr.MetricNotFoundError) as info:
+        _core.cloudai_metric(run, "accuracy")
+    assert (info.value.path, info.value.metric, info.value.stat) == (str(run), "accuracy", None)
+    assert (
+        str(info.value)
+        == f"{run}: metric `accuracy` is not measured: the test runs no aiperf_accuracy"
+    )
+
+
+def test_cloudai_metric_missing_or_malformed_report_is_positioned(tmp_path: Path) -> None:
+    run = current_run(tmp_path)
+    # No genai_perf workload in the test: its report is not there.
+    with pytest.raises(FileNotFoundError) as info:
+        _core.cloudai_metric(run, "genai_perf:Request Count:avg")
+    assert (info.value.errno, info.value.filename) == (
+        errno.ENOENT,
+        str(run / "genai_perf_report.csv"),
+    )
+    report = run / "aiperf_round_1_report.csv"
+    report.write_text("")
+    with pytest.raises(cdr.ResultsError) as info:
+        _core.cloudai_metric(run, "aiperf_round_1:Request Count:avg")
+    assert (info.value.path, info.value.line, info.value.column) == (str(report), 1, 1)
+    # `fast` is the cell after "Request Count," (14 characters) on line 2: column 15.
+    report.write_text("Metric,avg\nRequest Count,fast\n")
+    with pytest.raises(cdr.ResultsError) as info:
+        _core.cloudai_metric(run, "aiperf_round_1:Request Count:avg")
+    assert (info.value.path, info.value.line, info.value.column) == (str(report), 2, 15)
+    assert not isinstance(info.value, cdr.MetricNotFoundError)
+
+
+def test_cloudai_metric_of_a_malformed_record_is_an_error_not_a_seed_reading(
+    tmp_path: Path,
+) -> None:
+    run = current_run(tmp_path)
+    record = run / "test-run.json"
+    data = json.loads(record.read_text())
+    data["params"] = {"bogus": 1}
+    # `"params"` opens line 2 after one space: line 2, column 2.
+    record.write_text(
+        json.dumps({k: v for k, v in data.items() if k != "params"})[:-1]
+        + ',\n "params": {"bogus": 1}}'
+    )
+    with pytest.raises(cdr.ResultsError) as info:
+        _core.cloudai_metric(run, "Request Count")
+    assert (info.value.path, info.value.line, info.value.column) == (str(record), 2, 2)
+    assert 'params: key "bogus" is not a sweep axis' in str(info.value)
 
 
 def test_seed_run_metric_keys_are_cloudai_13816b1a(tmp_path: Path) -> None:
@@ -256,12 +342,14 @@ def test_seed_run_metric_keys_are_cloudai_13816b1a(tmp_path: Path) -> None:
     (run / "test-run.json").write_text(json.dumps(record))
     export = CORPUS / "cloudai-doc-genai-perf" / "profile_genai_perf.csv"
     shutil.copy(export, run)
-    assert _core.cloudai_metric(run, "time-to-first-token") == (
-        float(
-            next(r for r in csv.reader(export.open()) if r and r[0].startswith("Time To First"))[
-                1
-            ].replace(",", "")
-        ),
-        "",
+    assert _core.cloudai_metric(run, "time-to-first-token") == float(
+        next(r for r in csv.reader(export.open()) if r and r[0].startswith("Time To First"))[
+            1
+        ].replace(",", "")
     )
-    assert _core.cloudai_metric(run, "accuracy")[0] is None
+    with pytest.raises(cdr.MetricNotFoundError) as info:
+        _core.cloudai_metric(run, "accuracy")
+    assert (info.value.path, info.value.metric, info.value.stat) == (str(run), "accuracy", None)
+    assert str(info.value) == (
+        f"{run}: metric `accuracy` is not measured: the seed schema runs no accuracy benchmark"
+    )

@@ -10,6 +10,7 @@ from cloudai_dynamo_rs.errors import ConfigError as ConfigError
 from cloudai_dynamo_rs.errors import Error as Error
 from cloudai_dynamo_rs.errors import ErrorEntry as ErrorEntry
 from cloudai_dynamo_rs.errors import InternalError as InternalError
+from cloudai_dynamo_rs.errors import MetricKeyError as MetricKeyError
 from cloudai_dynamo_rs.errors import MetricNotFoundError as MetricNotFoundError
 from cloudai_dynamo_rs.errors import RenderError as RenderError
 from cloudai_dynamo_rs.errors import ResultsError as ResultsError
@@ -341,16 +342,22 @@ def run_results(
 #: CloudAI 13816b1a's AIDynamo metric keys, in its order.
 METRIC_KEYS: list[str]
 
-def metric_key_error(key: str) -> str:
-    """``""`` when CloudAI's DSE may ask ``cloudai_metric`` for ``key`` (a metric key,
+def check_metric_key(key: str) -> None:
+    """Returns when CloudAI's DSE may ask ``cloudai_metric`` for ``key`` (a metric key,
     ``accuracy``, ``benchmark:metric:stat``, a CSV metric name, which starts with a capital
-    letter), else why not (``thruput``: a misspelled key)."""
+    letter); else raises MetricKeyError (``.key``) saying why not (``thruput``: a misspelled
+    key)."""
 
-def cloudai_metric(run_dir: StrPath, key: str) -> tuple[float | None, str]:
+def cloudai_metric(run_dir: StrPath, key: str) -> float:
     """CloudAI's ``get_metric(key)`` for the run in ``run_dir``, answered as the CloudAI of
     the run's schema generation answers it (13816b1a's keys for the seed schema; 5b5c0f72's
-    ``accuracy``, ``benchmark:metric:stat`` and bare names for the current one):
-    ``(value, "")``, or ``(None, why)`` where CloudAI gets ``METRIC_ERROR``."""
+    ``accuracy``, ``benchmark:metric:stat`` and bare names for the current one). Where CloudAI
+    gets ``METRIC_ERROR`` it raises: MetricKeyError (a refused key), MetricNotFoundError
+    (``.path``, ``.metric``, ``.stat``: not in the report, or ``accuracy`` of a test without
+    an accuracy benchmark, ``.path`` the run directory), ResultsError (``.path``, ``.line``,
+    ``.column``: a malformed report, accuracy summary or ``test-run.json``),
+    FileNotFoundError (``.filename``: the report, or the run directory when it has no export
+    or no accuracy summary) or another OSError."""
 
 def read_run_record(path: StrPath, results_dir: StrPath | None = None) -> RunRecord:
     """A run's ``test-run.json``, validated: types, params keys that are sweep axes and, given

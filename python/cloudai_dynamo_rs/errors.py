@@ -95,6 +95,17 @@ class MetricNotFoundError(ResultsError):
         self.stat = stat
 
 
+class MetricKeyError(Error, ValueError):
+    """A metric key CloudAI's DSE may not ask for (``agent_metrics``), refused before any file
+    is read: ``key`` as given (``thruput``, ``aiperf:Request Count``, ``../x:TTFT:avg``)."""
+
+    key: str
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class InternalError(Error, RuntimeError):
     """A bug in cloudai-dynamo-rs: a Rust panic stopped at the Python boundary."""
 
@@ -104,6 +115,7 @@ __all__ = [
     "Error",
     "ErrorEntry",
     "InternalError",
+    "MetricKeyError",
     "MetricNotFoundError",
     "RenderError",
     "ResultsError",

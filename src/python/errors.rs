@@ -13,12 +13,13 @@ use pythonize::pythonize;
 use crate::Error;
 
 /// The exception classes `_core` re-exports.
-const CLASSES: [&str; 7] = [
+const CLASSES: [&str; 8] = [
     "Error",
     "ConfigError",
     "RenderError",
     "ResultsError",
     "MetricNotFoundError",
+    "MetricKeyError",
     "InternalError",
     "ErrorEntry",
 ];

@@ -1,6 +1,7 @@
 //! Result files: parse a genai-perf/aiperf export, look metrics up, find exports in a run
 //! directory. Parsing runs without the GIL; errors become `ResultsError` (malformed file,
-//! message `path:line:col: ...`), `MetricNotFoundError` (lookup) or `OSError` (I/O).
+//! message `path:line:col: ...`), `MetricNotFoundError` (lookup), `MetricKeyError` (a key
+//! CloudAI may not ask for) or `OSError` (I/O).
 
 use std::path::{Path, PathBuf};
 
@@ -221,17 +222,10 @@ fn run_results(
 }
 
 /// CloudAI's `get_metric(key)` for the run in `run_dir`, as the CloudAI of its schema
-/// generation answers it: `(value, "")`, or `(None, why)` where CloudAI gets `METRIC_ERROR`.
+/// generation answers it; raises where CloudAI gets `METRIC_ERROR`.
 #[pyfunction]
-fn cloudai_metric(py: Python<'_>, run_dir: PathBuf, key: &str) -> (Option<f64>, String) {
-    py.detach(|| {
-        // No record (a directory of exports only): read as the seed schema reads.
-        let record = record_of(&run_dir, None).ok();
-        match results::cloudai_metric(&run_dir, record.as_ref(), key) {
-            Ok(v) => (Some(v), String::new()),
-            Err(why) => (None, why),
-        }
-    })
+fn cloudai_metric(py: Python<'_>, run_dir: PathBuf, key: &str) -> PyResult<f64> {
+    guard(|| Ok(py.detach(|| results::cloudai_metric(&run_dir, key))?))
 }
 
 /// The cause a failure marker's text gives (who died, where, with which code, last words).
@@ -246,14 +240,15 @@ fn run_dirs(py: Python<'_>, results_dir: PathBuf) -> Vec<PathBuf> {
     py.detach(|| results::run_dirs(&results_dir))
 }
 
-/// Whether CloudAI's DSE may ask for `key` (see `cloudai_metric`): `""`, or why not.
+/// Whether CloudAI's DSE may ask for `key` (see `cloudai_metric`): `None`, or raises
+/// `MetricKeyError` saying why not.
 #[pyfunction]
-fn metric_key_error(key: &str) -> String {
-    results::check_metric_key(key).err().unwrap_or_default()
+fn check_metric_key(key: &str) -> PyResult<()> {
+    Ok(results::check_metric_key(key).map_err(Error::from)?)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(metric_key_error, m)?)?;
+    m.add_function(wrap_pyfunction!(check_metric_key, m)?)?;
     m.add("METRIC_KEYS", results::METRIC_KEYS.to_vec())?;
     results_object::register(m)?;
     m.add_function(wrap_pyfunction!(run_results, m)?)?;

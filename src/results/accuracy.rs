@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{ResultsError, position::line_col, read_small};
+use super::{ResultsError, RunRecord, position::line_col, read_small};
+use crate::Error;
 
 /// What the accuracy summary says.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,6 +55,27 @@ fn find(header: &[(String, usize)], names: &[&str]) -> Option<usize> {
     names
         .iter()
         .find_map(|n| header.iter().position(|(h, _)| h.trim() == *n))
+}
+
+/// The accuracy summary of the run in `run_dir`, as CloudAI finds it: the first of the
+/// record's places that holds a non-empty file (an empty file is no summary, as there).
+/// `None` when the test runs no accuracy benchmark.
+pub fn run_accuracy(run_dir: &Path, record: &RunRecord) -> Option<Result<Accuracy, Error>> {
+    if record.accuracy_files.is_empty() {
+        return None;
+    }
+    let found = record
+        .accuracy_files
+        .iter()
+        .map(|p| run_dir.join(p))
+        .find(|p| p.metadata().is_ok_and(|m| m.len() > 0));
+    Some(match found {
+        Some(p) => read_accuracy(&p).map_err(Error::from),
+        None => Err(Error::NoAccuracySummary {
+            dir: run_dir.to_owned(),
+            looked_for: record.accuracy_files.clone(),
+        }),
+    })
 }
 
 /// Reads the accuracy summary at `path`.

@@ -19,9 +19,14 @@
 //! spelling aside); CloudAI's `avg` is `avg`, else `Value` (where pandas put a
 //! `Metric,Value` row's value, under the first table's `avg` heading).
 
-use std::path::{Path, PathBuf};
+use std::io::ErrorKind;
+use std::path::Path;
 
-use super::{MetricKey, Query, RunRecord, best_result_file, lookup_many, read_accuracy};
+use super::{
+    LookupError, MetricKey, MetricKeyError, Query, ResultsError, best_result_file, lookup_many,
+    read_run_record, run_accuracy,
+};
+use crate::Error;
 
 /// CloudAI's statistic: `avg` means "the row's average, else its single value".
 fn stat(s: &str) -> Option<&str> {
@@ -39,33 +44,38 @@ enum Ask<'k> {
     },
 }
 
-fn parse(key: &str) -> Result<Ask<'_>, String> {
+fn parse(key: &str) -> Result<Ask<'_>, MetricKeyError> {
     if key.eq_ignore_ascii_case("accuracy") {
         return Ok(Ask::Accuracy);
     }
-    if let Ok(k) = key.parse::<MetricKey>() {
+    if let Some(k) = MetricKey::from_key(key) {
         return Ok(Ask::Key(k));
     }
     if key.contains(':') {
-        let parts: Vec<&str> = key.splitn(3, ':').collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.trim().is_empty()) {
-            return Err(format!(
-                "metric key {key:?}: expected `benchmark:metric name:statistic`"
-            ));
+        let parts: Vec<&str> = key.splitn(3, ':').map(str::trim).collect();
+        let &[benchmark, metric, statistic] = parts.as_slice() else {
+            return Err(MetricKeyError::Malformed { key: key.into() });
+        };
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(MetricKeyError::Malformed { key: key.into() });
+        }
+        // CloudAI joins the name as given: only plain names stay inside the run directory.
+        if benchmark.contains(['/', '\\']) || benchmark.starts_with('.') {
+            return Err(MetricKeyError::NotAReport {
+                key: key.into(),
+                benchmark: benchmark.into(),
+            });
         }
         return Ok(Ask::Named {
-            benchmark: Some(parts[0].trim()),
-            metric: parts[1].trim(),
-            stat: stat(parts[2].trim()),
+            benchmark: Some(benchmark),
+            metric,
+            stat: stat(statistic),
         });
     }
     // CSV metric names start with a capital letter (`Time To First Token (ms)`), which tells
     // them from a misspelled key such as `thruput`: refused before a DSE starts.
     if !key.starts_with(|c: char| c.is_uppercase()) {
-        return Err(format!(
-            "metric key {key:?}: expected one of {}, `accuracy`, `benchmark:metric name:statistic` or a CSV metric name such as `Time To First Token (ms)`",
-            METRIC_KEYS.join(", ")
-        ));
+        return Err(MetricKeyError::Unknown { key: key.into() });
     }
     Ok(Ask::Named {
         benchmark: None,
@@ -87,75 +97,73 @@ pub const METRIC_KEYS: [&str; 7] = [
 
 /// Whether `key` is a metric key [`cloudai_metric`] answers (else why not): what CloudAI's
 /// DSE checks `agent_metrics` against before it starts.
-pub fn check_metric_key(key: &str) -> Result<(), String> {
+pub fn check_metric_key(key: &str) -> Result<(), MetricKeyError> {
     parse(key).map(|_| ())
 }
 
-/// `Ok(value)`, or why CloudAI would get its `METRIC_ERROR`.
-pub fn cloudai_metric(
-    run_dir: &Path,
-    record: Option<&RunRecord>,
-    key: &str,
-) -> Result<f64, String> {
+/// The value CloudAI's `get_metric(key)` gives for the run in `run_dir`, or why CloudAI
+/// would get its `METRIC_ERROR`: a refused key ([`Error::MetricKey`]), a metric the run
+/// does not have ([`Error::Lookup`]), a missing file (an OS error), a malformed one.
+///
+/// The run's record (`test-run.json`) tells the schema generation; a directory without one
+/// (exports only) is read as the seed schema reads it. A record that is there but malformed
+/// is an error: read as the seed schema, a current-schema run could answer from the wrong
+/// phase's export.
+pub fn cloudai_metric(run_dir: &Path, key: &str) -> Result<f64, Error> {
     let ask = parse(key)?;
-    let current = record.filter(|r| !r.sources.is_empty());
-    let query = |file: &Path, q: Query| -> Result<f64, String> {
-        let answers = lookup_many(file, std::slice::from_ref(&q)).map_err(|e| e.to_string())?;
+    let record = match read_run_record(&run_dir.join(crate::render::RECORD_FILE), None) {
+        Ok(r) => Some(r),
+        Err(ResultsError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
+    };
+    let query = |file: &Path, q: Query| -> Result<f64, Error> {
+        let answers = lookup_many(file, std::slice::from_ref(&q))?;
         answers
             .into_iter()
             .next()
             .expect("one answer per query")
-            .map_err(|e| format!("{}: {e}", file.display()))
+            .map_err(|e| Error::lookup(file, e))
     };
-    let Some(record) = current else {
+    let not_measured = |reason| {
+        Error::lookup(
+            run_dir,
+            LookupError::NotMeasured {
+                metric: key.to_owned(),
+                reason,
+            },
+        )
+    };
+    let Some(record) = record.filter(|r| !r.sources.is_empty()) else {
         // Seed schema: the run's one export.
-        let file = best_result_file(run_dir)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{}: {}", run_dir.display(), crate::error::NO_RESULTS_FILE))?;
+        let file = best_result_file(run_dir)?.ok_or_else(|| Error::NoResultsFile {
+            dir: run_dir.to_owned(),
+        })?;
         return match ask {
-            Ask::Accuracy => Err("accuracy: the seed schema runs no accuracy benchmark".into()),
+            Ask::Accuracy => Err(not_measured("the seed schema runs no accuracy benchmark")),
             Ask::Key(k) => query(&file, Query::key(k, None)),
             Ask::Named { metric, stat, .. } => query(&file, Query::new(metric, stat)),
         };
     };
-    let report = |benchmark: &str| -> Result<PathBuf, String> {
-        // CloudAI joins the name as given: only plain names stay inside the run directory.
-        if benchmark.contains(['/', '\\']) || benchmark.starts_with('.') {
-            return Err(format!("benchmark {benchmark:?} is not a report name"));
-        }
-        let file = run_dir.join(format!("{benchmark}_report.csv"));
-        match file.metadata() {
-            Ok(m) if m.len() > 0 => Ok(file),
-            _ => Err(format!("{} does not exist or is empty", file.display())),
-        }
-    };
+    // CloudAI reads `<benchmark>_report.csv`; a missing one is a missing file, an empty
+    // one an empty results file (CloudAI: "does not exist or is empty").
+    let report = |benchmark: &str| run_dir.join(format!("{benchmark}_report.csv"));
     // The first workload's name: its sources are first in the record.
     let first = match record.sources.first().map(|s| s.tool) {
         Some(super::Tool::GenaiPerf) => "genai_perf",
         _ => "aiperf",
     };
     match ask {
-        Ask::Accuracy => {
-            if record.accuracy_files.is_empty() {
-                return Err("accuracy: the test runs no aiperf_accuracy".into());
-            }
-            let file = record
-                .accuracy_files
-                .iter()
-                .map(|p| run_dir.join(p))
-                .find(|p| p.metadata().is_ok_and(|m| m.len() > 0))
-                .ok_or_else(|| "accuracy: no accuracy_results.csv".to_string())?;
-            read_accuracy(&file)
-                .map(|a| a.value)
-                .map_err(|e| e.to_string())
-        }
-        Ask::Key(k) => query(&report(first)?, Query::key(k, None)),
+        Ask::Accuracy => match run_accuracy(run_dir, &record) {
+            Some(found) => found.map(|a| a.value),
+            None => Err(not_measured("the test runs no aiperf_accuracy")),
+        },
+        Ask::Key(k) => query(&report(first), Query::key(k, None)),
         Ask::Named {
             benchmark,
             metric,
             stat,
         } => query(
-            &report(benchmark.unwrap_or(first))?,
+            &report(benchmark.unwrap_or(first)),
             Query::new(metric, stat),
         ),
     }
@@ -163,7 +171,7 @@ pub fn cloudai_metric(
 
 #[cfg(test)]
 mod tests {
-    use super::check_metric_key;
+    use super::{MetricKeyError, check_metric_key};
 
     #[test]
     fn keys_cloudai_may_ask_for() {
@@ -177,8 +185,23 @@ mod tests {
         ] {
             assert_eq!(check_metric_key(ok), Ok(()), "{ok}");
         }
-        for bad in ["thruput", "", "aiperf:Request Count", "a::avg", "x:y:"] {
-            assert!(check_metric_key(bad).is_err(), "{bad}");
+        let malformed = |key: &str| MetricKeyError::Malformed { key: key.into() };
+        let unknown = |key: &str| MetricKeyError::Unknown { key: key.into() };
+        for (bad, why) in [
+            ("thruput", unknown("thruput")),
+            ("", unknown("")),
+            ("aiperf:Request Count", malformed("aiperf:Request Count")),
+            ("a::avg", malformed("a::avg")),
+            ("x:y:", malformed("x:y:")),
+            (
+                "../x:Request Count:avg",
+                MetricKeyError::NotAReport {
+                    key: "../x:Request Count:avg".into(),
+                    benchmark: "../x".into(),
+                },
+            ),
+        ] {
+            assert_eq!(check_metric_key(bad), Err(why), "{bad}");
         }
     }
 }

@@ -334,6 +334,59 @@ pub enum LookupError {
         /// Statistic asked for.
         stat: String,
     },
+    /// The run does not measure the metric at all (`accuracy` of a test without an accuracy
+    /// benchmark): no file to search.
+    #[error("metric `{metric}` is not measured: {reason}")]
+    NotMeasured {
+        /// What was asked for.
+        metric: String,
+        /// Why the run has no such figure.
+        reason: &'static str,
+    },
+}
+
+/// A metric key CloudAI's DSE may not ask for (`agent_metrics`): refused before any file is
+/// read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricKeyError {
+    /// A key with a `:` that is not three non-empty parts.
+    #[error(
+        "metric key {key:?}: expected `benchmark:metric name:statistic`, three non-empty parts"
+    )]
+    Malformed {
+        /// The key as given.
+        key: String,
+    },
+    /// Neither a CloudAI key nor a CSV metric name (`thruput`: a misspelled key).
+    #[error(
+        "metric key {key:?}: expected one of {}, `accuracy`, `benchmark:metric name:statistic` or a CSV metric name such as `Time To First Token (ms)`",
+        super::METRIC_KEYS.join(", ")
+    )]
+    Unknown {
+        /// The key as given.
+        key: String,
+    },
+    /// `benchmark:…` whose benchmark is not a plain name: CloudAI joins it to the run
+    /// directory as `<benchmark>_report.csv`, which must stay inside it.
+    #[error(
+        "metric key {key:?}: benchmark {benchmark:?} is not a report name; expected a name such as `aiperf_round_1`, without `/`, `\\` or a leading `.`"
+    )]
+    NotAReport {
+        /// The key as given.
+        key: String,
+        /// Its benchmark part.
+        benchmark: String,
+    },
+}
+
+impl MetricKeyError {
+    /// The key refused.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Malformed { key } | Self::Unknown { key } | Self::NotAReport { key, .. } => key,
+        }
+    }
 }
 
 impl ResultsError {
@@ -398,14 +451,15 @@ impl LookupError {
         match self {
             LookupError::MetricNotFound { metric, .. }
             | LookupError::StatNotFound { metric, .. }
-            | LookupError::MissingValue { metric, .. } => metric,
+            | LookupError::MissingValue { metric, .. }
+            | LookupError::NotMeasured { metric, .. } => metric,
         }
     }
 
     /// The statistic asked for, when the metric was found.
     pub fn stat(&self) -> Option<&str> {
         match self {
-            LookupError::MetricNotFound { .. } => None,
+            LookupError::MetricNotFound { .. } | LookupError::NotMeasured { .. } => None,
             LookupError::StatNotFound { stat, .. } | LookupError::MissingValue { stat, .. } => {
                 Some(stat)
             }

@@ -233,9 +233,9 @@ pub struct Query {
 impl Query {
     /// `metric` as [`Results::lookup`](super::Results::lookup) understands it.
     pub fn new(metric: &str, stat: Option<&str>) -> Self {
-        match metric.parse::<MetricKey>() {
-            Ok(key) => Self::key(key, stat),
-            Err(()) => Self {
+        match MetricKey::from_key(metric) {
+            Some(key) => Self::key(key, stat),
+            None => Self {
                 key: None,
                 reported: metric.to_owned(),
                 stat: stat.map(str::to_owned),

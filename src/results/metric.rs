@@ -1,6 +1,5 @@
 //! One metric row: label, unit and statistics, plus name matching and CloudAI metric keys.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -235,7 +234,19 @@ impl MetricKey {
         Self::InterTokenLatency,
     ];
 
-    /// The CloudAI spelling (`default` parses to [`MetricKey::OutputTokenThroughput`]).
+    /// The key CloudAI spells `s` (`default` is output token throughput), if `s` is one.
+    ///
+    /// `None` is no error: every caller asks "is this a key?" and reads anything else as a
+    /// metric label or name (`Query::new`, `cloudai_metric`'s key parser), so an `Option`
+    /// (not a `FromStr` with an error type) is what this answers.
+    pub fn from_key(s: &str) -> Option<Self> {
+        if s == "default" {
+            return Some(Self::OutputTokenThroughput);
+        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The CloudAI spelling (`default` reads as [`MetricKey::OutputTokenThroughput`]).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OutputTokenThroughput => "output-token-throughput",
@@ -265,17 +276,6 @@ impl MetricKey {
     /// Whether values are durations, which key lookups report in milliseconds.
     pub fn is_duration(self) -> bool {
         !matches!(self, Self::OutputTokenThroughput | Self::RequestThroughput)
-    }
-}
-
-impl FromStr for MetricKey {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        if s == "default" {
-            return Ok(Self::OutputTokenThroughput);
-        }
-        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
     }
 }
 
@@ -329,10 +329,13 @@ mod tests {
 
     #[test]
     fn keys_parse() {
-        assert_eq!("default".parse(), Ok(MetricKey::OutputTokenThroughput));
+        assert_eq!(
+            MetricKey::from_key("default"),
+            Some(MetricKey::OutputTokenThroughput)
+        );
         for k in MetricKey::ALL {
-            assert_eq!(k.as_str().parse(), Ok(k));
+            assert_eq!(MetricKey::from_key(k.as_str()), Some(k));
         }
-        assert!("Default".parse::<MetricKey>().is_err());
+        assert_eq!(MetricKey::from_key("Default"), None);
     }
 }

@@ -36,14 +36,14 @@ use serde::Serialize;
 
 use lookup::Row as _;
 
-pub use accuracy::{Accuracy, read_accuracy};
+pub use accuracy::{Accuracy, read_accuracy, run_accuracy};
 pub use cloudai_metric::{METRIC_KEYS, check_metric_key, cloudai_metric};
 pub use compact::{CompactResults, TableHead, read_compact};
 pub use discover::{
     ResultFile, best_result, best_result_csv, best_result_file, find_request_records,
     find_result_files,
 };
-pub use error::{LookupError, ResultsError};
+pub use error::{LookupError, MetricKeyError, ResultsError};
 pub use failure_marker::failure_cause;
 pub use lookup::Query;
 pub use metric::{Attributes, Columns, Metric, MetricKey, Stats, split_unit};

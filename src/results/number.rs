@@ -1,11 +1,18 @@
 //! Statistic cells: `1146.31`, `"1,146.31"`, `N/A`, empty, `nan`, `True`.
 
-/// Parses one statistic cell; `Ok(None)` means "no value", `Err(())` "not a number".
+/// A statistic cell that is not a number (nor a missing-value marker). The reader adds the
+/// file, position, metric and column ([`super::ResultsError::BadNumber`]); the number parser
+/// knows none of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a number")]
+pub(crate) struct NotANumber;
+
+/// Parses one statistic cell; `Ok(None)` means "no value".
 ///
 /// Missing markers are the empty cell (aiperf), `N/A` (genai-perf) and NaN, which carries no
 /// information either. Thousands separators are accepted only in well-formed groups so that a
 /// cell like `1,14.6` is rejected instead of silently read as 114.6.
-pub(crate) fn parse_stat(cell: &str) -> Result<Option<f64>, ()> {
+pub(crate) fn parse_stat(cell: &str) -> Result<Option<f64>, NotANumber> {
     if let Some(v) = parse_plain(cell.as_bytes()) {
         return Ok(Some(v));
     }
@@ -22,7 +29,7 @@ pub(crate) fn parse_stat(cell: &str) -> Result<Option<f64>, ()> {
         match t {
             "True" => 1.0,
             "False" => 0.0,
-            _ => return Err(()),
+            _ => return Err(NotANumber),
         }
     };
     Ok((!value.is_nan()).then_some(value))
@@ -194,54 +201,46 @@ fn digits(bytes: &[u8], mut pos: usize, mut acc: u64) -> (u64, usize) {
 /// `[-+]d{1,3}(,ddd)+[.d*]`, as written by Python's `f"{v:,.2f}"`.
 ///
 /// Digits are gathered in a stack buffer: this runs for half the cells of a genai-perf file.
-fn parse_grouped(t: &str) -> Result<f64, ()> {
-    let mut buf = [0u8; 64];
-    let mut len = 0;
-    let mut push = |s: &[u8]| -> Result<(), ()> {
-        let end = len + s.len();
-        buf.get_mut(len..end).ok_or(())?.copy_from_slice(s);
-        len = end;
-        Ok(())
-    };
-    let (sign, rest) = match t.as_bytes().first() {
-        Some(b'-' | b'+') => t.split_at(1),
-        _ => ("", t),
-    };
-    let (int, frac) = match rest.split_once('.') {
+fn parse_grouped(t: &str) -> Result<f64, NotANumber> {
+    let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (int, frac) = match unsigned.split_once('.') {
         Some((i, f)) => (i, Some(f)),
-        None => (rest, None),
+        None => (unsigned, None),
     };
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     let mut groups = int.split(',');
-    let first = groups.next().ok_or(())?;
-    if first.is_empty() || first.len() > 3 || !digits(first) {
-        return Err(());
+    let first = groups.next().unwrap_or_default();
+    let well_formed = (1..=3).contains(&first.len())
+        && digits(first)
+        && groups.all(|g| g.len() == 3 && digits(g))
+        && frac.is_none_or(digits);
+    if !well_formed {
+        return Err(NotANumber);
     }
-    push(sign.as_bytes())?;
-    push(first.as_bytes())?;
-    for g in groups {
-        if g.len() != 3 || !digits(g) {
-            return Err(());
-        }
-        push(g.as_bytes())?;
+    // The same number without its separators: all ASCII by now.
+    let mut buf = [0u8; 64];
+    if t.len() > buf.len() {
+        // Longer than any export writes, but a number all the same.
+        return t.replace(',', "").parse().map_err(|_| NotANumber);
     }
-    if let Some(f) = frac {
-        if !digits(f) {
-            return Err(());
-        }
-        push(b".")?;
-        push(f.as_bytes())?;
+    let mut len = 0;
+    for b in t.bytes().filter(|&b| b != b',') {
+        buf[len] = b;
+        len += 1;
     }
-    if let Some(v) = parse_plain(&buf[..len]) {
-        return Ok(v);
+    let ungrouped = &buf[..len];
+    match parse_plain(ungrouped) {
+        Some(v) => Ok(v),
+        None => std::str::from_utf8(ungrouped)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(NotANumber),
     }
-    let text = std::str::from_utf8(&buf[..len]).map_err(|_| ())?;
-    text.parse().map_err(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_plain, parse_stat, plain_number, quoted_number};
+    use super::{NotANumber, parse_plain, parse_stat, plain_number, quoted_number};
 
     /// The fast path must agree bit for bit with `str::parse` wherever it answers.
     #[test]
@@ -347,6 +346,9 @@ mod tests {
         assert_eq!(parse_stat("-inf"), Ok(Some(f64::NEG_INFINITY)));
         assert_eq!(parse_stat("True"), Ok(Some(1.0)));
         assert_eq!(parse_stat("False"), Ok(Some(0.0)));
+        // Longer than the grouped reader's stack buffer (64 bytes), still 1000.
+        let long = format!("1,000.{}", "0".repeat(70));
+        assert_eq!(parse_stat(&long), Ok(Some(1000.0)));
     }
 
     #[test]
@@ -362,7 +364,7 @@ mod tests {
             "abc", "1,14.6", "1,1234", ",123", "1,", "12 34", "1.2.3", "--1", "1,234.5x",
             "1,234.-5", "1,2a4", "gpu0",
         ] {
-            assert_eq!(parse_stat(s), Err(()), "{s:?}");
+            assert_eq!(parse_stat(s), Err(NotANumber), "{s:?}");
         }
     }
 }

@@ -126,7 +126,7 @@ pub fn read_run_record(path: &Path, results_dir: Option<&Path>) -> Result<RunRec
     let (sources, accuracy_files) = match &cmd_args {
         Some(c) if c.is_current() => c
             .sources()
-            .map_err(|m| at("test", format!("test.cmd_args: {m}")))?,
+            .map_err(|e| at("test", format!("test.cmd_args.{e}")))?,
         _ => Default::default(),
     };
     let concurrency = match &cmd_args {

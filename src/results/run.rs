@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::outcome::{FAILED_METRIC, SUCCEEDED_METRIC};
 use super::{
     Accuracy, MetricReader, Query, RequestOutcome, RequestVerdict, ResultsError, RunRecord, Source,
-    Tool, best_result, read_accuracy, request_outcome,
+    Tool, best_result, request_outcome, run_accuracy,
 };
 
 /// The figures of one export. Field names are the summary's column names.
@@ -228,37 +228,15 @@ pub fn run_results(
         }
         sources.push(out);
     }
-    let accuracy = (!record.accuracy_files.is_empty()).then(|| {
-        // CloudAI's order; an empty file is no summary, as there.
-        let found = record
-            .accuracy_files
-            .iter()
-            .map(|p| run_dir.join(p))
-            .find(|p| p.metadata().is_ok_and(|m| m.len() > 0));
-        match found {
-            None => AccuracyResults {
-                accuracy: None,
-                error: Some(format!(
-                    "no accuracy summary (looked for {})",
-                    record
-                        .accuracy_files
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            },
-            Some(p) => match read_accuracy(&p) {
-                Ok(a) => AccuracyResults {
-                    accuracy: Some(a),
-                    error: None,
-                },
-                Err(e) => AccuracyResults {
-                    accuracy: None,
-                    error: Some(e.to_string()),
-                },
-            },
-        }
+    let accuracy = run_accuracy(run_dir, record).map(|found| match found {
+        Ok(a) => AccuracyResults {
+            accuracy: Some(a),
+            error: None,
+        },
+        Err(e) => AccuracyResults {
+            accuracy: None,
+            error: Some(e.to_string()),
+        },
     });
     let (verdict, cause) = verdict(&sources, accuracy.as_ref());
     Ok(RunResults {

@@ -91,9 +91,9 @@ impl RawCmdArgs {
         self.workloads.is_some()
     }
 
-    /// The sources and the accuracy summary's candidate paths; `Err` names a report path
-    /// that would leave the run directory.
-    pub(super) fn sources(&self) -> Result<(Vec<Source>, Vec<PathBuf>), String> {
+    /// The sources and the accuracy summary's candidate paths; `Err` names a workload this
+    /// reader does not know, or the field whose path would leave the run directory.
+    pub(super) fn sources(&self) -> Result<(Vec<Source>, Vec<PathBuf>), SourcesError> {
         let mut out = Vec::new();
         for (i, w) in self.workloads.iter().flatten().enumerate() {
             let first = i == 0;
@@ -106,6 +106,7 @@ impl RawCmdArgs {
                         report: inside(
                             g.and_then(|g| g.files.report_name.as_deref())
                                 .unwrap_or("genai_perf_report.csv"),
+                            || "genai_perf.report_name".into(),
                         )?,
                         concurrency: g.and_then(|g| concurrency(g.files.args.as_ref())),
                         primary: first,
@@ -137,10 +138,18 @@ impl RawCmdArgs {
                             phase.and_then(|p| p.files.report_name.as_deref()),
                             single,
                         );
+                        // The field the report's name comes from.
+                        let field = || match phase {
+                            Some(p) if p.files.report_name.is_some() => {
+                                format!("aiperf_phases[{k}].report_name")
+                            }
+                            Some(_) if !single => format!("aiperf_phases[{k}].name"),
+                            _ => "aiperf.report_name".to_owned(),
+                        };
                         out.push(Source {
                             name: name.to_owned(),
                             tool: Tool::Aiperf,
-                            report: inside(&report)?,
+                            report: inside(&report, field)?,
                             concurrency: phase
                                 .and_then(|p| concurrency(p.files.args.as_ref()))
                                 .or_else(|| base_conc.clone()),
@@ -148,13 +157,13 @@ impl RawCmdArgs {
                         });
                     }
                 }
-                other => return Err(format!("unknown workload {other:?}")),
+                other => return Err(SourcesError::UnknownWorkload(other.to_owned())),
             }
         }
         let accuracy = match &self.aiperf_accuracy {
             Some(a) => accuracy_candidates(&a.artifact_dir_name, AIPERF_ARTIFACTS)
                 .iter()
-                .map(|p| inside(p))
+                .map(|p| inside(p, || "aiperf_accuracy.artifact_dir_name".into()))
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
@@ -170,8 +179,30 @@ fn concurrency(args: Option<&IndexMap<String, serde_json::Value>>) -> Option<ser
         .then(|| v.clone())
 }
 
-/// `p` as a path inside the run directory: relative, without `..`.
-fn inside(p: &str) -> Result<PathBuf, String> {
+/// Why a current-schema record's workloads give no sources. Fields are named from
+/// `test.cmd_args`, which the record reader prefixes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum SourcesError {
+    /// `workloads` names a load generator this reader does not know.
+    #[error(
+        "workloads: unknown workload {0:?}; expected `genai_perf`, `aiperf` or their `.sh` scripts"
+    )]
+    UnknownWorkload(String),
+    /// A report or artifact path that would leave the run directory.
+    #[error(
+        "{field}: path {path:?} is not inside the run directory; expected a relative path without `..`"
+    )]
+    Outside {
+        /// The field the path comes from (`aiperf_phases[1].report_name`).
+        field: String,
+        /// The path as the record gives it.
+        path: String,
+    },
+}
+
+/// `p` as a path inside the run directory: relative, without `..`; else an error naming
+/// the `field` it comes from.
+fn inside(p: &str, field: impl FnOnce() -> String) -> Result<PathBuf, SourcesError> {
     let path = Path::new(p);
     let ok = !p.is_empty()
         && path
@@ -180,8 +211,9 @@ fn inside(p: &str) -> Result<PathBuf, String> {
     if ok {
         Ok(path.to_owned())
     } else {
-        Err(format!(
-            "report path {p:?} is not inside the run directory; expected a relative path without `..`"
-        ))
+        Err(SourcesError::Outside {
+            field: field(),
+            path: p.to_owned(),
+        })
     }
 }

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from .. import _core
+from ..errors import MetricKeyError, ResultsError
 from ..report.generate import ReportPaths, generate_report, write_single_report
 from ..runner.models import JobInfo, PreparedRun, RunOutcome
 from ..runner.scheduler import normalize_state
@@ -46,7 +47,13 @@ class MetricKeys(list[str]):
         super().__init__(_core.METRIC_KEYS)
 
     def __contains__(self, item: object) -> bool:
-        return isinstance(item, str) and not _core.metric_key_error(item)
+        if not isinstance(item, str):
+            return False
+        try:
+            _core.check_metric_key(item)
+        except MetricKeyError:
+            return False
+        return True
 
 
 def has_results(run_dir: Path) -> bool:
@@ -65,10 +72,11 @@ def metric(run_dir: Path, key: str) -> float | None:
     """Value of CloudAI metric ``key`` for the run in ``run_dir``; None when unavailable
     (CloudAI turns that into its METRIC_ERROR)."""
     # The core answers as the CloudAI of the run's schema generation does.
-    value, why = _core.cloudai_metric(run_dir, key)
-    if value is None:
+    try:
+        return _core.cloudai_metric(run_dir, key)
+    except (MetricKeyError, ResultsError, OSError) as why:  # not InternalError: a bug shows
         logging.debug("metric %r: %s", key, why)
-    return value
+        return None
 
 
 def write_report(run_dir: Path, gpus_per_node: int | None) -> Path | None:

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use super::super::error::ResultsError;
-use super::super::number::{Stat, parse_stat, plain_number, quoted_number};
+use super::super::number::{NotANumber, Stat, parse_stat, plain_number, quoted_number};
 use super::super::position::line_col;
 use super::header::{ColumnRole, Layout};
 
@@ -121,7 +121,7 @@ impl<'a> Reader<'a> {
                         Some(stat) => stat,
                         None => match parse_stat(text) {
                             Ok(value) => value.into(),
-                            Err(()) => return false,
+                            Err(NotANumber) => return false,
                         },
                     };
                     stats.push(stat);

@@ -8,7 +8,7 @@ use super::super::TableKind;
 use super::super::check::{self, Verdict};
 use super::super::error::ResultsError;
 use super::super::lookup::{Row, initial};
-use super::super::number::{Stat, parse_stat};
+use super::super::number::{NotANumber, Stat, parse_stat};
 use super::header::{Layout, is_header_start};
 use super::row::RowView;
 use super::shorten;
@@ -55,7 +55,7 @@ impl<'a> Layout<'a> {
             let cell = &cells[i];
             match parse_stat(&cell.text) {
                 Ok(v) => stats.push(v.into()),
-                Err(()) => {
+                Err(NotANumber) => {
                     let (line, col) = at(cell.offset);
                     return Err(ResultsError::BadNumber {
                         path: path.to_owned(),
