@@ -64,30 +64,40 @@ fn parse_file(diags: &mut Diagnostics, file: FileId) -> Option<Node> {
 /// values about 10 KB): a larger one, or `/dev/zero`, is an error instead of all the memory.
 pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Why a configuration file could not be read; the file is named by the [`Diagnostic`] it
+/// becomes.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("cannot read file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("expected a regular file, found {0}")]
+    NotAFile(&'static str),
+    #[error(
+        "expected a configuration file of at most {} MiB, found a larger file",
+        MAX_CONFIG_BYTES / (1024 * 1024)
+    )]
+    TooLarge,
+}
+
 /// Read a regular file of at most [`MAX_CONFIG_BYTES`]: a FIFO or a device would hang or never
 /// end, a directory is a mistake.
-fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+fn read_bounded(path: &Path) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
     // Checked before opening: opening a FIFO blocks until someone writes to it.
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
+    let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
-        let kind = if meta.is_dir() {
+        return Err(ReadError::NotAFile(if meta.is_dir() {
             "a directory"
         } else {
             "a special file (FIFO, socket or device)"
-        };
-        return Err(format!("expected a regular file, found {kind}"));
+        }));
     }
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read file: {e}"))?;
     let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read file: {e}"))?;
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(format!(
-            "expected a configuration file of at most {} MiB, found a larger file",
-            MAX_CONFIG_BYTES / (1024 * 1024)
-        ));
+        return Err(ReadError::TooLarge);
     }
     Ok(bytes)
 }
@@ -112,13 +122,13 @@ fn read_source(sources: &mut Sources, errors: &mut Vec<Diagnostic>, path: &Path)
                 None
             }
         },
-        Err(message) => {
+        Err(e) => {
             errors.push(Diagnostic {
                 file: path.display().to_string(),
                 line: 0,
                 column: 0,
                 path: String::new(),
-                message,
+                message: e.to_string(),
             });
             None
         }
