@@ -17,8 +17,10 @@ our parse, ``pd.read_csv`` and ``read_bytes``. Files are read once before timing
 contender sees a warm page cache. Each figure is the best of ``--repeat`` runs.
 
 Part 3 measures the peak memory of each kind of read, each in a fresh process (the growth of
-its peak RSS over the RSS after import), against the bound of twice the file size plus
-50 MB: the lookups on the large CSV, and ``read_results`` on the densest file it accepts
+its peak RSS over the RSS after import, and over the RSS after a first read of a tiny export
+through the same function: the first includes the ~0.3 MB of code pages any first call maps,
+once per process), against the bound of twice the file size plus 50 MB: the lookups on the
+large CSV, and ``read_results`` on the densest file it accepts
 (``MAX_PARSE_BYTES`` of one-character cells: the most rows and cells a file can hold).
 """
 
@@ -133,26 +135,35 @@ def status(field):
     with open("/proc/self/status") as f:
         return next(int(l.split()[1]) * 1024 for l in f if l.startswith(field + ":"))
 
+def read(kind, path):
+    try:
+        if kind == "get_metric":
+            c.get_metric(path, "default")
+        elif kind == "read_metrics_many":
+            c.read_metrics_many([path], ["default"])
+        else:
+            c.read_results(path)
+    except c.ResultsError as err:
+        print("refused:", err, file=sys.stderr)
+
+kind, path, warm = sys.argv[1], sys.argv[2], sys.argv[3:]
+if warm:  # a first call, on a tiny export: its code pages are the process's, not the read's
+    read(kind, warm[0])
 before = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # resets VmHWM (the peak) to the current RSS
-kind, path = sys.argv[1], sys.argv[2]
-try:
-    if kind == "get_metric":
-        c.get_metric(path, "default")
-    elif kind == "read_metrics_many":
-        c.read_metrics_many([path], ["default"])
-    else:
-        c.read_results(path)
-except c.ResultsError as err:
-    print("refused:", err, file=sys.stderr)
+read(kind, path)
 print(status("VmHWM") - before)
 """
 
+#: The seed's genai-perf export (775 bytes): the warm-up read of part 3.
+TINY = CORPUS / "cloudai-doc-genai-perf" / "profile_genai_perf.csv"
 
-def peak_rss(kind: str, path: Path) -> int:
-    """Peak RSS of the read above its process's RSS before it (Linux /proc)."""
-    command = [sys.executable, "-c", PEAK_RSS, kind, str(path)]
+
+def peak_rss(kind: str, path: Path, warm: bool) -> int:
+    """Peak RSS of the read above its process's RSS before it (Linux /proc); with ``warm``,
+    after a first read of a tiny export through the same function."""
+    command = [sys.executable, "-c", PEAK_RSS, kind, str(path), *([str(TINY)] if warm else [])]
     return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
@@ -176,6 +187,8 @@ def memory(work: Path, big: Path) -> None:
     dense = work / "dense_genai_perf.csv"
     write_dense(dense, _core.MAX_PARSE_BYTES)
     print("\npeak memory of one read (growth of peak RSS; bound = 2 x file + 50 MB)")
+    print("  first: the process's first call (its code pages included); then: after a first")
+    print("  read of a tiny export through the same function (the read's own memory)")
     for kind, path in [
         ("get_metric", big),
         ("read_metrics_many", big),
@@ -183,12 +196,13 @@ def memory(work: Path, big: Path) -> None:
         ("read_results", big),
     ]:
         size = path.stat().st_size
-        peak = peak_rss(kind, path)
+        first, then = peak_rss(kind, path, False), peak_rss(kind, path, True)
         bound = 2 * size + 50_000_000
-        verdict = "ok" if peak <= bound else "OVER"
+        verdict = "ok" if first <= bound else "OVER"
         print(
-            f"  {kind:18} {path.name:24}{size / 1e6:9.1f} MB file {peak / 1e6:8.1f} MB peak"
-            f"  (bound {bound / 1e6:6.1f} MB) {verdict}"
+            f"  {kind:18} {path.name:24}{size / 1e6:9.3f} MB file: first {first / 1e6:8.3f} MB,"
+            f" then {then / 1e6:8.3f} MB ({then / size:.2f}x)  (bound {bound / 1e6:6.1f} MB)"
+            f" {verdict}"
         )
 
 

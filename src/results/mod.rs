@@ -356,47 +356,57 @@ fn answer(
     Ok(sink.matchers.into_iter().map(|m| m.finish(path)).collect())
 }
 
-/// Reads the CSV `file` into `buffer`, which is kept between calls (no allocation); a file
-/// that does not fit is read into a vector of its own, at most [`MAX_SCAN_BYTES`].
+/// Reads the CSV `file` into `buffer`, which is kept between calls (no allocation once it
+/// fits the files read); a file of [`REUSED_BYTES`] or more is read into a vector of its
+/// own, at most [`MAX_SCAN_BYTES`].
 ///
-/// Every file is checked to be a regular file (`fstat` on the open descriptor, after the
-/// read: one call next to `open`/`read`/`close`): a directory, a FIFO (even one whose writer
-/// handed over a complete CSV and closed), or `/dev/zero` is refused rather than answered.
+/// Every file is checked to be a regular file first (`fstat` on the open descriptor: one
+/// call next to `open`/`read`/`close`): a directory, a FIFO (even one whose writer handed
+/// over a complete CSV and closed), or `/dev/zero` is refused rather than answered. Its size
+/// sizes the buffer: one file's lookup (`get_metric`) holds that file's bytes, not a fixed
+/// buffer.
 fn read_reusing<'b>(
     mut file: File,
     path: &Path,
     buffer: &'b mut Vec<u8>,
 ) -> Result<Cow<'b, [u8]>, ResultsError> {
-    // Real exports are a few KB; the buffer is zeroed once per reader, not per file.
-    const SIZE: usize = 64 * 1024;
-    if buffer.len() < SIZE {
-        buffer.resize(SIZE, 0);
+    let announced = regular_size(&file, path)?;
+    let Some(size) = usize::try_from(announced)
+        .ok()
+        .filter(|&s| s < REUSED_BYTES)
+    else {
+        return read_limited(
+            file,
+            path,
+            announced,
+            MAX_SCAN_BYTES,
+            "a lookup",
+            Vec::new(),
+        )
+        .map(Cow::Owned);
+    };
+    // One byte beyond the size: the read that finds the end finds room.
+    if buffer.len() <= size {
+        buffer.resize(size + 1, 0);
     }
     let mut len = 0;
     while len < buffer.len() {
         match file.read(&mut buffer[len..]) {
-            Ok(0) if len > 0 => {
-                regular_size(&file, path)?;
-                return Ok(Cow::Borrowed(&buffer[..len]));
-            }
-            Ok(0) => break,
+            Ok(0) => return Ok(Cow::Borrowed(&buffer[..len])),
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                regular_size(&file, path)?;
-                return Err(io_error(path)(e));
-            }
+            Err(e) => return Err(io_error(path)(e)),
         }
     }
-    let size = regular_size(&file, path)?;
-    if len == 0 {
-        return Ok(Cow::Borrowed(&buffer[..0]));
-    }
-    // Larger than the buffer: finish it into a vector of its own.
+    // The file grew beyond the buffer while read: the rest into a vector of its own.
     let data = buffer[..len].to_vec();
-    let data = read_limited(file, path, size, MAX_SCAN_BYTES, "a lookup", data)?;
+    let data = read_limited(file, path, len as u64, MAX_SCAN_BYTES, "a lookup", data)?;
     Ok(Cow::Owned(data))
 }
+
+/// Files below this size are read into [`MetricReader`]'s reused buffer (real exports are a
+/// few KB), larger ones into a vector of their own.
+const REUSED_BYTES: usize = 64 * 1024;
 
 /// Offers each scanned row to every query: to improve its answer, or to find that the row
 /// it answered from is repeated.

@@ -18,6 +18,14 @@ pub(super) struct DuplicateFinder {
 }
 
 impl DuplicateFinder {
+    /// A finder with room for `rows` rows (grown by doubling it would hold up to twice).
+    pub(super) fn with_capacity(rows: usize) -> Self {
+        Self {
+            state: RandomState::new(),
+            rows: Vec::with_capacity(rows),
+        }
+    }
+
     /// Remembers the next row (row numbers count from 0 across all tables).
     pub(super) fn add(&mut self, row: &impl Row) {
         let mut h = self.state.build_hasher();

@@ -1,6 +1,11 @@
 //! The sink that keeps only where each row is: a validated export's rows are read again
 //! from its text when asked for, so holding the export costs its text and 4 bytes a row
 //! (Python's `read_results`, see [`crate::results::CompactResults`]).
+//!
+//! Its memory while indexing is the text, 4 bytes a row for the offsets and 8 for the
+//! duplicate check's hashes (freed once checked), each reserved once from the text's line
+//! count: grown by doubling, each would hold up to twice its rows and, at each growth, a
+//! moment's copy beside the old block (`benches/memory.rs` counts it).
 
 use std::path::Path;
 
@@ -16,32 +21,47 @@ use super::row::{MetricNames, RowView};
 use super::tokenizer::Reader;
 use super::{Sink, scan};
 
-/// One table: its header, owned, and the byte offset of each of its rows.
+/// One table: its header, owned, and where its rows' offsets are in [`RowIndex::rows`].
 #[derive(Debug)]
 struct IndexedTable {
     layout: Layout<'static>,
     names: MetricNames,
     /// Byte offset of the header row (errors cite its line).
     header: usize,
-    /// Byte offset where each row starts. Texts are at most `MAX_PARSE_BYTES`.
-    rows: Vec<u32>,
+    /// Index of the table's first row in [`RowIndex::rows`], and its number of rows.
+    first: usize,
+    len: usize,
 }
 
 /// Where the tables and rows of a validated CSV text are.
 #[derive(Debug)]
 pub(crate) struct RowIndex {
     tables: Vec<IndexedTable>,
+    /// Byte offset where each row starts, every table's in file order. Texts are at most
+    /// `MAX_PARSE_BYTES`.
+    rows: Vec<u32>,
+}
+
+/// At most how many rows `text` holds: its lines, whichever line ending it uses (a cell's
+/// quoted line break only overcounts).
+fn row_bound(text: &str) -> usize {
+    let (lf, cr) = text.bytes().fold((0, 0), |(lf, cr), b| {
+        (lf + usize::from(b == b'\n'), cr + usize::from(b == b'\r'))
+    });
+    lf.max(cr) + 1
 }
 
 impl RowIndex {
     /// Validates `text` as [`super::parse_tables`] does (the same errors) and indexes it.
     pub(crate) fn build(text: &str, path: &Path) -> Result<(Vec<TableHead>, Self), ResultsError> {
+        let bound = row_bound(text);
         let mut sink = Indexer {
             text,
             lines: LineTracker::default(),
             heads: Vec::new(),
             tables: Vec::new(),
-            duplicates: DuplicateFinder::default(),
+            rows: Vec::with_capacity(bound),
+            duplicates: DuplicateFinder::with_capacity(bound),
             too_long: false,
         };
         scan(text, path, &mut sink)?;
@@ -56,25 +76,16 @@ impl RowIndex {
         let Indexer {
             heads,
             tables,
+            rows,
             duplicates,
             ..
         } = sink;
-        let mut index = Self { tables };
-        // Kept as long as the export is: no spare capacity.
-        for t in &mut index.tables {
-            t.rows.shrink_to_fit();
-        }
-        let index = index;
-        // Row numbers count across tables, as the finder was offered them.
+        let mut index = Self { tables, rows };
+        // Row numbers count across tables, as the finder was offered them and as
+        // `index.rows` holds them.
         let locate = |n: usize| {
-            let mut n = n;
-            for (t, table) in index.tables.iter().enumerate() {
-                if n < table.rows.len() {
-                    return Some((t, n));
-                }
-                n -= table.rows.len();
-            }
-            None
+            let t = index.tables.iter().position(|t| n < t.first + t.len)?;
+            Some((t, n - index.tables[t].first))
         };
         let metric = |n| locate(n).and_then(|(t, r)| index.metric(text, path, t, r));
         let same = |a, b| {
@@ -85,7 +96,7 @@ impl RowIndex {
         if let Some((first, second)) = duplicates.first(same) {
             let offset = |n| {
                 let (t, r) = locate(n)?;
-                let start = index.tables[t].rows[r] as usize;
+                let start = *index.rows.get(n)? as usize;
                 Some(start + index.label_at(text, t, r)?)
             };
             let label = metric(second).map(|m| m.label).unwrap_or_default();
@@ -98,7 +109,18 @@ impl RowIndex {
                 second.unwrap_or(0),
             ));
         }
+        // Kept as long as the export is: no spare capacity (the hashes are freed by now).
+        index.rows.shrink_to_fit();
         Ok((heads, index))
+    }
+
+    /// Byte offset where row `row` of table `table` starts.
+    fn row_start(&self, table: usize, row: usize) -> Option<usize> {
+        let t = self.tables.get(table)?;
+        if row >= t.len {
+            return None;
+        }
+        Some(*self.rows.get(t.first + row)? as usize)
     }
 
     /// Row `row` of table `table` of `text` (the text this index was built from), owned.
@@ -110,7 +132,7 @@ impl RowIndex {
         row: usize,
     ) -> Option<Metric> {
         let t = self.tables.get(table)?;
-        let start = *t.rows.get(row)? as usize;
+        let start = self.row_start(table, row)?;
         let mut reader = Reader { text, pos: start };
         let mut cells = Vec::new();
         let span = reader.next_row(&mut cells).ok()??;
@@ -128,7 +150,7 @@ impl RowIndex {
     /// Offset of the label cell of row `row` of table `table` from the row's start.
     fn label_at(&self, text: &str, table: usize, row: usize) -> Option<usize> {
         let t = self.tables.get(table)?;
-        let start = *t.rows.get(row)? as usize;
+        let start = self.row_start(table, row)?;
         let mut reader = Reader { text, pos: start };
         let mut cells = Vec::new();
         reader.next_row(&mut cells).ok()??;
@@ -142,6 +164,7 @@ struct Indexer<'t> {
     lines: LineTracker,
     heads: Vec<TableHead>,
     tables: Vec<IndexedTable>,
+    rows: Vec<u32>,
     duplicates: DuplicateFinder,
     /// A row starts beyond `u32::MAX` (never for a file [`crate::results::read`] accepts).
     too_long: bool,
@@ -160,7 +183,8 @@ impl<'a> Sink<'a> for Indexer<'_> {
             layout: layout.to_static(),
             names: MetricNames::of(layout),
             header: offset,
-            rows: Vec::new(),
+            first: self.rows.len(),
+            len: 0,
         });
     }
 
@@ -169,9 +193,10 @@ impl<'a> Sink<'a> for Indexer<'_> {
             return Ok(());
         };
         match u32::try_from(row.start()) {
-            Ok(start) => table.rows.push(start),
+            Ok(start) => self.rows.push(start),
             Err(_) => self.too_long = true,
         }
+        table.len += 1;
         head.rows += 1;
         self.duplicates.add(row);
         Ok(())
