@@ -433,3 +433,24 @@ fn frontend_ports_must_differ() {
         )]
     );
 }
+
+/// A run's parameters are named by the sweepable fields; the results reader accepts a record
+/// only if its parameter keys are axis keys. Every field either schema can sweep must be one,
+/// as the file spells it (the example's arguments are dashed: `tensor-parallel-size`).
+#[test]
+fn every_sweepable_field_is_an_axis_key_the_record_reader_accepts() {
+    for (text, name) in [(SEED.to_owned(), "seed.toml"), (example(), "cur.toml")] {
+        let mut t = load_any_test_str(&text, name).expect("valid");
+        let names: Vec<String> = t.sweep_slots().into_iter().map(|(n, _)| n).collect();
+        assert!(!names.is_empty(), "{name}");
+        for n in &names {
+            assert!(cloudai_dynamo_rs::config::is_axis_key(n), "{name}: {n}");
+        }
+        if name == "cur.toml" {
+            assert!(
+                names.contains(&"dynamo.prefill_worker.args.tensor-parallel-size".to_owned()),
+                "{names:?}"
+            );
+        }
+    }
+}

@@ -86,6 +86,32 @@ def current_run(tmp_path: Path, *, accuracy: bool = False, num_nodes: int = 1) -
 THROUGHPUT = "Output Token Throughput (tokens/sec)"
 
 
+def test_sweep_over_a_dashed_argument_writes_records_the_reader_accepts(tmp_path: Path) -> None:
+    """The current schema keeps an argument's spelling (`output-tokens-mean` in the example):
+    its sweep axis, the runs' parameter key, is read back, not refused as a bad record."""
+    text = (LOCAL / "test" / "current_mocker.toml").read_text()
+    line = "    output-tokens-mean = 16\n"
+    assert text.count(line) >= 1
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "t.toml").write_text(
+        text.replace(line, line.replace("16", "[16, 32]"), 1)
+    )
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('name = "s"\n[[Tests]]\nid = "x"\ntest_name = "current_mocker"\n')
+    prepared = _core.prepare(
+        LOCAL / "system" / "baremetal.toml",
+        [tmp_path / "tests" / "t.toml"],
+        scenario,
+        timestamp="t",
+        output_root=tmp_path / "out",
+        check_host_paths=False,
+    )
+    results = Path(prepared["results_dir"])
+    for step, value in ((1, 16), (2, 32)):
+        record = _core.read_run_record(results / "x" / "0" / str(step) / "test-run.json", results)
+        assert record["params"] == {"genai_perf.args.output-tokens-mean": value}
+
+
 @pytest.mark.parametrize(
     ("num_nodes", "gpus"),
     [

@@ -28,7 +28,7 @@ pub use host::{
 pub use parse::slurm_time_seconds;
 pub use scenario::{Dependency, Scenario, ScenarioTest};
 pub use shell_words::split_words;
-pub use sweep::{Slot, Sweep, SweepValue};
+pub use sweep::{Slot, Sweep, SweepValue, is_axis_key};
 pub use system::{ContainerRuntime, DataRepository, Group, Partition, STANDALONE, SystemConfig};
 pub use test_def::{
     ArgValue, CmdArgs, DecodeOnly, DynamoArgs, Frontend, GitRepo, LoadArgs, LoadGenerator,

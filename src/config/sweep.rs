@@ -13,6 +13,16 @@ use serde::Serialize;
 
 use super::diagnostic::Diagnostics;
 use super::node::{Node, Value};
+use super::text::is_field_name;
+
+/// Whether `key` is a name the core gives a sweep axis (a run's parameter): the scenario's
+/// `num_nodes`, or the dotted path of a sweepable field as `sweep_slots` of either schema
+/// names it (`dynamo.prefill_worker.num_nodes`, `genai_perf.args.output-tokens-mean`,
+/// `extra_env_vars.NAME`), each part a field name as the file spells it. The dot keeps every
+/// one apart from a report column (`status`, `test_id`).
+pub fn is_axis_key(key: &str) -> bool {
+    key == "num_nodes" || (key.contains('.') && key.split('.').all(is_field_name))
+}
 
 /// A field that may be swept: one value, or the list of values to explore.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -195,6 +205,26 @@ pub fn product(lens: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_keys() {
+        for k in [
+            "num_nodes",
+            "genai_perf.concurrency",
+            "dynamo.prefill_worker.num_nodes",
+            "extra_env_vars.MY_VAR",
+            // The current schema's arguments keep their file spelling.
+            "genai_perf.args.output-tokens-mean",
+            "dynamo.decode_worker.args.tensor-parallel-size",
+        ] {
+            assert!(is_axis_key(k), "{k}");
+        }
+        for k in [
+            "status", "test_id", "", "a.", ".a", "a..b", "a.b c", "cause", "a.-b", "a.b/c",
+        ] {
+            assert!(!is_axis_key(k), "{k}");
+        }
+    }
 
     #[test]
     fn product_is_last_axis_fastest() {

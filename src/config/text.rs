@@ -104,6 +104,15 @@ fn check_node(node: &Node, diags: &mut Diagnostics, at: &Where<'_>) {
     }
 }
 
+/// A field or argument name as a file may spell it (`num_nodes`, `output-tokens-mean`): ASCII
+/// letters, digits, `-` and `_`, not starting with `-` (which would read as a flag).
+pub fn is_field_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A shell identifier, the only names `export NAME=…` accepts without running anything.
 pub fn is_env_name(s: &str) -> bool {
     let mut bytes = s.bytes();

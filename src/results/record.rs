@@ -12,6 +12,7 @@ use super::error::ResultsError;
 use super::position::line_col;
 use super::read_small;
 use super::sources::{RawCmdArgs, Source};
+use crate::config::is_axis_key;
 
 /// What the report needs of a run's record, validated against where the record lies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,7 +101,7 @@ pub fn read_run_record(path: &Path, results_dir: Option<&Path>) -> Result<RunRec
     }
     let params = raw.params.unwrap_or_default();
     for (key, value) in &params {
-        if !is_axis_path(key) {
+        if !is_axis_key(key) {
             return Err(at(
                 "params",
                 format!(
@@ -235,22 +236,6 @@ fn bad(path: &Path, line: usize, col: usize, message: String) -> ResultsError {
     }
 }
 
-/// The names the core gives sweep axes: the scenario's `num_nodes`, or a dotted path
-/// (`dynamo.prefill_worker.num_nodes`, `genai_perf.concurrency`, `extra_env_vars.NAME`).
-/// None of them can be mistaken for a report column.
-fn is_axis_path(key: &str) -> bool {
-    if key == "num_nodes" {
-        return true;
-    }
-    let segment = |s: &str| {
-        s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    key.len() <= 256 && key.contains('.') && key.split('.').all(segment)
-}
-
 /// Byte offset of the key `key` of the top-level object (its opening quote), if present.
 fn top_level_key(text: &str, key: &str) -> Option<usize> {
     let bytes = text.as_bytes();
@@ -284,23 +269,6 @@ fn top_level_key(text: &str, key: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn axis_paths() {
-        for k in [
-            "num_nodes",
-            "genai_perf.concurrency",
-            "dynamo.prefill_worker.num_nodes",
-            "extra_env_vars.MY_VAR",
-        ] {
-            assert!(is_axis_path(k), "{k}");
-        }
-        for k in [
-            "status", "test_id", "", "a.", ".a", "a..b", "a.b c", "cause",
-        ] {
-            assert!(!is_axis_path(k), "{k}");
-        }
-    }
 
     #[test]
     fn top_level_keys() {

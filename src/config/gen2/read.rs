@@ -16,6 +16,7 @@ use crate::config::reader::{TableReader, list_of_tables};
 use crate::config::shell_words::split_words;
 use crate::config::sweep::{Sweep, sweep};
 use crate::config::test_def::{ArgValue, arg_value, check_frontend_ports, read_header};
+use crate::config::text::is_field_name;
 
 pub fn read_test(node: &Node, diags: &mut Diagnostics) -> Option<TestDefinition> {
     let mut r = TableReader::new(node, "", diags)?;
@@ -554,7 +555,7 @@ fn read_args(
     let mut ok = true;
     for (i, (k, v)) in entries.iter().enumerate() {
         let field = format!("{path}.{}", k.name);
-        if !is_flag_name(&k.name) {
+        if !is_field_name(&k.name) {
             diags.error(
                 k.span,
                 &field,
@@ -597,13 +598,6 @@ fn read_args(
         }
     }
     ok.then_some(out)
-}
-
-fn is_flag_name(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with('-')
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `extra-args`: a string of shell words (as CloudAI pastes it into the command) or a list of
