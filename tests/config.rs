@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cloudai_dynamo_rs::config::{
-    Checks, ConfigError, Diagnostic, LoadGenerator, Sweep, SweepValue, load_system, load_test_str,
-    load_workspace, verify_files,
+    AnyTest, Checks, ConfigError, Diagnostic, LoadGenerator, Sweep, SweepValue, load_system,
+    load_test_str, load_workspace, verify_files,
 };
 
 const SEED: &str = include_str!("data/config/seed_test.toml");
@@ -288,13 +288,13 @@ fn sweep_axes_are_the_list_valued_sweepable_fields_as_the_file_spells_them() {
             "streaming = true\n",
             "streaming = true\nextra_inputs = [\"a:1\", \"b:2\"]\nconcurrency = [4]\n",
         );
-    let mut t = load_test_str(&text, "t.toml").unwrap();
+    let mut t = AnyTest::Seed(load_test_str(&text, "t.toml").unwrap());
     assert_eq!(
         t.sweep_axis_keys(),
         vec!["dynamo.vllm_worker.num_nodes", "genai_perf.concurrency"]
     );
     let decode = text.replace("vllm_worker]", "decode_worker]");
-    let mut t = load_test_str(&decode, "t.toml").unwrap();
+    let mut t = AnyTest::Seed(load_test_str(&decode, "t.toml").unwrap());
     assert_eq!(t.sweep_axis_keys()[0], "dynamo.decode_worker.num_nodes");
 }
 

@@ -95,6 +95,23 @@ impl AnyTest {
         }
     }
 
+    /// The sweep axes this definition declares (sweepable fields written as lists), as the
+    /// dotted key paths of [`Self::sweep_slots`] in axis order, the seed's decode role named
+    /// as its file names it (`vllm_worker` or `decode_worker`). Every other list is a plain
+    /// value: a host framework that sweeps every list (CloudAI's DSE) must be told which ones
+    /// are axes.
+    pub fn sweep_axis_keys(&mut self) -> Vec<String> {
+        let decode_key = self.as_seed().map(|t| t.cmd_args.dynamo.decode_key);
+        self.sweep_slots()
+            .into_iter()
+            .filter(|(_, slot)| slot.is_list())
+            .map(|(name, _)| match decode_key {
+                Some(key) => name.replacen("dynamo.decode_worker.", &format!("dynamo.{key}."), 1),
+                None => name,
+            })
+            .collect()
+    }
+
     pub fn as_seed(&self) -> Option<&TestDefinition> {
         match self {
             AnyTest::Seed(t) => Some(t),

@@ -92,19 +92,13 @@ pub fn read_host_test(dump: Dump, origin: &Origin) -> Result<HostTest, ConfigErr
     refuse_unhonoured(&node, &mut diags);
     let test = read_any_test(&node, &mut diags);
     let cmd_args = child(&node, "cmd_args").cloned();
-    let test = diags.finish(test)?;
-    let mut probe = test.clone();
-    let axes = match &mut probe {
-        // The seed names the decode role as the file does (`vllm_worker` or `decode_worker`).
-        AnyTest::Seed(t) => t.sweep_axis_keys(),
-        AnyTest::Current(t) => t
-            .sweep_slots()
-            .into_iter()
-            .filter(|(_, slot)| slot.is_list())
-            .map(|(name, _)| name)
-            .collect(),
-    };
-    let sweep_axes = axes.iter().map(|name| spelled(&node, name)).collect();
+    let mut test = diags.finish(test)?;
+    // `sweep_slots` lends its fields mutably (expansion pins them); naming them changes none.
+    let sweep_axes = test
+        .sweep_axis_keys()
+        .iter()
+        .map(|name| spelled(&node, name))
+        .collect();
     Ok(HostTest {
         test,
         cmd_args,

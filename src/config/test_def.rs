@@ -261,21 +261,6 @@ impl TestDefinition {
         slots
     }
 
-    /// The sweep axes this definition declares (fields written as lists), each as the dotted
-    /// key path of the file (`dynamo.vllm_worker.num_nodes`, `genai_perf.concurrency`,
-    /// `extra_env_vars.X`), in axis order. Every other list is a plain value: a host framework
-    /// that sweeps every list (CloudAI's DSE) must be told which ones are axes.
-    pub fn sweep_axis_keys(&mut self) -> Vec<String> {
-        let decode_key = self.cmd_args.dynamo.decode_key;
-        self.sweep_slots()
-            .into_iter()
-            .filter(|(_, slot)| slot.is_list())
-            .map(|(name, _)| {
-                name.replacen("dynamo.decode_worker.", &format!("dynamo.{decode_key}."), 1)
-            })
-            .collect()
-    }
-
     pub fn hf_home(&self) -> Option<&str> {
         self.header
             .extra_env_vars
