@@ -14,6 +14,11 @@
 //! * it was last modified before this process started writing, so it is not being created
 //!   right now;
 //! * its lock is free (where the file system cannot lock, it is kept: nobody can tell).
+//!
+//! The older name `.<final name>.partial-<pid>[-<n>]` (written from 3b09470 until c81e43e,
+//! never in a tagged or versioned release) is left alone: it names no host and its writer
+//! held no lock, so two of these rules cannot be checked, and a pid alone may be another
+//! host's live writer on a shared file system.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
