@@ -224,54 +224,149 @@ impl Serialize for TableRows<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{find_result_files, parse_csv};
+    use crate::results::read;
 
-    /// The compact form holds what a full parse holds, and refuses what it refuses with the
-    /// same error: corpus files and one-byte mutations of them.
-    #[test]
-    fn same_as_a_full_parse() {
-        let mut next = crate::test_rng::xorshift(0x1234_5678_9ABC_DEF1u64);
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results");
-        let files = find_result_files(&root).unwrap();
-        let mut compared = 0;
-        for file in files.iter().filter(|f| f.format == Format::Csv) {
-            let original = std::fs::read(&file.path).unwrap();
-            let mut variants = vec![original.clone()];
-            for _ in 0..60 {
-                let mut v = original.clone();
-                let at = (next() % v.len() as u64) as usize;
-                v[at] = b",\"\r\n x1.-"[(next() % 9) as usize];
-                variants.push(v);
-            }
-            // The first data row repeated right after itself: a duplicate metric row.
-            let text = String::from_utf8(original.clone()).unwrap();
-            if let Some(i) = text.find("\r\n") {
-                let start = i + 2;
-                let len = text[start..].find("\r\n").map_or(0, |j| j + 2);
-                let row = &text[start..start + len];
-                let doubled = format!("{}{row}{}", &text[..start + len], &text[start + len..]);
-                let err = parse_compact(doubled.clone().into_bytes(), &file.path).unwrap_err();
-                assert!(
-                    matches!(err, ResultsError::Duplicate { .. }),
-                    "{}: {err}",
-                    file.path.display()
-                );
-                variants.push(doubled.into_bytes());
-            }
-            for data in variants {
-                let full = parse_csv(&data, &file.path).map(|r| serde_json::to_value(&r).unwrap());
-                let compact =
-                    parse_compact(data, &file.path).map(|r| serde_json::to_value(&r).unwrap());
-                assert_eq!(
-                    compact.map_err(|e| e.to_string()),
-                    full.map_err(|e| e.to_string()),
-                    "{}",
-                    file.path.display()
-                );
-                compared += 1;
+    /// Cells of one line of a corpus file, unquoted, as the text reads: a split at commas
+    /// outside quotes (the corpus has no quoted line breaks or escaped quotes).
+    fn cells_of(line: &str) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => cells.push(String::new()),
+                c => cells.last_mut().unwrap().push(c),
             }
         }
-        assert!(compared > 500, "{compared}");
+        cells.into_iter().map(|c| c.trim().to_owned()).collect()
+    }
+
+    /// The number a statistic cell writes: thousands commas dropped; empty, `N/A` and `nan`
+    /// are missing, and so is genai-perf's `-1` sentinel.
+    fn number_of(cell: &str) -> Option<f64> {
+        match cell {
+            "" | "N/A" | "nan" => None,
+            _ => Some(cell.replace(',', "").parse::<f64>().unwrap()).filter(|&v| v != -1.0),
+        }
+    }
+
+    /// Every table and row of every corpus CSV, as both the index ([`read_compact`]) and the
+    /// full parse ([`crate::results::read`]) give them, against the file's own lines: header
+    /// line and cells, then one row a line right after it, each row's label, unit, attributes
+    /// and statistics read from its cells, and a blank line (or the end) after the last row.
+    #[test]
+    fn rows_are_the_files_own() {
+        let (mut files, mut checked) = (0, 0);
+        for path in accepted_corpus_csvs() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let compact = read_compact(&path).unwrap();
+            let full = read(&path).unwrap();
+            assert_eq!(
+                serde_json::to_value(&compact).unwrap(),
+                serde_json::to_value(&full).unwrap()
+            );
+            assert_eq!(compact.tables().len(), full.tables.len());
+            for (t, head) in compact.tables().iter().enumerate() {
+                let at = |n: usize| format!("{}:{n}", path.display());
+                let columns = cells_of(lines[head.line - 1]);
+                assert_eq!(head.columns, columns, "{}", at(head.line));
+                let label = columns
+                    .iter()
+                    .position(|c| c == "Metric")
+                    .or_else(|| columns.iter().position(|c| c == "Config Name"))
+                    .unwrap();
+                let unit = columns.iter().position(|c| c == "Unit");
+                let after = lines.get(head.line + head.rows).copied();
+                assert!(
+                    after.is_none_or(|l| l.trim().is_empty()),
+                    "{}",
+                    at(head.line)
+                );
+                assert_eq!(full.tables[t].metrics.len(), head.rows);
+                for (r, parsed) in full.tables[t].metrics.iter().enumerate() {
+                    let n = head.line + 1 + r;
+                    let cells = cells_of(lines[n - 1]);
+                    let m = compact.metric(t, r).unwrap();
+                    assert_eq!(&m, parsed, "{}", at(n));
+                    assert_eq!(cells.len(), columns.len(), "{}", at(n));
+                    assert_eq!(m.label, cells[label], "{}", at(n));
+                    match (unit, &m.unit) {
+                        (Some(u), unit) => {
+                            assert_eq!(unit.as_deref().unwrap_or(""), cells[u], "{}", at(n));
+                            assert_eq!(m.name, m.label, "{}", at(n));
+                        }
+                        (None, Some(unit)) => {
+                            assert_eq!(format!("{} ({unit})", m.name), m.label, "{}", at(n))
+                        }
+                        (None, None) => assert_eq!(m.name, m.label, "{}", at(n)),
+                    }
+                    // Every other column is a statistic or an attribute, by name.
+                    let others = m.stats.len() + m.attributes.len();
+                    assert_eq!(others + 1 + usize::from(unit.is_some()), columns.len());
+                    for (name, value) in m.stats.iter() {
+                        let i = columns.iter().position(|c| c == name).unwrap();
+                        assert_eq!(*value, number_of(&cells[i]), "{} `{name}`", at(n));
+                    }
+                    for (name, value) in m.attributes.iter() {
+                        let i = columns.iter().position(|c| c == name).unwrap();
+                        assert_eq!(*value, cells[i], "{} `{name}`", at(n));
+                    }
+                    checked += 1;
+                }
+            }
+            files += 1;
+        }
+        assert!(
+            files >= 20 && checked > 600,
+            "{files} files, {checked} rows"
+        );
+    }
+
+    /// The corpus CSVs [`read`] accepts (the corpus also holds deliberately broken ones).
+    fn accepted_corpus_csvs() -> Vec<PathBuf> {
+        let all = crate::results::csv::tests::corpus_csvs();
+        all.into_iter().filter(|p| read(p).is_ok()).collect()
+    }
+
+    /// A corpus file's first data row repeated right after itself is refused at the copy,
+    /// naming the first, by both reads.
+    #[test]
+    fn a_repeated_row_is_refused_at_the_copy() {
+        for path in accepted_corpus_csvs() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let tables = read_compact(&path).unwrap();
+            let head = tables.tables().iter().find(|h| h.rows > 0).unwrap();
+            let header = head.line - 1;
+            let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+            let row = lines[header + 1];
+            lines.insert(header + 2, row);
+            let doubled = lines.concat();
+            // Lines are 1-based: the row is line `header + 2`, its copy the next.
+            let (first, second) = (header + 2, header + 3);
+            let columns = cells_of(lines[header]);
+            let label_column = columns
+                .iter()
+                .position(|c| c == "Metric")
+                .or_else(|| columns.iter().position(|c| c == "Config Name"))
+                .unwrap();
+            let label = cells_of(row).swap_remove(label_column);
+            let col = row
+                .split(',')
+                .take(label_column)
+                .map(|c| c.len() + 1)
+                .sum::<usize>()
+                + 1;
+            let expected = format!(
+                "{}:{second}:{col}: duplicate metric row `{label}` (first on line {first}); \
+                 expected each once",
+                path.display()
+            );
+            let compact = parse_compact(doubled.clone().into_bytes(), &path).unwrap_err();
+            let full = crate::results::parse_csv(doubled.as_bytes(), &path).unwrap_err();
+            assert_eq!(compact.to_string(), expected);
+            assert_eq!(full.to_string(), expected);
+        }
     }
 
     #[test]

@@ -438,6 +438,9 @@ impl<'a> csv::Sink<'a> for LookupSink<'_> {
 }
 
 /// Parses a CSV export held in memory; `path` names it in errors and hints the tool.
+///
+/// The same reading as [`read_compact`]'s, every row then owned: the same errors at the same
+/// positions. Beyond 4 GiB (32-bit row offsets) `data` is refused as too large.
 pub fn parse_csv(data: &[u8], path: impl AsRef<Path>) -> Result<Results, ResultsError> {
     let path = path.as_ref();
     let text = decode(data, path)?;

@@ -6,8 +6,12 @@
 //! Rows whose hashes are equal are compared in full by the caller.
 
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::path::Path;
 
+use super::super::error::ResultsError;
 use super::super::lookup::Row;
+use super::super::position::line_col;
+use super::shorten;
 
 /// Collects the identity hash of every row, in file order.
 #[derive(Debug, Default)]
@@ -66,5 +70,24 @@ impl DuplicateFinder {
             }
         }
         found
+    }
+}
+
+/// [`ResultsError::Duplicate`] for a metric row first seen at byte `first`, again at `second`.
+pub(crate) fn duplicate_error(
+    text: &str,
+    path: &Path,
+    label: &str,
+    first: usize,
+    second: usize,
+) -> ResultsError {
+    let (line, col) = line_col(text.as_bytes(), second);
+    ResultsError::Duplicate {
+        path: path.to_owned(),
+        line,
+        col,
+        what: "metric row",
+        name: shorten(label),
+        first_line: line_col(text.as_bytes(), first).0,
     }
 }
