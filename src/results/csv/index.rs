@@ -109,7 +109,12 @@ impl RowIndex {
             ));
         }
         // Kept as long as the export is: no spare capacity (the hashes are freed by now).
+        // The tables' slack matters for a small file: up to half a table's head, layout
+        // and offsets, a few hundred bytes against a file of a few hundred.
         index.rows.shrink_to_fit();
+        index.tables.shrink_to_fit();
+        let mut heads = heads;
+        heads.shrink_to_fit();
         Ok((heads, index))
     }
 
