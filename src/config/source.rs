@@ -1,6 +1,7 @@
 //! Source files and byte spans, resolved to 1-based line/column positions for diagnostics.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// Index of a file in a [`Sources`] set; every node of the config tree remembers its file so
 /// that errors in a scenario override point into the scenario, not into the test file.
@@ -19,7 +20,8 @@ pub struct Span {
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Worked out on the first position asked for: a valid file never needs it.
+    line_starts: OnceLock<Vec<usize>>,
     /// False for data that came from no file (a host framework's dict): its errors name the
     /// origin but no line.
     positioned: bool,
@@ -27,15 +29,20 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: String) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Self {
             path: path.into(),
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
             positioned: true,
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
     }
 
     /// A source without text: positions in it are line 0 ("no position").
@@ -52,8 +59,9 @@ impl SourceFile {
             return (0, 0);
         }
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts[line - 1];
+        let line_starts = self.line_starts();
+        let line = line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = line_starts[line - 1];
         let column = self
             .text
             .get(start..offset)

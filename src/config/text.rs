@@ -69,9 +69,19 @@ impl Where<'_> {
     }
 }
 
+/// Whether `s` may hold a control character (`char::is_control`: U+0000–U+001F and
+/// U+007F–U+009F, the latter encoded as 0xC2 0x80–0x9F): a byte scan that clears almost every
+/// string before the per-character search that names the culprit.
+fn may_have_control(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+}
+
 fn check_node(node: &Node, diags: &mut Diagnostics, at: &Where<'_>) {
     match &node.value {
         Value::String(s) => {
+            if !may_have_control(s) {
+                return;
+            }
             if let Some(bad) = first_bad(s, forbidden) {
                 diags.error(
                     node.span,
@@ -88,7 +98,10 @@ fn check_node(node: &Node, diags: &mut Diagnostics, at: &Where<'_>) {
         Value::Table(entries) => {
             for (key, value) in entries {
                 let sub = Where::Key(at, &key.name);
-                if let Some(bad) = first_bad(&key.name, char::is_control) {
+                if let Some(bad) = may_have_control(&key.name)
+                    .then(|| first_bad(&key.name, char::is_control))
+                    .flatten()
+                {
                     diags.error(
                         key.span,
                         &sub.path(),
@@ -241,6 +254,20 @@ mod tests {
         for bad in ["", "1X", "A-B", "X=1;touch /tmp/p;Y", "A B", "É", "A.B"] {
             assert!(!is_env_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_byte_scan_clears_no_control_character() {
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            if c.is_control() {
+                assert!(
+                    may_have_control(&format!("a{c}b")),
+                    "U+{:04X}",
+                    u32::from(c)
+                );
+            }
+        }
+        assert!(!may_have_control("plain text, é and ü"));
     }
 
     #[test]

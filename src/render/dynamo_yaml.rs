@@ -124,57 +124,68 @@ pub fn render(test: &TestDefinition) -> String {
             Yaml::Map(worker_section(&d.decode_worker, model)),
         ),
     ];
-    let mut out = String::new();
+    let mut out = String::with_capacity(2048);
     write_map(&mut out, &doc, 0);
     out
 }
 
+/// Written straight into `out`: one allocation per document, not one per line and scalar
+/// (this ran once per sweep case and was a fifth of rendering one).
 fn write_map(out: &mut String, entries: &[(String, Yaml)], indent: usize) {
     for (k, v) in entries {
-        let pad = " ".repeat(indent);
+        out.extend(std::iter::repeat_n(' ', indent));
+        write_str_scalar(out, k);
         match v {
             Yaml::Map(inner) => {
-                let _ = writeln!(out, "{pad}{}:", scalar_str(k));
+                out.push_str(":\n");
                 write_map(out, inner, indent + 2);
             }
             Yaml::Scalar(x) => {
-                let _ = writeln!(out, "{pad}{}: {}", scalar_str(k), scalar(x));
+                out.push_str(": ");
+                write_scalar(out, x);
+                out.push('\n');
             }
         }
     }
 }
 
-fn scalar(v: &ArgValue) -> String {
-    match v {
-        ArgValue::Bool(b) => b.to_string(),
-        ArgValue::Int(i) => i.to_string(),
-        ArgValue::Float(f) if f.is_finite() && f.fract() == 0.0 => format!("{f:.1}"),
-        ArgValue::Float(f) => f.to_string(),
-        ArgValue::Str(s) => scalar_str(s),
-    }
+fn write_scalar(out: &mut String, v: &ArgValue) {
+    let _ = match v {
+        ArgValue::Bool(b) => write!(out, "{b}"),
+        ArgValue::Int(i) => write!(out, "{i}"),
+        ArgValue::Float(f) if f.is_finite() && f.fract() == 0.0 => write!(out, "{f:.1}"),
+        ArgValue::Float(f) => write!(out, "{f}"),
+        ArgValue::Str(s) => {
+            write_str_scalar(out, s);
+            Ok(())
+        }
+    };
 }
 
 /// Strings are emitted as JSON strings, which YAML reads as double-quoted scalars: no value
 /// can be mistaken for a number, a boolean, a comment or more YAML.
-fn scalar_str(s: &str) -> String {
-    let plain = !s.is_empty()
+fn write_str_scalar(out: &mut String, s: &str) {
+    const WORDS: [&str; 9] = ["true", "false", "yes", "no", "on", "off", "null", "y", "n"];
+    let plain = s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
-        && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
-        );
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s));
     if plain {
-        s.to_string()
+        out.push_str(s);
     } else {
-        serde_json::to_string(s).unwrap_or_default()
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scalar_str(s: &str) -> String {
+        let mut out = String::new();
+        write_str_scalar(&mut out, s);
+        out
+    }
 
     #[test]
     fn strings_that_look_like_other_things_are_quoted() {

@@ -434,9 +434,8 @@ pub fn render_single(
     install_dir: &Path,
 ) -> crate::Result<(TestRun, RunFiles)> {
     let system = single.system;
-    let test = single.test.clone();
-    let mut probe = test.clone();
-    if let Some((name, _)) = probe.sweep_slots().into_iter().find(|(_, s)| s.is_list()) {
+    let mut test = single.test.clone();
+    if let Some((name, _)) = test.sweep_slots().into_iter().find(|(_, s)| s.is_list()) {
         return Err(RenderError::Invalid {
             run: single.id.to_string(),
             source: ScriptError::UnpinnedSweep(name),

@@ -392,7 +392,7 @@ pub fn expand_hostlist(s: &str) -> Result<Vec<String>, NodesError> {
                         return Err(too_many());
                     }
                     for i in lo..=hi {
-                        out.push(format!("{prefix}{i:0width$}{suffix}", width = a.len()));
+                        out.push(host_name(prefix, i, a.len(), suffix));
                     }
                 }
                 _ => out.push(format!("{prefix}{range}{suffix}")),
@@ -406,6 +406,30 @@ pub fn expand_hostlist(s: &str) -> Result<Vec<String>, NodesError> {
     Ok(out)
 }
 
+/// `{prefix}{i:0width$}{suffix}` without the formatting machinery: a partition of a few
+/// thousand nodes is expanded for every plan.
+fn host_name(prefix: &str, i: u64, width: usize, suffix: &str) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = i;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[at..];
+    let zeros = width.saturating_sub(digits.len());
+    let mut name = String::with_capacity(prefix.len() + zeros + digits.len() + suffix.len());
+    name.push_str(prefix);
+    name.extend(std::iter::repeat_n('0', zeros));
+    name.extend(digits.iter().map(|&d| char::from(d)));
+    name.push_str(suffix);
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +441,13 @@ mod tests {
             vec!["n08", "n09", "n10", "n3"]
         );
         assert_eq!(expand_hostlist("plain").unwrap(), vec!["plain"]);
+        assert_eq!(
+            expand_hostlist("gpu[098-100].ib").unwrap(),
+            vec!["gpu098.ib", "gpu099.ib", "gpu100.ib"]
+        );
+        assert_eq!(host_name("gpu", 7, 3, ".ib"), "gpu007.ib");
+        assert_eq!(host_name("n", 0, 0, ""), "n0");
+        assert_eq!(host_name("n", u64::MAX, 2, ""), format!("n{}", u64::MAX));
     }
 
     #[test]
