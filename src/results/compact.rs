@@ -146,9 +146,11 @@ impl CompactResults {
     }
 
     /// Every row of table `table`, in file order (none for a table that does not exist).
-    pub fn metrics(&self, table: usize) -> impl Iterator<Item = Metric> + '_ {
-        let rows = self.heads.get(table).map_or(0, |h| h.rows);
-        (0..rows).filter_map(move |i| self.metric(table, i))
+    pub fn metrics(&self, table: usize) -> Box<dyn Iterator<Item = Metric> + '_> {
+        match &self.rows {
+            Rows::Csv { text, index } => Box::new(index.metrics(text, &self.source, table)),
+            Rows::Parsed(tables) => Box::new(tables.get(table).into_iter().flatten().cloned()),
+        }
     }
 
     /// Table `index` in the shape a [`super::Table`] serialises to.

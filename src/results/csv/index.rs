@@ -13,11 +13,12 @@ use super::super::TableHead;
 use super::super::error::ResultsError;
 use super::super::lookup::{Kept, same_metric};
 use super::super::metric::Metric;
+use super::super::number::Stat;
 use super::super::position::{LineTracker, line_col};
 use super::duplicates::{DuplicateFinder, duplicate_error};
 use super::header::Layout;
 use super::row::{MetricNames, RowView};
-use super::tokenizer::Reader;
+use super::tokenizer::{Cell, Reader};
 use super::{Sink, scan};
 
 /// One table: its header, owned, and where its rows' offsets are in [`RowIndex::rows`].
@@ -30,6 +31,30 @@ struct IndexedTable {
     /// Index of the table's first row in [`RowIndex::rows`], and its number of rows.
     first: usize,
     len: usize,
+}
+
+impl IndexedTable {
+    /// The row of this table starting at byte `start` of `text`, owned (`cells` and `stats`
+    /// are buffers).
+    fn read<'t>(
+        &self,
+        text: &'t str,
+        path: &Path,
+        start: usize,
+        cells: &mut Vec<Cell<'t>>,
+        stats: &mut Vec<Stat>,
+    ) -> Option<Metric> {
+        let mut reader = Reader { text, pos: start };
+        let span = reader.next_row(cells).ok()??;
+        let at = |offset| line_col(text.as_bytes(), offset);
+        // Validated when indexed: the general path gives the same row as the scan did (the
+        // `plain_rows_change_nothing` test), so this cannot fail for this text.
+        let view = self
+            .layout
+            .row(cells, span, stats, &at, path, self.header)
+            .expect("an indexed row is valid");
+        Some(self.names.metric(&view))
+    }
 }
 
 /// Where the tables and rows of a validated CSV text are.
@@ -137,18 +162,22 @@ impl RowIndex {
     ) -> Option<Metric> {
         let t = self.tables.get(table)?;
         let start = self.row_start(table, row)?;
-        let mut reader = Reader { text, pos: start };
-        let mut cells = Vec::new();
-        let span = reader.next_row(&mut cells).ok()??;
-        let mut stats = Vec::new();
-        let at = |offset| line_col(text.as_bytes(), offset);
-        // Validated when indexed: the general path gives the same row as the scan did (the
-        // `plain_rows_change_nothing` test), so this cannot fail for this text.
-        let view = t
-            .layout
-            .row(&cells, span, &mut stats, &at, path, t.header)
-            .expect("an indexed row is valid");
-        Some(t.names.metric(&view))
+        t.read(text, path, start, &mut Vec::new(), &mut Vec::new())
+    }
+
+    /// Every row of table `table` (none if it does not exist), owned, in file order: what
+    /// [`RowIndex::metric`] makes of each, with one set of buffers for all of them.
+    pub(crate) fn metrics<'s>(
+        &'s self,
+        text: &'s str,
+        path: &'s Path,
+        table: usize,
+    ) -> impl Iterator<Item = Metric> + 's {
+        let t = self.tables.get(table);
+        let rows = t.map_or(&[][..], |t| &self.rows[t.first..t.first + t.len]);
+        let (mut cells, mut stats) = (Vec::new(), Vec::new());
+        rows.iter()
+            .filter_map(move |&start| t?.read(text, path, start as usize, &mut cells, &mut stats))
     }
 
     /// Offset of the label cell of row `row` of table `table` from the row's start.

@@ -145,9 +145,7 @@ pub(crate) fn parse_tables(text: &str, path: &Path) -> Result<Vec<Table>, Result
             kind: head.kind,
             line: head.line,
             columns: head.columns,
-            metrics: (0..head.rows)
-                .filter_map(|r| index.metric(text, path, t, r))
-                .collect(),
+            metrics: index.metrics(text, path, t).collect(),
         })
         .collect();
     Ok(tables)
