@@ -18,6 +18,8 @@ import pytest
 import cloudai_dynamo_rs as cdr
 from cloudai_dynamo_rs import engine
 from cloudai_dynamo_rs.cloudai_plugin import convert, results
+from cloudai_dynamo_rs.runner import status
+from cloudai_dynamo_rs.runner.models import JobInfo
 
 tomllib = pytest.importorskip("tomllib", reason="tomllib (Python 3.11+) reads the TOML back")
 
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 SEED_CONF = ROOT / "conf" / "staging" / "ai_dynamo"
 SEED_SYSTEM = SEED_CONF / "system" / "oci.toml"
+AIPERF_013 = DATA / "results" / "aiperf-0.13.0" / "dynamo-mocker-1p1d-stream-c4"
 TEST_TOMLS = sorted(
     [
         *SEED_CONF.glob("test/*.toml"),
@@ -516,8 +519,31 @@ def test_success_needs_results_and_the_done_marker(seed_run: Path, tmp_path: Pat
     empty.mkdir()
     (empty / "done.marker").touch()
     ok, why = results.job_status(empty)
-    assert not ok
-    assert "no genai-perf/aiperf results in" in why
+    assert (ok, why) == (False, "no results file")
+
+
+def test_job_status_agrees_with_the_embedded_runner(seed_run: Path, tmp_path: Path) -> None:
+    """The plugin's verdict without a Slurm record is the runner's (runner.status.combine
+    of a COMPLETED job): an empty export is no result, a run whose every request failed
+    measured nothing."""
+    (seed_run / "done.marker").touch()
+    completed = JobInfo("COMPLETED", "0:0", 1)
+    (seed_run / "profile_genai_perf.csv").write_text("")
+    assert results.job_status(seed_run) == (False, "no results file")
+    assert status.combine(seed_run, completed) == ("failed", "no results file")
+    # aiperf 0.13's export of a run whose 10 requests all failed (no valid Request Count).
+    text = (AIPERF_013 / "profile_export_aiperf.csv").read_bytes().decode()
+    assert "\r\nRequest Count,40.00\r\n" in text
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    (failed / "done.marker").touch()
+    (failed / "profile_export_aiperf.csv").write_text(
+        text.replace("\r\nRequest Count,40.00\r\n", "\r\nError Request Count,10.00\r\n"),
+        newline="",
+    )
+    cause = "all 10 requests failed (Error Request Count 10, no successful request)"
+    assert results.job_status(failed) == (False, cause)
+    assert status.combine(failed, completed) == ("failed", cause)
 
 
 # ---- engine selection --------------------------------------------------------------------------

@@ -17,11 +17,10 @@ from ..report.generate import ReportPaths, generate_report, write_single_report
 from ..runner.models import JobInfo, PreparedRun, RunOutcome
 from ..runner.scheduler import normalize_state
 from ..runner.status import (
-    DONE_MARKER,
     combine,
     failure_cause,
     failure_marker_text,
-    has_done_marker,
+    script_verdict,
     write_status,
 )
 
@@ -155,17 +154,16 @@ def finished(run_dir: Path) -> tuple[bool, str]:
 
 
 def job_status(run_dir: Path) -> tuple[bool, str]:
-    """``(successful, why not)`` of a finished run, from what its job script left.
+    """``(successful, why not)`` of a finished run, from what its job script left: the
+    embedded runner's rule (``runner.status``) without Slurm's verdict, which CloudAI did not
+    record.
 
     Slurm's exit code is not enough: a script that stops every process after a dead worker
-    may still exit 0, so the failure marker wins, and success needs results and the done
-    marker (the script reached its normal end).
+    may still exit 0, so the failure marker wins, and success needs results, the done
+    marker (the script reached its normal end) and a request that did not fail.
     """
     marker = failure_marker_text(run_dir)
     if marker is not None:
         return False, failure_cause(marker)
-    if not has_results(run_dir):
-        return False, f"no genai-perf/aiperf results in {run_dir}"
-    if not has_done_marker(run_dir):
-        return False, f"no {DONE_MARKER} in {run_dir}: the job script did not reach its normal end"
-    return True, ""
+    status, cause = script_verdict(run_dir)
+    return status == "completed", cause

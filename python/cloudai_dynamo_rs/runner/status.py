@@ -94,6 +94,13 @@ def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
         return "timeout", _slurm_cause(info)
     if info.state != "COMPLETED":
         return "failed", _slurm_cause(info)
+    return script_verdict(run_dir)
+
+
+def script_verdict(run_dir: Path) -> tuple[Status, str]:
+    """Status and cause of a job from what its script left, Slurm's verdict aside (the
+    failure marker is checked before it): results, the done marker, then the requests.
+    One rule for the embedded runner and the CloudAI plugin, so both agree on a run."""
     if not find_results(run_dir):
         return "failed", "no results file"
     if not has_done_marker(run_dir):
