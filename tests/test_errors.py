@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import cloudai_dynamo_rs as cdr
+from cloudai_dynamo_rs import engine
+from cloudai_dynamo_rs.runner.scheduler import SchedulerError, SlurmScheduler, SubmitError
 
 
 def test_classes_share_one_base_and_keep_their_builtin_bases() -> None:
@@ -33,6 +35,10 @@ def test_config_error_lists_positions() -> None:
     bogus = [e for e in info.value.errors if e["path"] == "cmd_args.bogus"]
     # `bogus` is on line 4, column 1 of the text above.
     assert [(e["file"], e["line"], e["column"]) for e in bogus] == [("t.toml", 4, 1)]
+    # Each entry's text is its fields in the core's `file:line:col: path: message` form.
+    (entry,) = bogus
+    assert entry["text"] == f"t.toml:4:1: cmd_args.bogus: {entry['message']}"
+    assert entry["message"] and entry["text"] in str(info.value)
 
 
 def test_results_error_carries_path_line_column(tmp_path: Path) -> None:
@@ -125,3 +131,24 @@ def test_unstartable_standalone_job_is_a_render_error_naming_the_job() -> None:
     assert str(info.value) == (
         "j7: expected 5 ports (frontend, etcd, etcd_peer, nats, worker1), found 3"
     )
+
+
+def test_errors_the_python_side_raises_share_the_base(tmp_path: Path) -> None:
+    """The runner's and the engine selector's own exceptions are ``Error``s too, so one
+    ``except cloudai_dynamo_rs.Error`` catches every failure the package reports."""
+    missing = str(tmp_path / "no-such-command")
+    slurm = SlurmScheduler(command_prefix=[missing])
+    with pytest.raises(SchedulerError) as sched:
+        slurm.check_usable()
+    assert str(sched.value).startswith(f"{missing}: command not found")
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\n")
+    with pytest.raises(SubmitError) as submit:
+        slurm.submit(script, tmp_path)
+    assert str(submit.value) == f"{missing}: command not found"
+    with pytest.raises(engine.EngineError) as eng:
+        engine.split_engine_flag(["--engine"])
+    assert str(eng.value) == "--engine needs a value: cloudai or embedded"
+    for err in (sched.value, submit.value, eng.value):
+        assert isinstance(err, cdr.Error), type(err)
+    assert isinstance(eng.value, ValueError)  # argparse-style callers catch ValueError

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .errors import Error
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (slow to import)
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,7 +32,7 @@ FLAG = "--engine"
 PROG = "cloudaix"
 
 
-class EngineError(ValueError):
+class EngineError(Error, ValueError):
     """An engine request that cannot be honoured."""
 
 

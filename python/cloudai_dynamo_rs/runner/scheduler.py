@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import Error
 from .models import JobInfo
 
 
-class SubmitError(Exception):
+class SubmitError(Error):
     """The scheduler refused a job; the message is the scheduler's own explanation."""
 
 
-class SchedulerError(Exception):
+class SchedulerError(Error):
     """The scheduler could not be queried (timeout, controller down, ...); try again later."""
 
 
