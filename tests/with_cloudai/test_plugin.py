@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,7 +41,54 @@ def test_register_replaces_the_builtin_aidynamo() -> None:
 
         strategy = registry.strategies_map[(CommandGenStrategy, SlurmSystem, tdef)]
         assert strategy is adapters.AIDynamoSlurmCommandGenStrategyJuly2025
-    assert registry.reports_map[tdef] == {adapters.AIDynamoReportGenerationStrategy}
+    # The report strategy CloudAI picks for a test run of its "AIDynamo" definition.
+    from cloudai.models.scenario import TestRunModel
+    from cloudai.test_scenario_parser import get_reporters
+
+    test_info = TestRunModel(id="Tests.1", test_name="aidynamo")
+    picked = get_reporters(test_info, tdef.model_construct())
+    assert picked == {adapters.AIDynamoReportGenerationStrategy}
+
+
+# CloudAI's report map as `import cloudai` alone leaves it (cloudai_dynamo_rs not imported):
+# each test-definition class with its report strategies, by qualified name, as JSON.
+_CLOUDAIS_OWN_REPORTS_MAP = """
+import json, sys
+from cloudai.core import Registry
+assert not any(m.startswith("cloudai_dynamo_rs") for m in sys.modules), "plugin imported"
+def name(c): return f"{c.__module__}.{c.__qualname__}"
+entries = Registry().reports_map.items()
+print(json.dumps(sorted([name(k), sorted(map(name, v))] for k, v in entries)))
+"""
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def test_register_leaves_cloudais_report_map_as_it_is() -> None:
+    """CloudAI's own suite counts the report map (`test_default_reporters_size`) and checks the
+    built-in AIDynamo's entry (`test_custom_reporters`): registered, the map is CloudAI's own."""
+    from cloudai.core import Registry
+
+    from cloudai_dynamo_rs.cloudai_plugin import register
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CLOUDAIS_OWN_REPORTS_MAP], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    cloudais_own = json.loads(done.stdout)
+    builtin = "cloudai.workloads.ai_dynamo"
+    assert [
+        f"{builtin}.ai_dynamo.AIDynamoTestDefinition",
+        [f"{builtin}.report_generation_strategy.AIDynamoReportGenerationStrategy"],
+    ] in cloudais_own
+
+    register()
+    reports_map = Registry().reports_map
+    assert len(reports_map) == len(cloudais_own)
+    registered = sorted([_qualified(k), sorted(map(_qualified, v))] for k, v in reports_map.items())
+    assert registered == cloudais_own
 
 
 def _seed_dry_run(ws: Path, scenario: Path | None = None) -> Path:
