@@ -132,8 +132,9 @@ fn main() {
         "notes: a CSV's peak is its text, 4 bytes a row of offsets and 8 of duplicate-check \
          hashes (freed after the check), plus a fixed part per read (the path; each table's \
          column names, kept by its head, its layout and its rows' names): the fixed part \
-         is most of a small file's ratio. A JSON export is parsed into a tree before its \
-         metrics are made (the peak), then held as parsed metrics. Not counted here: the \
+         is most of a small file's ratio. A JSON export is read one top-level entry at a time: \
+         its peak is its text, its metrics and one entry's tree; it is held as parsed \
+         metrics. Not counted here: the \
          code pages and allocator arenas any process's first call touches, once (~0.3 MB \
          of the extension's code in `benches/vs_cloudai.py`'s `memory`)."
     );

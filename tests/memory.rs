@@ -67,4 +67,18 @@ fn reads_hold_at_most_twice_the_file() {
     let (answers, peak) = peak_of(|| results::lookup_many(&dense, &queries).unwrap());
     assert_eq!(answers[0].as_ref().ok(), Some(&1.0));
     assert!(peak <= size + 4096, "lookup_many: {peak} bytes for {size}");
+
+    // A JSON export is read one top-level entry at a time: its text, its metrics (1.2x) and
+    // one entry's tree (the largest, `warmup_metrics`, is 37% of this file). The whole
+    // document's tree first came to 6.3x.
+    let json = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/data/results/aiperf-0.13.0/dynamo-mocker-1p1d-stream-c4/profile_export_aiperf.json",
+    );
+    let json_size = std::fs::metadata(&json).unwrap().len() as usize;
+    let (compact, peak) = peak_of(|| results::read_compact(&json).unwrap());
+    assert!(compact.tables().iter().map(|t| t.rows).sum::<usize>() > 20);
+    assert!(
+        peak <= 4 * json_size,
+        "read_compact: {peak} bytes for {json_size}"
+    );
 }

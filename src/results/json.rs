@@ -28,92 +28,217 @@ pub(crate) struct Parsed {
 }
 
 /// Parses a JSON export (`text` already stripped of its BOM).
+///
+/// Read one top-level entry at a time: each entry's value becomes a [`JsonNode`] tree, is
+/// checked and turned into metrics, and is dropped before the next is read, so the peak is
+/// the text, the metrics and one entry's tree, not the whole document's tree (which took
+/// 6-7x the file: `benches/memory.rs`). The outcome is that of reading the whole tree first:
+/// a syntax error anywhere wins, then the first duplicate key (in document order, a key
+/// before its value's keys), then the document's shape, then the first bad metric.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
-    let mut replaced = Vec::new();
-    let (root, parsed_text) = match serde_json::from_str::<JsonNode>(text) {
-        Ok(node) => (node, None),
-        // genai-perf's `json.dumps` writes bare NaN/Infinity; retry only then, so the common
-        // case pays nothing and error positions refer to the original text.
-        Err(first) => match replace_non_finite(text, &mut replaced) {
-            Some(fixed) => match serde_json::from_str::<JsonNode>(&fixed) {
-                Ok(node) => (node, Some(fixed)),
-                Err(_) => return Err(json_error(first, path)),
-            },
-            None => return Err(json_error(first, path)),
-        },
-    };
-    let base = parsed_text.as_deref().unwrap_or(text).as_ptr() as usize;
     let cx = Context {
         text,
         path,
-        base,
+        base: text.as_ptr() as usize,
+        replaced: Vec::new(),
+    };
+    let first = match read_entries(text, &cx) {
+        Ok(parsed) => return parsed,
+        Err(first) => first,
+    };
+    // genai-perf's `json.dumps` writes bare NaN/Infinity; retry only then, so the common
+    // case pays nothing and error positions refer to the original text.
+    let mut replaced = Vec::new();
+    let Some(fixed) = replace_non_finite(text, &mut replaced) else {
+        return Err(json_error(first, path));
+    };
+    let cx = Context {
+        text,
+        path,
+        base: fixed.as_ptr() as usize,
         replaced,
     };
-    cx.check_duplicates(&root)?;
-    let JsonNode::Obj(top) = root else {
-        return Err(ResultsError::JsonShape {
-            path: path.to_owned(),
-            found: root.kind(),
-        });
-    };
+    read_entries(&fixed, &cx).unwrap_or_else(|_| Err(json_error(first, path)))
+}
 
-    let mut request = Vec::new();
-    let mut system = Vec::new();
-    let mut gpu = Vec::new();
-    let mut version = None;
-    let mut aiperf_like = false;
-    let mut genai_perf_like = false;
-    for (key, value) in &top {
+/// The export in `parsed` (the text or its rewrite, `cx.base`), entry by entry; `Err` is a
+/// syntax error, `Ok(Err)` any other.
+fn read_entries(
+    parsed: &str,
+    cx: &Context<'_>,
+) -> Result<Result<Parsed, ResultsError>, serde_json::Error> {
+    use serde::Deserializer as _;
+    let mut entries = Entries {
+        cx,
+        keys: HashMap::new(),
+        duplicate: None,
+        failed: None,
+        request: Vec::new(),
+        system: Vec::new(),
+        gpu: Vec::new(),
+        version: None,
+        aiperf_like: false,
+        genai_perf_like: false,
+    };
+    // As `serde_json::from_str` reads: the value, then nothing but whitespace after it.
+    let mut de = serde_json::Deserializer::from_str(parsed);
+    let root = (&mut de).deserialize_any(TopVisitor(&mut entries))?;
+    de.end()?;
+    Ok(entries.finish(root))
+}
+
+/// What the top-level entries read so far gave.
+struct Entries<'c, 'a> {
+    cx: &'c Context<'a>,
+    /// The top-level keys read so far.
+    keys: HashMap<String, Key>,
+    /// The first duplicate key: once found, the rest is only parsed (a syntax error wins).
+    duplicate: Option<ResultsError>,
+    /// The first bad metric: once found, the rest is only checked for duplicates.
+    failed: Option<ResultsError>,
+    request: Vec<Metric>,
+    system: Vec<Metric>,
+    gpu: Vec<Metric>,
+    version: Option<String>,
+    aiperf_like: bool,
+    genai_perf_like: bool,
+}
+
+impl Entries<'_, '_> {
+    /// One top-level entry: its key against the earlier ones, then its value's keys, then
+    /// its metrics.
+    fn entry(&mut self, key: Key, value: JsonNode) {
+        if self.duplicate.is_some() {
+            return;
+        }
+        if let Some(first) = self.keys.get(&key.name) {
+            self.duplicate = Some(self.cx.duplicate_key(&key, first));
+            return;
+        }
+        if let Err(e) = self.cx.check_duplicates(&value) {
+            self.duplicate = Some(e);
+            return;
+        }
+        if self.failed.is_none()
+            && let Err(e) = self.metrics(&key, &value)
+        {
+            self.failed = Some(e);
+        }
+        self.keys.insert(key.name.clone(), key);
+    }
+
+    fn metrics(&mut self, key: &Key, value: &JsonNode) -> Result<(), ResultsError> {
+        let cx = self.cx;
         match (key.name.as_str(), value) {
             ("records", JsonNode::Obj(records)) => {
-                aiperf_like = true;
+                self.aiperf_like = true;
                 for (tag, m) in records {
-                    cx.classify(tag, m, &mut request, &mut system)?;
+                    cx.classify(tag, m, &mut self.request, &mut self.system)?;
                 }
             }
             ("telemetry_stats", JsonNode::Obj(t)) => {
-                genai_perf_like = true;
-                cx.genai_perf_telemetry(t, &mut gpu)?;
+                self.genai_perf_like = true;
+                cx.genai_perf_telemetry(t, &mut self.gpu)?;
             }
             ("telemetry_data", JsonNode::Obj(t)) => {
-                aiperf_like = true;
-                cx.aiperf_telemetry(t, &mut gpu)?;
+                self.aiperf_like = true;
+                cx.aiperf_telemetry(t, &mut self.gpu)?;
             }
             ("aiperf_version", JsonNode::Str(v, _)) => {
-                aiperf_like = true;
-                version = Some(v.clone());
+                self.aiperf_like = true;
+                self.version = Some(v.clone());
             }
-            ("schema_version" | "benchmark_id" | "run_info", _) => aiperf_like = true,
-            _ => cx.classify(key, value, &mut request, &mut system)?,
+            ("schema_version" | "benchmark_id" | "run_info", _) => self.aiperf_like = true,
+            _ => cx.classify(key, value, &mut self.request, &mut self.system)?,
         }
-    }
-    if let Some(JsonNode::Obj(cfg)) = field(&top, "input_config") {
-        genai_perf_like |= cfg
-            .iter()
-            .any(|(k, _)| k.name == "model_names" || k.name == "model");
+        if let ("input_config", JsonNode::Obj(cfg)) = (key.name.as_str(), value) {
+            self.genai_perf_like |= cfg
+                .iter()
+                .any(|(k, _)| k.name == "model_names" || k.name == "model");
+        }
+        Ok(())
     }
 
-    let mut tables = Vec::new();
-    for (kind, metrics) in [
-        (TableKind::Request, request),
-        (TableKind::System, system),
-        (TableKind::GpuTelemetry, gpu),
-    ] {
-        if !metrics.is_empty() {
-            tables.push(Table {
-                kind,
-                line: 0,
-                columns: Vec::new(),
-                metrics,
+    /// The outcome, once the whole text is read: `root` is the kind of a top-level value
+    /// that is not an object.
+    fn finish(self, root: Option<&'static str>) -> Result<Parsed, ResultsError> {
+        if let Some(e) = self.duplicate {
+            return Err(e);
+        }
+        if let Some(found) = root {
+            return Err(ResultsError::JsonShape {
+                path: self.cx.path.to_owned(),
+                found,
             });
         }
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let mut tables = Vec::new();
+        for (kind, metrics) in [
+            (TableKind::Request, self.request),
+            (TableKind::System, self.system),
+            (TableKind::GpuTelemetry, self.gpu),
+        ] {
+            if !metrics.is_empty() {
+                tables.push(Table {
+                    kind,
+                    line: 0,
+                    columns: Vec::new(),
+                    metrics,
+                });
+            }
+        }
+        Ok(Parsed {
+            tables,
+            version: self.version,
+            aiperf_like: self.aiperf_like,
+            genai_perf_like: self.genai_perf_like,
+        })
     }
-    Ok(Parsed {
-        tables,
-        version,
-        aiperf_like,
-        genai_perf_like,
-    })
+}
+
+/// The top-level value: an object's entries handed to [`Entries`] one at a time, each value
+/// read as [`JsonNode`] reads it; any other value's kind, for the shape error.
+struct TopVisitor<'e, 'c, 'a>(&'e mut Entries<'c, 'a>);
+
+impl<'de> Visitor<'de> for TopVisitor<'_, '_, '_> {
+    type Value = Option<&'static str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while let Some((key, value)) = map.next_entry::<Key, JsonNode>()? {
+            self.0.entry(key, value);
+        }
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Some(JsonNode::Array.kind()))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(JsonNode::Null.kind()))
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(JsonNode::Null.kind()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Some(JsonNode::Bool(false).kind()))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Some(JsonNode::Num(0.0).kind()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Some(JsonNode::Num(0.0).kind()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Some(JsonNode::Num(0.0).kind()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Some(JsonNode::Str(String::new(), None).kind()))
+    }
 }
 
 fn json_error(e: serde_json::Error, path: &Path) -> ResultsError {
@@ -173,19 +298,24 @@ impl Context<'_> {
         let mut seen: HashMap<&str, &Key> = HashMap::with_capacity(entries.len());
         for (key, value) in entries {
             if let Some(first) = seen.insert(&key.name, key) {
-                let (line, col) = self.key_position(key);
-                return Err(ResultsError::Duplicate {
-                    path: self.path.to_owned(),
-                    line,
-                    col,
-                    what: "JSON key",
-                    name: shorten(&key.name),
-                    first_line: self.key_position(first).0,
-                });
+                return Err(self.duplicate_key(key, first));
             }
             self.check_duplicates(value)?;
         }
         Ok(())
+    }
+
+    /// `key` written again after `first` in the same object.
+    fn duplicate_key(&self, key: &Key, first: &Key) -> ResultsError {
+        let (line, col) = self.key_position(key);
+        ResultsError::Duplicate {
+            path: self.path.to_owned(),
+            line,
+            col,
+            what: "JSON key",
+            name: shorten(&key.name),
+            first_line: self.key_position(first).0,
+        }
     }
 
     /// Adds `value` as a metric if it is one (an object with a `unit`): distributions (with
@@ -614,6 +744,49 @@ mod tests {
         );
         replaced.clear();
         assert_eq!(replace_non_finite(r#"{"a": 1}"#, &mut replaced), None);
+    }
+
+    /// Entries are read one at a time, but errors rank as if the whole tree were read
+    /// first: a syntax error anywhere, then a duplicate key anywhere, then the first bad
+    /// metric (positions counted by hand).
+    #[test]
+    fn errors_rank_as_for_the_whole_tree() {
+        let bad_metric = "{\"a\": {\"unit\": \"ms\", \"avg\": \"x\"},\n";
+        let path = Path::new("x.json");
+        let err = |text: &str| parse(text, path).err().unwrap().to_string();
+        // A bad metric alone.
+        let alone = format!("{bad_metric} \"b\": 1}}");
+        assert!(
+            err(&alone).starts_with("x.json:1:22: `a` field `avg`: wrong type"),
+            "{}",
+            err(&alone)
+        );
+        // A duplicate key after it, at the top or inside a later entry: the duplicate.
+        let top = format!("{bad_metric} \"b\": 1,\n \"b\": 2}}");
+        assert!(
+            err(&top).starts_with("x.json:3:2: duplicate JSON key `b` (first on line 2)"),
+            "{}",
+            err(&top)
+        );
+        let nested = format!("{bad_metric} \"c\": {{\"d\": 1,\n \"d\": 2}}}}");
+        assert!(
+            err(&nested).starts_with("x.json:3:2: duplicate JSON key `d` (first on line 2)"),
+            "{}",
+            err(&nested)
+        );
+        // A syntax error after both: the syntax error.
+        let cut = format!("{bad_metric} \"b\": 1,\n \"b\": 2,");
+        assert!(
+            err(&cut).starts_with("x.json:3:8: invalid JSON: EOF while parsing"),
+            "{}",
+            err(&cut)
+        );
+        // A second top-level value is a syntax error too, whatever came before.
+        assert!(
+            err("{\"b\": 1, \"b\": 2} 3").starts_with("x.json:1:18: invalid JSON: trailing"),
+            "{}",
+            err("{\"b\": 1, \"b\": 2} 3")
+        );
     }
 
     #[test]
