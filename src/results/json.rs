@@ -753,39 +753,28 @@ mod tests {
     fn errors_rank_as_for_the_whole_tree() {
         let bad_metric = "{\"a\": {\"unit\": \"ms\", \"avg\": \"x\"},\n";
         let path = Path::new("x.json");
-        let err = |text: &str| parse(text, path).err().unwrap().to_string();
+        let refused = |text: &str, start: &str| {
+            let err = parse(text, path).err().unwrap().to_string();
+            assert!(err.starts_with(start), "{err}");
+        };
         // A bad metric alone.
         let alone = format!("{bad_metric} \"b\": 1}}");
-        assert!(
-            err(&alone).starts_with("x.json:1:22: `a` field `avg`: wrong type"),
-            "{}",
-            err(&alone)
-        );
+        refused(&alone, "x.json:1:22: `a` field `avg`: wrong type");
         // A duplicate key after it, at the top or inside a later entry: the duplicate.
         let top = format!("{bad_metric} \"b\": 1,\n \"b\": 2}}");
-        assert!(
-            err(&top).starts_with("x.json:3:2: duplicate JSON key `b` (first on line 2)"),
-            "{}",
-            err(&top)
-        );
+        refused(&top, "x.json:3:2: duplicate JSON key `b` (first on line 2)");
         let nested = format!("{bad_metric} \"c\": {{\"d\": 1,\n \"d\": 2}}}}");
-        assert!(
-            err(&nested).starts_with("x.json:3:2: duplicate JSON key `d` (first on line 2)"),
-            "{}",
-            err(&nested)
+        refused(
+            &nested,
+            "x.json:3:2: duplicate JSON key `d` (first on line 2)",
         );
         // A syntax error after both: the syntax error.
         let cut = format!("{bad_metric} \"b\": 1,\n \"b\": 2,");
-        assert!(
-            err(&cut).starts_with("x.json:3:8: invalid JSON: EOF while parsing"),
-            "{}",
-            err(&cut)
-        );
+        refused(&cut, "x.json:3:8: invalid JSON: EOF while parsing");
         // A second top-level value is a syntax error too, whatever came before.
-        assert!(
-            err("{\"b\": 1, \"b\": 2} 3").starts_with("x.json:1:18: invalid JSON: trailing"),
-            "{}",
-            err("{\"b\": 1, \"b\": 2} 3")
+        refused(
+            "{\"b\": 1, \"b\": 2} 3",
+            "x.json:1:18: invalid JSON: trailing",
         );
     }
 
