@@ -64,14 +64,6 @@ def _find_toml(root: str, parts: tuple[str, ...], found: list[tuple[str, ...]]) 
             _find_toml(root, (*parts, entry.name), found)
 
 
-def report_config_error(err: _core.ConfigError) -> int:
-    n = len(err.errors)
-    print(f"error: {n} configuration error{'s' if n != 1 else ''}", file=sys.stderr)
-    for e in err.errors:
-        print(f"  {e['text']}", file=sys.stderr)
-    return 1
-
-
 def cmd_verify_configs(args: argparse.Namespace) -> int:
     paths = list(args.configs)
     if args.tests_dir:
@@ -299,9 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with interrupt_on_signals():
             return int(args.func(args))
-    except _core.ConfigError as err:
-        return report_config_error(err)
-    except (_core.RenderError, _core.ResultsError, OSError) as err:
+    except (_core.ConfigError, _core.RenderError, _core.ResultsError, OSError) as err:
+        # The core's message as it formats it (a ConfigError: its count line, then one
+        # `file:line:col: path: message` line per problem).
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
