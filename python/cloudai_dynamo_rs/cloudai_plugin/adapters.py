@@ -144,12 +144,6 @@ def _track_scenario(create: Callable[..., Any]) -> Callable[..., Any]:
     return _create_test_run
 
 
-def _format_errors(err: _core.ConfigError) -> str:
-    return "invalid AIDynamo test (cloudai-dynamo-rs):\n\t" + "\n\t".join(
-        e["text"] for e in err.errors
-    )
-
-
 class AIDynamoTestDefinition(TestDefinition):
     """CloudAI's ``AIDynamo`` test, either schema generation, as validated by our core."""
 
@@ -172,7 +166,11 @@ class AIDynamoTestDefinition(TestDefinition):
                 entry=origin.entry,
             )
         except _core.ConfigError as err:
-            raise ValueError(_format_errors(err)) from None
+            # Still a ConfigError (a ValueError, as pydantic wants): its `errors` reach
+            # CloudAI's ValidationError (`ctx["error"]`); the text is the core's.
+            raise _core.ConfigError(
+                f"invalid AIDynamo test (cloudai-dynamo-rs): {err}", errors=err.errors
+            ) from None
         axes = {a for a in read["sweep_axes"] if not a.startswith("extra_env_vars.")}
         return {**data, "cmd_args": freeze_plain_lists(read["cmd_args"] or {}, axes)}
 
