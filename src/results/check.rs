@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use super::lookup::{NamePattern, Row};
+use super::lookup::{NamePattern, Prefilter, Row};
 use super::metric::{MetricKey, to_millis};
 
 /// genai-perf ≤ 0.0.4 wrote `-1` (`-1.00`) for a missing statistic
@@ -17,7 +17,9 @@ pub(crate) const MISSING_SENTINEL: f64 = -1.0;
 /// Rates as the writers spell them: `tokens/sec`, `requests/sec`, `tokens/sec/user`, and
 /// genai-perf's older `per sec`.
 fn is_rate(unit: &str) -> bool {
-    unit == "per sec" || unit.contains("/sec")
+    // Units are short: a window beats `str::contains`'s searcher, which a scan would set up
+    // for every row read by a key.
+    unit == "per sec" || unit.as_bytes().windows(4).any(|w| w == b"/sec")
 }
 
 /// Whether a metric with this name and unit can never be negative: durations, rates, token
@@ -64,24 +66,38 @@ pub(crate) fn judge(value: f64, non_negative: impl FnOnce() -> bool) -> Verdict 
     Verdict::Fine
 }
 
-/// Name patterns of every CloudAI key, prepared once.
-fn key_patterns() -> &'static [(NamePattern, MetricKey)] {
-    static PATTERNS: OnceLock<Vec<(NamePattern, MetricKey)>> = OnceLock::new();
+/// Name patterns of every CloudAI key, and the filter of the rows they may match, prepared
+/// once.
+struct KeyPatterns {
+    patterns: Vec<(NamePattern, MetricKey)>,
+    filter: Prefilter,
+}
+
+fn key_patterns() -> &'static KeyPatterns {
+    static PATTERNS: OnceLock<KeyPatterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        MetricKey::ALL
+        let patterns: Vec<(NamePattern, MetricKey)> = MetricKey::ALL
             .into_iter()
             .flat_map(|k| k.names().iter().map(move |n| (NamePattern::new(n), k)))
-            .collect()
+            .collect();
+        let filter = Prefilter::of_patterns(patterns.iter().map(|(p, _)| p));
+        KeyPatterns { patterns, filter }
     })
+}
+
+/// The rows some CloudAI key may read: a scan rules most rows out with it before asking
+/// [`unit_problem`].
+pub(crate) fn key_filter() -> &'static Prefilter {
+    &key_patterns().filter
 }
 
 /// The units a key's lookups accept, if `row` is read by a CloudAI key and its unit is not
 /// one of them: durations are converted to milliseconds, so an unknown time unit would be
 /// reported as milliseconds; rates are reported as they are, per second.
 pub(crate) fn unit_problem(row: &impl Row) -> Option<&'static str> {
-    // Every key name starts with one of these (folded); most rows are ruled out here.
-    let candidate = |c: Option<char>| matches!(c, Some('t' | 'r' | 'i' | 'o'));
-    if !candidate(row.label_initial()) && !candidate(row.name_initial()) {
+    let keys = key_patterns();
+    // Most rows are ruled out here.
+    if !keys.filter.may_match(row) {
         return None;
     }
     // The usual rows have the unit of their kind: only the other kind's keys can object.
@@ -91,7 +107,8 @@ pub(crate) fn unit_problem(row: &impl Row) -> Option<&'static str> {
         Some(u) if is_rate(u) => Some(true),
         _ => None,
     };
-    let key = key_patterns()
+    let key = keys
+        .patterns
         .iter()
         .filter(|(_, k)| wanted.is_none_or(|duration| k.is_duration() == duration))
         .find(|(p, _)| p.matches(row))?

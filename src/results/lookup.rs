@@ -25,6 +25,15 @@ pub(crate) trait Row {
     fn label_initial(&self) -> Option<char> {
         initial(self.label())
     }
+    /// Last character of the folded name (see [`terminal`]); rows that scan work it out
+    /// once per row.
+    fn name_terminal(&self) -> Option<char> {
+        terminal(self.name())
+    }
+    /// Last character of the folded label.
+    fn label_terminal(&self) -> Option<char> {
+        terminal(self.label())
+    }
     /// The unit, if any.
     fn unit(&self) -> Option<&str>;
     /// Number of statistics.
@@ -127,8 +136,28 @@ pub(crate) fn initial(s: &str) -> Option<char> {
         .map(|c| c.to_ascii_lowercase())
 }
 
+/// Last character of `fold(s)`: the last that is not a separator, lower-cased.
+pub(crate) fn terminal(s: &str) -> Option<char> {
+    match s.as_bytes().last() {
+        // Nearly always: a visible ASCII character (a letter, or a unit's `)`).
+        Some(&b) if b.is_ascii_graphic() && !is_ascii_separator(b) => {
+            Some(char::from(b.to_ascii_lowercase()))
+        }
+        _ => s
+            .chars()
+            .rev()
+            .find(|&c| !is_separator(c))
+            .map(|c| c.to_ascii_lowercase()),
+    }
+}
+
 fn is_separator(c: char) -> bool {
     c == '_' || c == '-' || c.is_whitespace()
+}
+
+/// [`is_separator`] of an ASCII byte (`char::is_whitespace` counts \t to \r, \x0B too).
+fn is_ascii_separator(b: u8) -> bool {
+    matches!(b, b'_' | b'-' | b' ' | b'\t'..=b'\r')
 }
 
 /// A name query folded once (case, unit, `_`/`-`/space runs), so that testing a row costs a
@@ -141,19 +170,25 @@ pub(crate) struct NamePattern {
     folded: Vec<Folded>,
 }
 
-/// A folded query and its first character, compared before anything else: most rows differ
-/// there.
+/// A folded query and its first and last characters, compared before anything else: most
+/// rows differ there.
 #[derive(Debug, Clone)]
 struct Folded {
     text: String,
     initial: Option<char>,
+    last: Option<char>,
 }
 
 impl Folded {
     fn new(query: &str) -> Self {
         let text: String = fold(query).collect();
         let initial = text.chars().next();
-        Self { text, initial }
+        let last = text.chars().next_back();
+        Self {
+            text,
+            initial,
+            last,
+        }
     }
 }
 
@@ -169,15 +204,54 @@ impl NamePattern {
 
     /// Whether the row's name or label folds to the query.
     pub(crate) fn matches(&self, row: &impl Row) -> bool {
+        // First and last characters rule out nearly every row before the texts are walked
+        // (a label ending in its unit's `)` never folds to a name).
         self.folded.iter().any(|q| {
-            (row.name_initial() == q.initial && fold_eq(row.name(), &q.text))
-                || (row.label_initial() == q.initial && fold_eq(row.label(), &q.text))
+            let name = || row.name_initial() == q.initial && row.name_terminal() == q.last;
+            let label = || row.label_initial() == q.initial && row.label_terminal() == q.last;
+            (name() && fold_eq(row.name(), &q.text))
+                // A label without a unit is its own name (the same text): tested already.
+                || (label()
+                    && !std::ptr::eq(row.name(), row.label())
+                    && fold_eq(row.label(), &q.text))
         })
     }
 }
 
 /// `fold(s)` equals the already folded `folded`, stopping at the first difference.
+///
+/// Byte by byte while `s` is ASCII, as labels are: a difference found there is one the
+/// character walk would find at the same place; a non-ASCII byte hands over to it.
 fn fold_eq(s: &str, folded: &str) -> bool {
+    let want = folded.as_bytes();
+    let mut k = 0;
+    let mut pending_space = false;
+    let mut started = false;
+    for &b in s.as_bytes() {
+        if !b.is_ascii() {
+            return fold_eq_chars(s, folded);
+        }
+        if is_ascii_separator(b) {
+            pending_space = started;
+            continue;
+        }
+        if std::mem::take(&mut pending_space) {
+            if want.get(k) != Some(&b' ') {
+                return false;
+            }
+            k += 1;
+        }
+        started = true;
+        if want.get(k) != Some(&b.to_ascii_lowercase()) {
+            return false;
+        }
+        k += 1;
+    }
+    k == want.len()
+}
+
+/// [`fold_eq`] for any text, a character at a time.
+fn fold_eq_chars(s: &str, folded: &str) -> bool {
     let mut want = folded.chars();
     let mut pending_space = false;
     let mut started = false;
@@ -273,48 +347,79 @@ impl Query {
     }
 }
 
-/// Which rows can matter to any of a set of queries, judged by the first folded character
-/// of their name or label alone; most rows of a file are skipped after one bit test.
+/// Which rows can matter to any of a set of queries, judged by the first and last folded
+/// characters of their name or label alone; most rows of a file are skipped after one bit
+/// test, nearly all the others after comparing a few characters.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
     /// Bit `c` set for each ASCII initial of a name pattern.
     initials: u128,
-    /// Some query can match rows the bits cannot rule out: an exact label, or a name pattern
-    /// with no initial (only separators) or a non-ASCII one.
+    /// First and last characters of each folded name pattern (see [`ends`]).
+    ends: Vec<u64>,
+    /// Some query can match rows the characters cannot rule out: an exact label, or a name
+    /// pattern with no initial (only separators) or a non-ASCII one.
     everything: bool,
 }
 
 impl Prefilter {
     pub(crate) fn new(queries: &[Query]) -> Self {
+        let alternatives = queries.iter().flat_map(|q| &q.alternatives);
+        let everything = alternatives
+            .clone()
+            .any(|a| matches!(a, Alternative::Label(_)));
+        let patterns = alternatives.filter_map(|a| match a {
+            Alternative::Name(pattern) => Some(pattern),
+            Alternative::Label(_) => None,
+        });
+        let mut filter = Self::of_patterns(patterns);
+        filter.everything |= everything;
+        filter
+    }
+
+    /// The filter of rows that may match one of `patterns`.
+    pub(crate) fn of_patterns<'p>(patterns: impl IntoIterator<Item = &'p NamePattern>) -> Self {
         let mut filter = Self {
             initials: 0,
+            ends: Vec::new(),
             everything: false,
         };
-        for alternative in queries.iter().flat_map(|q| &q.alternatives) {
-            let Alternative::Name(pattern) = alternative else {
-                filter.everything = true;
-                continue;
-            };
-            for folded in &pattern.folded {
-                match folded.initial {
-                    Some(c) if c.is_ascii() => filter.initials |= 1 << (c as u32),
-                    _ => filter.everything = true,
-                }
+        for folded in patterns.into_iter().flat_map(|p| &p.folded) {
+            match folded.initial {
+                Some(c) if c.is_ascii() => filter.initials |= 1 << (c as u32),
+                _ => filter.everything = true,
             }
+            filter.ends.push(ends(folded.initial, folded.last));
         }
         filter
     }
 
-    /// Whether some query may match a CSV row whose label starts (once folded) with
-    /// `label_initial`.
+    /// Whether some query may match a row read from a CSV file.
     ///
-    /// The label alone decides because a CSV row's name is a prefix of its label: the
-    /// name's initial is the label's, or none at all if the name is only separators, and
-    /// patterns without an initial set `everything`.
-    pub(crate) fn admits(&self, label_initial: Option<char>) -> bool {
+    /// The label's initial is tested first, alone, because a CSV row's name is a prefix of
+    /// its label: the name's initial is the label's, or none at all if the name is only
+    /// separators, and patterns without an initial set `everything`. Only the rows it lets
+    /// through are split into name and unit for [`Prefilter::may_match`].
+    pub(crate) fn admits(&self, row: &impl Row) -> bool {
+        let initial = row.label_initial();
         self.everything
-            || label_initial.is_some_and(|c| c.is_ascii() && self.initials >> (c as u32) & 1 == 1)
+            || (initial.is_some_and(|c| c.is_ascii() && self.initials >> (c as u32) & 1 == 1)
+                && self.may_match(row))
     }
+
+    /// Whether some query may match `row`, whatever its kind: the folds of its name or of
+    /// its label start and end as a pattern's do.
+    pub(crate) fn may_match(&self, row: &impl Row) -> bool {
+        let name = ends(row.name_initial(), row.name_terminal());
+        let label = ends(row.label_initial(), row.label_terminal());
+        self.everything || self.ends.iter().any(|&e| e == name || e == label)
+    }
+}
+
+/// A first and a last character in one word, compared in one instruction.
+fn ends(initial: Option<char>, last: Option<char>) -> u64 {
+    // `char::MAX` is below 2^21: `None` takes a code no character has.
+    let code = |c: Option<char>| c.map_or(1 << 21, u64::from);
+    code(initial) << 32 | code(last)
 }
 
 /// Answers one [`Query`] from rows offered in file order.
@@ -393,11 +498,113 @@ mod tests {
             ("ab", "a b"),
             ("a\u{a0}b", "a b"),
             ("Temp °C", "temp °c"),
+            ("TEMP °C", "temp °c"),
+            ("ÄB", "äb"),
+            ("x\u{0B}y\u{0C}", "x y"),
+            ("Latency\u{85}", "latency"),
             ("", " _ "),
         ] {
             let fa: String = fold(a).collect();
             let fb: String = fold(b).collect();
             assert_eq!(fold_eq(a, &fb), fa == fb, "{a:?} {b:?}");
+            assert_eq!(fold_eq_chars(a, &fb), fa == fb, "{a:?} {b:?}");
+        }
+    }
+
+    /// A row of a label only, split as a CSV row is.
+    struct Labelled<'a>(&'a str);
+
+    impl Row for Labelled<'_> {
+        fn label(&self) -> &str {
+            self.0
+        }
+        fn name(&self) -> &str {
+            split_unit(self.0).0
+        }
+        fn unit(&self) -> Option<&str> {
+            split_unit(self.0).1
+        }
+        fn stat_count(&self) -> usize {
+            0
+        }
+        fn stat_name(&self, _: usize) -> &str {
+            ""
+        }
+        fn stat_value(&self, _: usize) -> Option<f64> {
+            None
+        }
+        fn attr_count(&self) -> usize {
+            0
+        }
+        fn attr(&self, _: usize) -> &str {
+            ""
+        }
+    }
+
+    /// The prefilter lets through every row a query matches, and rules out rows whose folds
+    /// start or end otherwise.
+    #[test]
+    fn prefilter_admits_every_match() {
+        let queries: Vec<Query> = ["time-to-first-token", "default", "Request Count", "ttft_x"]
+            .iter()
+            .map(|m| Query::new(m, None))
+            .collect();
+        let filter = Prefilter::new(&queries[1..2]);
+        let mut matched = 0;
+        for label in [
+            "Time To First Token (ms)",
+            "time_to_first_token",
+            " TTFT (ms)",
+            "Output Token Throughput (tokens/sec)",
+            "Output Token Throughput Per User (tokens/sec/user)",
+            "output-token-throughput",
+            "Request Count",
+            "Time To Second Token (ms)",
+            "Inter Token Latency (ms)",
+            "x (ttft)",
+        ] {
+            let row = Labelled(label);
+            for q in &queries {
+                let hit = q.alternatives.iter().any(|a| a.matches(&row));
+                let filter = Prefilter::new(std::slice::from_ref(q));
+                if hit {
+                    matched += 1;
+                    assert!(filter.admits(&row) && filter.may_match(&row), "{label}");
+                }
+            }
+        }
+        assert_eq!(matched, 6);
+        assert!(!filter.admits(&Labelled("Output Token Throughput Per User")));
+        assert!(!filter.admits(&Labelled("Output Token Throughputs")));
+        assert!(filter.admits(&Labelled("Output Token Throughput (per sec)")));
+    }
+
+    /// Every string of up to four characters from separators, cases and non-ASCII letters,
+    /// against folded queries: the byte walk answers as the character walk and as `fold`,
+    /// and the first and last characters are `fold`'s.
+    #[test]
+    fn fold_eq_exhaustive() {
+        let alphabet = ['a', 'A', 'b', '_', '-', ' ', '\u{0B}', '\u{a0}', 'é', '°'];
+        let queries = ["a", "ab", "a b", "é", "a°", "b a", "", "aa a"];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .filter(|s| s.chars().count() == strings.last().unwrap().chars().count())
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        assert!(strings.len() > 10_000);
+        for s in &strings {
+            let folded: String = fold(s).collect();
+            assert_eq!(initial(s), folded.chars().next(), "{s:?}");
+            assert_eq!(terminal(s), folded.chars().next_back(), "{s:?}");
+            for q in queries {
+                let expected = folded == q;
+                assert_eq!(fold_eq(s, q), expected, "{s:?} {q:?}");
+                assert_eq!(fold_eq_chars(s, q), expected, "{s:?} {q:?}");
+            }
         }
     }
 }

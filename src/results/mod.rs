@@ -34,8 +34,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use lookup::Row as _;
-
 pub use accuracy::{Accuracy, read_accuracy, run_accuracy};
 pub use cloudai_metric::{METRIC_KEYS, check_metric_key, cloudai_metric};
 pub use compact::{CompactResults, TableHead, read_compact};
@@ -423,7 +421,7 @@ impl<'a> csv::Sink<'a> for LookupSink<'_> {
 
     fn row(&mut self, row: &csv::RowView<'_>) -> Result<(), ResultsError> {
         self.rows += 1;
-        if !self.prefilter.admits(row.label_initial()) {
+        if !self.prefilter.admits(row) {
             return Ok(());
         }
         for m in &mut self.matchers {

@@ -124,15 +124,19 @@ impl<'a> Layout<'a> {
 
 /// A header naming a column twice: lookups would read the first, a reader keyed by name the
 /// last, so the file is refused at the second.
+///
+/// `cells` are the header's cells, `layout` what [`Layout::from_header`] made of them: its
+/// columns are the cells already trimmed, so each pair costs a length comparison.
 pub(super) fn check_header(
+    layout: &Layout<'_>,
     cells: &[Cell<'_>],
     text: &str,
     path: &Path,
 ) -> Result<(), ResultsError> {
-    for (i, cell) in cells.iter().enumerate() {
-        let name = cell.text.trim();
-        if !name.is_empty() && cells[..i].iter().any(|c| c.text.trim() == name) {
-            let (line, col) = line_col(text.as_bytes(), cell.offset);
+    let columns = &layout.columns;
+    for (i, name) in columns.iter().enumerate() {
+        if !name.is_empty() && columns[..i].contains(name) {
+            let (line, col) = line_col(text.as_bytes(), cells[i].offset);
             return Err(ResultsError::Duplicate {
                 path: path.to_owned(),
                 line,
@@ -148,9 +152,20 @@ pub(super) fn check_header(
 
 pub(super) fn is_header_start(cells: &[Cell<'_>]) -> bool {
     matches!(
-        cells.first().map(|c| c.text.trim()),
+        cells.first().map(|c| trim(&c.text)),
         Some("Metric" | "Config Name")
     )
+}
+
+/// `s.trim()`, answered without the Unicode-aware scan when both ends are visible ASCII, as
+/// in nearly every label.
+pub(super) fn trim(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 /// `cell.trim()`, borrowing from the input when the cell does.

@@ -87,9 +87,11 @@ fn scan_rows<'a>(
         // Anything else, including every error, is rewound and left to the general path.
         if let Some((layout, _)) = current.as_ref().filter(|_| plain_rows) {
             let start = reader.pos;
-            if reader.plain_row(layout, &mut cells, &mut stats) {
+            if let Some(read) = reader.plain_row(layout, &mut cells, &mut stats) {
                 if layout.plain_accepts(&cells) {
-                    layout.check_values(&cells, &mut stats, &at, path)?;
+                    if read.judge {
+                        layout.check_values(&cells, &mut stats, &at, path)?;
+                    }
                     let view = layout.plain_view(&cells, &stats);
                     layout.check_unit(&view, &at, path)?;
                     sink.row(&view)?;
@@ -108,7 +110,7 @@ fn scan_rows<'a>(
         }
         if current.is_none() || is_header_start(&cells) {
             if let Some(layout) = Layout::from_header(&cells) {
-                check_header(&cells, text, path)?;
+                check_header(&layout, &cells, text, path)?;
                 sink.table(&layout, row.start);
                 current = Some((layout, row.start));
             } else if cells.len() > 1 {

@@ -3,7 +3,7 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use super::super::lookup::{Row, initial};
+use super::super::lookup::{Row, initial, terminal};
 use super::super::metric::{Attributes, Metric, Stats, split_unit};
 use super::super::number::Stat;
 use super::header::Layout;
@@ -18,7 +18,8 @@ pub(crate) struct RowView<'r> {
     pub(super) stats: &'r [Stat],
     /// Computed once here instead of once per query (see [`Row::label_initial`]).
     pub(super) label_initial: Option<char>,
-    /// Name, unit and name initial, worked out only for the rows a lookup looks closer at.
+    /// Name, unit and the first and last characters of their folds, worked out only for the
+    /// rows a lookup looks closer at.
     pub(super) split: OnceCell<Split<'r>>,
 }
 
@@ -27,6 +28,8 @@ pub(super) struct Split<'r> {
     name: &'r str,
     unit: Option<&'r str>,
     name_initial: Option<char>,
+    name_terminal: Option<char>,
+    label_terminal: Option<char>,
 }
 
 impl<'r> RowView<'r> {
@@ -58,6 +61,8 @@ impl<'r> RowView<'r> {
                 name,
                 unit,
                 name_initial: initial(name),
+                name_terminal: terminal(name),
+                label_terminal: terminal(self.label),
             }
         })
     }
@@ -78,6 +83,12 @@ impl Row for RowView<'_> {
     }
     fn label_initial(&self) -> Option<char> {
         self.label_initial
+    }
+    fn name_terminal(&self) -> Option<char> {
+        self.split().name_terminal
+    }
+    fn label_terminal(&self) -> Option<char> {
+        self.split().label_terminal
     }
     fn stat_count(&self) -> usize {
         self.stats.len()

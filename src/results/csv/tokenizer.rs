@@ -4,9 +4,10 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use super::super::error::ResultsError;
-use super::super::number::{NotANumber, Stat, parse_stat, plain_number, quoted_number};
+use super::super::number::{Stat, parse_stat, plain_number, quoted_number};
 use super::super::position::line_col;
 use super::header::{ColumnRole, Layout};
+use super::validate::surely_fine;
 
 /// One cell and the byte offset where it starts (its opening quote, if quoted).
 #[derive(Debug)]
@@ -85,6 +86,13 @@ fn plain_quoted(bytes: &[u8], open: usize) -> Option<usize> {
     (bytes.get(close + 1) != Some(&b'"')).then_some(close)
 }
 
+/// What [`Reader::plain_row`] found besides the cells.
+pub(super) struct PlainRow {
+    /// Some statistic may break a value rule (see [`surely_fine`]): the row needs
+    /// [`Layout::check_values`]; otherwise that check has nothing to do.
+    pub(super) judge: bool,
+}
+
 /// RFC 4180 reader (Python `csv` default dialect) accepting CRLF, LF and CR line ends.
 pub(super) struct Reader<'a> {
     pub(super) text: &'a str,
@@ -94,16 +102,17 @@ pub(super) struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Reads a data row of `layout` whose quoted cells hold no `""` and whose statistics
     /// parse, parsing them as it goes (plain decimals in the same pass, see
-    /// [`plain_number`]); `false` (position unchanged) for any other row, including every
+    /// [`plain_number`]); `None` (position unchanged) for any other row, including every
     /// malformed one.
     pub(super) fn plain_row(
         &mut self,
         layout: &Layout<'_>,
         cells: &mut Vec<Cell<'a>>,
         stats: &mut Vec<Stat>,
-    ) -> bool {
+    ) -> Option<PlainRow> {
         let bytes = self.text.as_bytes();
         let mut pos = self.pos;
+        let mut judge = false;
         cells.clear();
         stats.clear();
         let last = layout.roles.len() - 1;
@@ -111,26 +120,21 @@ impl<'a> Reader<'a> {
             let start = pos;
             let text = if bytes.get(pos) == Some(&b'"') {
                 // Quoted (genai-perf's `"1,146.31"`): the general path unless it is simple.
-                let Some(close) = plain_quoted(bytes, pos) else {
-                    return false;
-                };
+                let close = plain_quoted(bytes, pos)?;
                 pos = close + 1;
                 let text = &self.text[start + 1..close];
                 if *role == ColumnRole::Stat {
                     let stat = match quoted_number(text.as_bytes()) {
                         Some(stat) => stat,
-                        None => match parse_stat(text) {
-                            Ok(value) => value.into(),
-                            Err(NotANumber) => return false,
-                        },
+                        None => parse_stat(text).ok()?.into(),
                     };
+                    judge |= !surely_fine(stat);
                     stats.push(stat);
                 }
                 text
             } else if *role == ColumnRole::Stat {
-                let Some((value, end)) = plain_number(bytes, pos) else {
-                    return false;
-                };
+                let (value, end) = plain_number(bytes, pos)?;
+                judge |= !surely_fine(value);
                 stats.push(value);
                 pos = end;
                 &self.text[start..pos]
@@ -145,7 +149,7 @@ impl<'a> Reader<'a> {
             match bytes.get(pos) {
                 Some(b',') if i < last => pos += 1,
                 Some(b'\r' | b'\n') | None if i == last => {}
-                _ => return false,
+                _ => return None,
             }
         }
         self.pos = match bytes.get(pos) {
@@ -153,7 +157,7 @@ impl<'a> Reader<'a> {
             Some(_) => pos + 1,
             None => pos,
         };
-        true
+        Some(PlainRow { judge })
     }
 
     /// Reads the next row into `cells`; `None` at end of input.

@@ -9,7 +9,7 @@ use super::super::check::{self, Verdict};
 use super::super::error::ResultsError;
 use super::super::lookup::{Row, initial};
 use super::super::number::{NotANumber, Stat, parse_stat};
-use super::header::{Layout, is_header_start};
+use super::header::{Layout, is_header_start, trim};
 use super::row::RowView;
 use super::shorten;
 use super::tokenizer::{Cell, RowSpan};
@@ -103,11 +103,8 @@ impl<'a> Layout<'a> {
         let sweep = self.kind == TableKind::Sweep;
         for (k, &i) in self.stats.iter().enumerate() {
             let value = match stats[k] {
-                // Nearly every cell: a plain non-negative decimal is always fine.
-                Stat::Missing
-                | Stat::Decimal {
-                    negative: false, ..
-                } => continue,
+                // Nearly every cell.
+                stat if surely_fine(stat) => continue,
                 other => other.value().unwrap_or(0.0),
             };
             let non_negative = || {
@@ -146,7 +143,7 @@ impl<'a> Layout<'a> {
         path: &Path,
     ) -> Result<(), ResultsError> {
         // Sweep rows are run configurations, not metrics.
-        if self.kind == TableKind::Sweep {
+        if self.kind == TableKind::Sweep || !check::key_filter().admits(view) {
             return Ok(());
         }
         if let Some(expected) = check::unit_problem(view) {
@@ -181,13 +178,15 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// `s.trim()`, answered without the Unicode-aware scan when both ends are visible ASCII, as
-/// in nearly every label.
-fn trim(s: &str) -> &str {
-    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
-    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
-        s
-    } else {
-        s.trim()
-    }
+/// A statistic no value rule can object to: missing, or a plain non-negative decimal (finite
+/// by construction), as nearly every cell is.
+pub(super) fn surely_fine(stat: Stat) -> bool {
+    matches!(
+        stat,
+        Stat::Missing
+            | Stat::Decimal {
+                negative: false,
+                ..
+            }
+    )
 }
