@@ -433,6 +433,9 @@ def prepare_rehearsal(
 #: schemas (seed's first): a Dynamo process died / the script reached its normal end.
 RECORD_FILE: str
 STATUS_FILE: str
+#: The job's sbatch script and the launch script it runs (keys of ``render_one``'s result).
+SBATCH_FILE: str
+LAUNCH_FILE: str
 #: The job's output and error streams (sbatch's ``--output``/``--error``).
 JOB_STDOUT: str
 JOB_STDERR: str

@@ -179,6 +179,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_one, m)?)?;
     m.add("RECORD_FILE", render::RECORD_FILE)?;
     m.add("STATUS_FILE", render::STATUS_FILE)?;
+    m.add("SBATCH_FILE", render::SBATCH_FILE)?;
+    m.add("LAUNCH_FILE", render::LAUNCH_FILE)?;
     m.add("JOB_STDOUT", render::JOB_STDOUT)?;
     m.add("JOB_STDERR", render::JOB_STDERR)?;
     // Both schemas' marker names, seed first: a run directory holds one schema's.

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import _core
+
 # ---- rendered files ----------------------------------------------------------------------
 
-SBATCH_FILE = "cloudai_sbatch_script.sh"
-LAUNCH_FILE = "run.sh"
+SBATCH_FILE = _core.SBATCH_FILE
+LAUNCH_FILE = _core.LAUNCH_FILE
 
 
 def write_rendered(run_dir: Path, rendered: Mapping[str, Any]) -> Path:

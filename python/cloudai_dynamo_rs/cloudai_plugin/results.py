@@ -32,7 +32,7 @@ except ModuleNotFoundError:  # Python 3.10: CloudAI's own dependency reads TOML
 #: CloudAI's record of a finished Slurm job (its SlurmRunner writes it into the run directory
 #: at 13816b1a and 5b5c0f72): job id, state, exit code, elapsed seconds.
 SLURM_JOB_FILE = "slurm-job.toml"
-RECORD_FILE = "test-run.json"  # ours, written next to the scripts
+RECORD_FILE = _core.RECORD_FILE  # ours, written next to the scripts
 
 
 class MetricKeys(list[str]):
@@ -106,7 +106,7 @@ def write_run_status(run_dir: Path) -> RunOutcome | None:
         iteration=record["iteration"],
         step=step,
         run_dir=run_dir,
-        sbatch_script=run_dir / "cloudai_sbatch_script.sh",
+        sbatch_script=run_dir / _core.SBATCH_FILE,
         params=record.get("params") or {},
     )
     job_id = job.get("job_id")
