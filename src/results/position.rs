@@ -25,6 +25,16 @@ impl LineTracker {
         debug_assert!(offset >= self.offset);
         let mut i = self.offset;
         while i < offset {
+            // Eight bytes at a time while they hold no CR or LF: rows are long.
+            if let Some(chunk) = text.get(i..i + 8).filter(|_| i + 8 <= offset) {
+                let mut word = [0; 8];
+                word.copy_from_slice(chunk);
+                let w = u64::from_le_bytes(word);
+                if !has_byte(w, b'\n') && !has_byte(w, b'\r') {
+                    i += 8;
+                    continue;
+                }
+            }
             match text[i] {
                 b'\n' => {
                     self.line += 1;
@@ -39,13 +49,21 @@ impl LineTracker {
             }
             i += 1;
         }
-        self.offset = offset;
+        self.offset = self.offset.max(offset);
         let col = text[self.line_start..offset]
             .iter()
             .filter(|&&b| (b & 0xC0) != 0x80)
             .count();
         (self.line + 1, col + 1)
     }
+}
+
+/// Whether any byte of `word` is `byte` (the classic zero-byte test, exact as a yes/no).
+fn has_byte(word: u64, byte: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
 }
 
 #[cfg(test)]
@@ -62,5 +80,34 @@ mod tests {
         assert_eq!(line_col(t, 7), (3, 1));
         assert_eq!(line_col(t, 9), (4, 1));
         assert_eq!(line_col(t, 12), (4, 3));
+    }
+
+    /// A tracker asked for increasing offsets, some between a CR and its LF, agrees with
+    /// a walk of every byte from the start.
+    #[test]
+    fn tracker_agrees_with_a_walk() {
+        let t = b"a\r\n\r\n\rb\n\r\r\nc\xC2\xB0\r\nd\n\n\re";
+        let walk = |offset: usize| {
+            let (mut line, mut start) = (1, 0);
+            for i in 0..offset {
+                if t[i] == b'\n' || (t[i] == b'\r' && t.get(i + 1) != Some(&b'\n')) {
+                    line += 1;
+                    start = i + 1;
+                }
+            }
+            let col = t[start..offset]
+                .iter()
+                .filter(|&&b| b & 0xC0 != 0x80)
+                .count();
+            (line, col + 1)
+        };
+        for step in 1..4 {
+            let mut tracker = super::LineTracker::default();
+            for offset in (0..=t.len() + 1).step_by(step) {
+                let expected = walk(offset.min(t.len()));
+                assert_eq!(tracker.advance(t, offset), expected, "{offset} by {step}");
+                assert_eq!(line_col(t, offset), expected, "{offset}");
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use super::shorten;
 /// Collects the identity hash of every row, in file order.
 #[derive(Debug, Default)]
 pub(super) struct DuplicateFinder {
-    state: RandomState,
+    state: RowHasher,
     /// The hash of each row offered, in row order.
     rows: Vec<u64>,
 }
@@ -25,14 +25,14 @@ impl DuplicateFinder {
     /// A finder with room for `rows` rows (grown by doubling it would hold up to twice).
     pub(super) fn with_capacity(rows: usize) -> Self {
         Self {
-            state: RandomState::new(),
+            state: RowHasher::default(),
             rows: Vec::with_capacity(rows),
         }
     }
 
     /// Remembers the next row (row numbers count from 0 across all tables).
     pub(super) fn add(&mut self, row: &impl Row) {
-        let mut h = self.state.build_hasher();
+        let mut h = self.state;
         row.label().hash(&mut h);
         row.unit().hash(&mut h);
         for i in 0..row.attr_count() {
@@ -70,6 +70,52 @@ impl DuplicateFinder {
             }
         }
         found
+    }
+}
+
+/// A multiply-and-fold hash of 8 bytes a step, keyed per finder from std's random keys.
+///
+/// SipHash (std's) cost as much as reading the row's cells; this costs a multiply a word.
+/// Equal hashes are only a reason to compare two rows in full, so a collision costs time,
+/// never a wrong answer, and the random key keeps a file from choosing its collisions.
+#[derive(Debug, Clone, Copy)]
+struct RowHasher {
+    state: u64,
+    key: u64,
+}
+
+impl Default for RowHasher {
+    fn default() -> Self {
+        let key = RandomState::new().hash_one(0x5151_u64) | 1;
+        Self { state: key, key }
+    }
+}
+
+/// The 128-bit product of `a` and `b`, its halves folded together.
+fn fold_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+impl Hasher for RowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in chunks.by_ref() {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.state = fold_multiply(self.state ^ u64::from_le_bytes(word), K);
+        }
+        let rest = chunks.remainder();
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        // The length goes in with the tail, so that `ab` + `c` and `a` + `bc` differ.
+        let tail = u64::from_le_bytes(word) ^ ((bytes.len() as u64) << 56);
+        self.state = fold_multiply(self.state ^ tail, K);
+    }
+
+    fn finish(&self) -> u64 {
+        fold_multiply(self.state, self.key)
     }
 }
 
