@@ -64,6 +64,7 @@ fn parse_compact(data: Vec<u8>, path: &Path) -> Result<CompactResults, ResultsEr
     let mut text = String::from_utf8(data).expect("decode checked UTF-8");
     text.drain(..bom);
     let (heads, index) = RowIndex::build(&text, path)?;
+    let evidence = index.tool_evidence();
     if heads.iter().all(|h| h.rows == 0) {
         return Err(ResultsError::NoMetricTable {
             path: path.to_owned(),
@@ -79,8 +80,7 @@ fn parse_compact(data: Vec<u8>, path: &Path) -> Result<CompactResults, ResultsEr
     };
     results.tool = tool_from_name(path).unwrap_or_else(|| {
         let columns = results.heads.iter().flat_map(|h| &h.columns);
-        let metrics = (0..results.heads.len()).flat_map(|t| results.metrics(t));
-        sniff_csv_tool(columns, metrics)
+        sniff_csv_tool(columns, evidence)
     });
     Ok(results)
 }

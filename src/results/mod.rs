@@ -453,7 +453,14 @@ pub fn parse_csv(data: &[u8], path: impl AsRef<Path>) -> Result<Results, Results
     require_metrics(&results)?;
     results.tool = tool_from_name(path).unwrap_or_else(|| {
         let columns = results.tables.iter().flat_map(|t| &t.columns);
-        sniff_csv_tool(columns, results.metrics())
+        let mut rows = ToolEvidence::default();
+        for m in results.metrics() {
+            rows.add(&m.label, m.unit.as_deref());
+            if rows.settled() {
+                break;
+            }
+        }
+        sniff_csv_tool(columns, rows)
     });
     Ok(results)
 }
@@ -520,26 +527,32 @@ fn tool_from_name(path: &Path) -> Option<Tool> {
     }
 }
 
-/// Tells the tools apart by spellings only one of them uses (see result-formats.md), from the
-/// tables' header cells and their metrics.
-fn sniff_csv_tool<'c>(
-    columns: impl IntoIterator<Item = &'c String>,
-    metrics: impl IntoIterator<Item = impl std::borrow::Borrow<Metric>>,
-) -> Tool {
-    let mut aiperf = columns.into_iter().any(|c| c == "sum" || c == "Endpoint");
-    let mut genai = false;
-    for m in metrics {
-        let m = m.borrow();
-        let unit = m.unit.as_deref();
-        aiperf |= m.label.starts_with("Time to ") || unit == Some("requests/sec");
-        genai |= m.label.starts_with("Time To ")
-            || unit == Some("per sec")
-            || m.label.starts_with("Num ");
-        if aiperf && genai {
-            break;
-        }
+/// Spellings only one tool uses (see result-formats.md), as seen in metric rows so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ToolEvidence {
+    aiperf: bool,
+    genai_perf: bool,
+}
+
+impl ToolEvidence {
+    /// Adds what a metric row with this label and unit says.
+    pub(crate) fn add(&mut self, label: &str, unit: Option<&str>) {
+        self.aiperf |= label.starts_with("Time to ") || unit == Some("requests/sec");
+        self.genai_perf |=
+            label.starts_with("Time To ") || unit == Some("per sec") || label.starts_with("Num ");
     }
-    match (aiperf, genai) {
+
+    /// Whether both tools' spellings were seen: no further row changes the verdict.
+    pub(crate) fn settled(&self) -> bool {
+        self.aiperf && self.genai_perf
+    }
+}
+
+/// Tells the tools apart by spellings only one of them uses, from the tables' header cells
+/// and what their metric rows showed.
+fn sniff_csv_tool<'c>(columns: impl IntoIterator<Item = &'c String>, rows: ToolEvidence) -> Tool {
+    let aiperf = rows.aiperf || columns.into_iter().any(|c| c == "sum" || c == "Endpoint");
+    match (aiperf, rows.genai_perf) {
         (true, false) => Tool::Aiperf,
         (false, true) => Tool::GenaiPerf,
         _ => Tool::Unknown,

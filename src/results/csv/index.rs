@@ -9,12 +9,13 @@
 
 use std::path::Path;
 
-use super::super::TableHead;
 use super::super::error::ResultsError;
+use super::super::lookup::Row;
 use super::super::lookup::{Kept, same_metric};
 use super::super::metric::Metric;
 use super::super::number::Stat;
 use super::super::position::{LineTracker, line_col};
+use super::super::{TableHead, ToolEvidence};
 use super::duplicates::{DuplicateFinder, duplicate_error};
 use super::header::Layout;
 use super::row::{MetricNames, RowView};
@@ -61,6 +62,8 @@ impl IndexedTable {
 #[derive(Debug)]
 pub(crate) struct RowIndex {
     tables: Vec<IndexedTable>,
+    /// What the rows say of the tool that wrote them, gathered while indexing.
+    evidence: ToolEvidence,
     /// Byte offset where each row starts, every table's in file order. Texts are at most
     /// `MAX_PARSE_BYTES`.
     rows: Vec<u32>,
@@ -86,6 +89,7 @@ impl RowIndex {
             tables: Vec::new(),
             rows: Vec::with_capacity(bound),
             duplicates: DuplicateFinder::with_capacity(bound),
+            evidence: ToolEvidence::default(),
             too_long: false,
         };
         scan(text, path, &mut sink)?;
@@ -102,9 +106,14 @@ impl RowIndex {
             tables,
             rows,
             duplicates,
+            evidence,
             ..
         } = sink;
-        let mut index = Self { tables, rows };
+        let mut index = Self {
+            tables,
+            rows,
+            evidence,
+        };
         // Row numbers count across tables, as the finder was offered them and as
         // `index.rows` holds them.
         let locate = |n: usize| {
@@ -150,6 +159,11 @@ impl RowIndex {
             return None;
         }
         Some(*self.rows.get(t.first + row)? as usize)
+    }
+
+    /// What the rows say of the tool that wrote them (see [`ToolEvidence`]).
+    pub(crate) fn tool_evidence(&self) -> ToolEvidence {
+        self.evidence
     }
 
     /// Row `row` of table `table` of `text` (the text this index was built from), owned.
@@ -199,6 +213,7 @@ struct Indexer<'t> {
     tables: Vec<IndexedTable>,
     rows: Vec<u32>,
     duplicates: DuplicateFinder,
+    evidence: ToolEvidence,
     /// A row starts beyond `u32::MAX` (never for a file [`crate::results::read`] accepts).
     too_long: bool,
 }
@@ -232,6 +247,9 @@ impl<'a> Sink<'a> for Indexer<'_> {
         table.len += 1;
         head.rows += 1;
         self.duplicates.add(row);
+        if !self.evidence.settled() {
+            self.evidence.add(row.label(), row.unit());
+        }
         Ok(())
     }
 }
