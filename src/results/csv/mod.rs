@@ -12,15 +12,19 @@
 //! check for a metric given twice, [`ending`] the check for a file cut short.
 //!
 //! Kept rather than the `csv` crate because it is faster on the paths the product reads
-//! with, measured on the same bytes (`cargo bench --bench csv_vs_crate`, 29 Nov 2026, 2-core
-//! machine at load 11; the crate side only splits records and parses numbers, a lower bound
-//! of a crate-based reader): the scan behind `get_metric`/`read_metrics_many`, file reads
-//! included, 1.35 ms vs 3.42 ms on the 20 corpus exports (2.5×) and 112 ms vs 262 ms on a
-//! 10 MB table with quoted thousands (2.3×). `read_results`' index: 2.74 ms on the corpus
-//! (1.25×, of which opening and reading 20 files is most of the difference). The full parse
-//! into [`Table`]s of `Metric`s ([`parse_tables`]: `results::read`, Rust callers and tests,
-//! files of at most 256 KiB) is not a third reader: it is the index with every row then
-//! made a `Metric`, so it validates, refuses and positions exactly as `read_results` does.
+//! with, measured on the same bytes (`cargo bench --bench csv_vs_crate -- "corpus CSVs"
+//! --warm-up-time 1 --measurement-time 6`, 29 Nov 2026, 2-core machine shared with other
+//! jobs, load 4 to 5: ratios of the same run; to be re-measured quietly; the crate side only
+//! splits records and parses numbers, a lower bound of a crate-based reader): the scan
+//! behind `get_metric`/`read_metrics_many`, file reads included, 0.30 ms vs 1.00 ms on the
+//! 20 corpus exports (3.3×; a quick run on a 10 MB table with quoted thousands: 44 ms vs
+//! 199 ms, 4.5×); `read_results`' index, file reads included, 0.57 ms (1.76×). Load-free
+//! counts (callgrind, instructions): 10 passes over the corpus cost 25.5M (scan) and 45.9M
+//! (index), against 31.5M and 61.8M before the checks and the index were made cheaper.
+//! The full parse into [`Table`]s of `Metric`s ([`parse_tables`]: `results::read`, Rust
+//! callers and tests, files of at most 256 KiB) is not a third reader: it is the index with
+//! every row then made a `Metric`, so it validates, refuses and positions exactly as
+//! `read_results` does.
 
 mod duplicates;
 mod ending;
