@@ -15,6 +15,7 @@
 //! Each schema generation plugs in through [`Rehearsal::apply`]: one function per test model.
 
 pub mod evidence;
+pub mod logs;
 
 use crate::config::gen2;
 use crate::config::{

@@ -174,6 +174,7 @@ def test_the_core_reads_aiperfs_status_and_the_records_endpoint(tmp_path: Path) 
         "section": "aiperf",
         "endpoint": "/v1/chat/completion",
         "http_status": None,
+        "refusal": None,
     }
     os.mkfifo(tmp_path / "profile_export.jsonl")
     deep = tmp_path / "artifacts" / "tiny-openai-chat-concurrency4"
@@ -188,7 +189,24 @@ def test_the_core_reads_aiperfs_status_and_the_records_endpoint(tmp_path: Path) 
         "section": None,
         "endpoint": None,
         "http_status": 404,
+        "refusal": None,
     }
+
+
+def test_perf_analyzers_404_in_the_log_is_named_by_the_endpoint_field(tmp_path: Path) -> None:
+    # genai-perf's perf_analyzer prints the status (its binary's "OpenAI response returns HTTP
+    # code "); the core reads it from the job's log, before any records, past a long log's head.
+    record = {"test": {"cmd_args": {"genai_perf": {"endpoint": "v1/chat/completion"}}}}
+    (tmp_path / "test-run.json").write_text(json.dumps(record))
+    outcome = RunOutcome("1p1d/0", "7", "FAILED", "failed", "genai-perf exited with 1", 1.0)
+    line = "Thread [0] had error: OpenAI response returns HTTP code 404\n"
+    (tmp_path / "stdout.txt").write_text("x" * (3 << 20) + "\n" + line)
+    assert _core.rehearsal_evidence(tmp_path)["http_status"] == 404
+    assert verdict(outcome, tmp_path) == (
+        "would fail: cmd_args.genai_perf.endpoint = 'v1/chat/completion' -> the load generator "
+        "got HTTP 404: the frontend has no such route (it serves v1/chat/completions and "
+        "v1/completions)"
+    )
 
 
 def test_aiperfs_missing_slash_is_named_by_the_endpoint_field(tmp_path: Path) -> None:

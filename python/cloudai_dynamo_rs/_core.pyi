@@ -446,9 +446,11 @@ class RehearsalEvidence(TypedDict):
     section: str | None
     endpoint: str | None
     http_status: int | None
+    refusal: str | None
 
 def rehearsal_evidence(run_dir: StrPath) -> RehearsalEvidence:
     """What a failed rehearsal run left that points at the user's files: the load generator's
-    ``cmd_args`` section and ``endpoint`` in its ``test-run.json``, and the first HTTP 4xx in
-    aiperf's per-request records (``profile_export*.jsonl``) under ``run_dir``; each None when
-    absent or unreadable."""
+    ``cmd_args`` section and ``endpoint`` in its ``test-run.json``; the first HTTP 4xx the job's
+    logs (stdout, stderr, failure markers: the last MiB of each) name, else the first in aiperf's
+    per-request records (``profile_export*.jsonl``) under ``run_dir``; aiperf's refusal of the
+    endpoint (its message) when a log holds it; each None when absent or unreadable."""

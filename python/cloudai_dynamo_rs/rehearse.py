@@ -11,7 +11,6 @@ it would run, or why not.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -26,24 +25,10 @@ if TYPE_CHECKING:
 
 #: What an HTTP error status of the frontend means for the user's files.
 _HTTP_HINTS = {
-    "404": "the frontend has no such route (it serves v1/chat/completions and v1/completions)",
-    "400": "the frontend refused the requests (check endpoint_type, extra_inputs, token means)",
-    "422": "the frontend refused the requests (check endpoint_type, extra_inputs, token means)",
+    404: "the frontend has no such route (it serves v1/chat/completions and v1/completions)",
+    400: "the frontend refused the requests (check endpoint_type, extra_inputs, token means)",
+    422: "the frontend refused the requests (check endpoint_type, extra_inputs, token means)",
 }
-# perf_analyzer: "OpenAI response returns HTTP code 404"; others: "404 Not Found", "HTTP 404".
-_HTTP_STATUS = re.compile(r"HTTP[^\n]{0,24}?\b(4\d\d)\b|\b(4\d\d) (?:Not Found|Bad Request)")
-# aiperf refuses an endpoint path without a leading slash before sending anything.
-_AIPERF_SLASH = "endpoint.path must start with a leading slash"
-
-
-def _logs(run_dir: Path) -> str:
-    texts = []
-    for name in (_core.JOB_STDOUT, _core.JOB_STDERR, *_core.FAILURE_MARKERS):
-        try:
-            texts.append((run_dir / name).read_text(errors="replace"))
-        except OSError:
-            pass
-    return "\n".join(texts)
 
 
 def verdict(outcome: RunOutcome, run_dir: Path) -> str:
@@ -51,18 +36,15 @@ def verdict(outcome: RunOutcome, run_dir: Path) -> str:
     if outcome.status == "completed":
         return "would run"
     cause = outcome.cause or outcome.status
-    logs = _logs(run_dir)
-    found = _HTTP_STATUS.search(logs)
-    # The record's load generator and aiperf's per-request statuses: the core reads its files.
+    # The logs' and aiperf's records' HTTP status, the record's load generator: the core's.
     evidence = _core.rehearsal_evidence(run_dir)
-    status = evidence["http_status"]
-    code = (found and (found.group(1) or found.group(2))) or (status and str(status))
+    code = evidence["http_status"]
     section = evidence["section"] or "load generator"
     endpoint = f"cmd_args.{section}.endpoint = {evidence['endpoint']!r}"
-    if _AIPERF_SLASH in logs and evidence["endpoint"]:
-        return f"would fail: {endpoint} -> aiperf refused it: {_AIPERF_SLASH}"
+    if evidence["refusal"] and evidence["endpoint"]:
+        return f"would fail: {endpoint} -> aiperf refused it: {evidence['refusal']}"
     if code in _HTTP_HINTS:
-        where = endpoint if code == "404" and evidence["endpoint"] else f"cmd_args.{section}"
+        where = endpoint if code == 404 and evidence["endpoint"] else f"cmd_args.{section}"
         return f"would fail: {where} -> the load generator got HTTP {code}: {_HTTP_HINTS[code]}"
     return f"would fail: {cause}"
 

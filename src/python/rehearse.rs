@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pythonize::pythonize;
 
-/// `{"section", "endpoint", "http_status"}` of the run in `run_dir`, each None when absent.
+/// `{"section", "endpoint", "http_status", "refusal"}` of the run in `run_dir`, each None
+/// when absent.
 #[pyfunction]
 fn rehearsal_evidence(py: Python<'_>, run_dir: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     let found = py.detach(|| crate::rehearse::evidence::evidence(&run_dir));

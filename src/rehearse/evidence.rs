@@ -1,6 +1,7 @@
 //! What a failed rehearsal left that points at the user's files: the load generator's section
 //! and endpoint in the run's record (`test-run.json`, written by the core), and the HTTP client
-//! error aiperf recorded per request (see `crate::results::first_client_error`).
+//! error aiperf recorded per request (see `crate::results::first_client_error`), and what the
+//! run's logs say (see [`super::logs`]).
 
 use std::path::Path;
 
@@ -17,18 +18,24 @@ pub struct Evidence {
     pub section: Option<&'static str>,
     /// Its `endpoint` field as the user wrote it.
     pub endpoint: Option<String>,
-    /// The first HTTP 4xx in aiperf's per-request records.
+    /// The first HTTP 4xx the logs name, else the first in aiperf's per-request records.
     pub http_status: Option<u16>,
+    /// The load generator's refusal of the endpoint, as its logs word it.
+    pub refusal: Option<&'static str>,
 }
 
 /// The evidence of the run in `run_dir`. A missing or unreadable record or records file leaves
 /// its fields `None`: the verdict then falls back to the runner's cause.
 pub fn evidence(run_dir: &Path) -> Evidence {
     let (section, endpoint) = load_generator(run_dir).unwrap_or_default();
+    let logs = super::logs::scan(run_dir);
     Evidence {
         section,
         endpoint,
-        http_status: first_client_error(run_dir).ok().flatten(),
+        http_status: logs
+            .http_status
+            .or_else(|| first_client_error(run_dir).ok().flatten()),
+        refusal: logs.refusal,
     }
 }
 
@@ -73,7 +80,24 @@ mod tests {
                 section: Some("aiperf"),
                 endpoint: Some("/v1/x".into()),
                 http_status: Some(404),
+                refusal: None,
             }
+        );
+        // A status the load generator printed comes before the records' (perf_analyzer's
+        // message, see `super::super::logs`), and aiperf's refusal is read from its stderr.
+        let path = "tests/data/rehearse/aiperf-0.13-no-slash.txt";
+        let stderr = std::fs::read_to_string(path).unwrap();
+        std::fs::write(dir.path().join("stderr.txt"), stderr).unwrap();
+        std::fs::write(
+            dir.path().join("stdout.txt"),
+            "Thread [0] had error: OpenAI response returns HTTP code 400\n",
+        )
+        .unwrap();
+        let found = evidence(dir.path());
+        assert_eq!(found.http_status, Some(400));
+        assert_eq!(
+            found.refusal,
+            Some("endpoint.path must start with a leading slash")
         );
     }
 }

@@ -50,8 +50,8 @@ pub use outcome::{
     request_outcome,
 };
 pub use record::{RunRecord, read_run_record};
-pub(crate) use request_records::read_prefix;
 pub use request_records::{RECORDS_READ_BYTES, first_client_error};
+pub(crate) use request_records::{read_prefix, read_suffix};
 pub use run::{AccuracyResults, Figures, ResultsVerdict, RunResults, SourceResults, run_results};
 pub use sources::Source;
 pub use tree::run_dirs;

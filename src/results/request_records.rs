@@ -4,7 +4,7 @@
 //! failed"; each failed request's record holds it:
 //! `{"error": {"code": 404, "type": "Not Found", ...}}`.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::{ResultsError, find_request_records, io_error, open_regular};
@@ -42,6 +42,18 @@ fn client_error(line: &str) -> Option<u16> {
 /// At most the first `limit` bytes of the regular file `path`.
 pub(crate) fn read_prefix(path: &Path, limit: u64) -> Result<Vec<u8>, ResultsError> {
     let (file, _) = open_regular(path)?;
+    let mut data = Vec::new();
+    file.take(limit)
+        .read_to_end(&mut data)
+        .map_err(io_error(path))?;
+    Ok(data)
+}
+
+/// At most the last `limit` bytes of the regular file `path`.
+pub(crate) fn read_suffix(path: &Path, limit: u64) -> Result<Vec<u8>, ResultsError> {
+    let (mut file, size) = open_regular(path)?;
+    file.seek(SeekFrom::Start(size.saturating_sub(limit)))
+        .map_err(io_error(path))?;
     let mut data = Vec::new();
     file.take(limit)
         .read_to_end(&mut data)
