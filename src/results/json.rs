@@ -4,13 +4,16 @@
 //! aiperf 0.1.x wraps them in `records`. GPU telemetry sits in `telemetry_stats`
 //! (genai-perf) or `telemetry_data.endpoints` (aiperf).
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use std::collections::HashMap;
-
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::check::{self, Verdict};
 use super::csv::shorten;
@@ -29,18 +32,21 @@ pub(crate) struct Parsed {
 
 /// Parses a JSON export (`text` already stripped of its BOM).
 ///
-/// Read one top-level entry at a time: each entry's value becomes a [`JsonNode`] tree, is
-/// checked and turned into metrics, and is dropped before the next is read, so the peak is
-/// the text, the metrics and one entry's tree, not the whole document's tree (which took
-/// 6-7x the file: `benches/memory.rs`). The outcome is that of reading the whole tree first:
-/// a syntax error anywhere wins, then the first duplicate key (in document order, a key
-/// before its value's keys), then the document's shape, then the first bad metric.
+/// Streamed: no tree of the document is built. A metric's object is read into one short
+/// list of its fields (keys and strings borrowed from the text), made a metric and dropped;
+/// entries that hold no metric are only checked (syntax, duplicate keys); only GPU
+/// telemetry, whose unit may follow its GPUs, is read as a tree, one entry at a time. So
+/// the peak is the text and the metrics (`benches/memory.rs`; a tree of the whole document
+/// took 6-7x the file). The outcome is that of reading the whole tree first: a syntax error
+/// anywhere wins, then the first duplicate key (in document order, a key before its
+/// value's keys), then the document's shape, then the first bad metric.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
     let cx = Context {
         text,
         path,
         base: text.as_ptr() as usize,
         replaced: Vec::new(),
+        names: RefCell::new(Vec::new()),
     };
     let first = match read_entries(text, &cx) {
         Ok(parsed) => return parsed,
@@ -57,6 +63,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Parsed, ResultsError> {
         path,
         base: fixed.as_ptr() as usize,
         replaced,
+        names: RefCell::new(Vec::new()),
     };
     read_entries(&fixed, &cx).unwrap_or_else(|_| Err(json_error(first, path)))
 }
@@ -70,7 +77,6 @@ fn read_entries(
     use serde::Deserializer as _;
     let mut entries = Entries {
         cx,
-        keys: HashMap::new(),
         duplicate: None,
         failed: None,
         request: Vec::new(),
@@ -87,11 +93,9 @@ fn read_entries(
     Ok(entries.finish(root))
 }
 
-/// What the top-level entries read so far gave.
+/// What the entries read so far gave.
 struct Entries<'c, 'a> {
     cx: &'c Context<'a>,
-    /// The top-level keys read so far.
-    keys: HashMap<String, Key>,
     /// The first duplicate key: once found, the rest is only parsed (a syntax error wins).
     duplicate: Option<ResultsError>,
     /// The first bad metric: once found, the rest is only checked for duplicates.
@@ -105,37 +109,26 @@ struct Entries<'c, 'a> {
 }
 
 impl Entries<'_, '_> {
-    /// One top-level entry: its key against the earlier ones, then its value's keys, then
-    /// its metrics.
-    fn entry(&mut self, key: Key, value: JsonNode) {
-        if self.duplicate.is_some() {
-            return;
-        }
-        if let Some(first) = self.keys.get(&key.name) {
-            self.duplicate = Some(self.cx.duplicate_key(&key, first));
-            return;
-        }
-        if let Err(e) = self.cx.check_duplicates(&value) {
-            self.duplicate = Some(e);
-            return;
-        }
-        if self.failed.is_none()
-            && let Err(e) = self.metrics(&key, &value)
-        {
-            self.failed = Some(e);
-        }
-        self.keys.insert(key.name.clone(), key);
+    /// Whether metrics are still made: no duplicate key and no bad metric so far.
+    fn open(&self) -> bool {
+        self.duplicate.is_none() && self.failed.is_none()
     }
 
-    fn metrics(&mut self, key: &Key, value: &JsonNode) -> Result<(), ResultsError> {
+    /// One top-level entry, once its value is read (its keys checked, `records` already
+    /// made into metrics): its metrics.
+    fn entry(&mut self, key: &Key<'_>, value: &JsonNode<'_>) {
+        if !self.open() {
+            return;
+        }
+        if let Err(e) = self.metrics(key, value) {
+            self.failed = Some(e);
+        }
+    }
+
+    fn metrics(&mut self, key: &Key<'_>, value: &JsonNode<'_>) -> Result<(), ResultsError> {
         let cx = self.cx;
-        match (key.name.as_str(), value) {
-            ("records", JsonNode::Obj(records)) => {
-                self.aiperf_like = true;
-                for (tag, m) in records {
-                    cx.classify(tag, m, &mut self.request, &mut self.system)?;
-                }
-            }
+        match (key.name.as_ref(), value) {
+            ("records", JsonNode::Obj(_)) => self.aiperf_like = true,
             ("telemetry_stats", JsonNode::Obj(t)) => {
                 self.genai_perf_like = true;
                 cx.genai_perf_telemetry(t, &mut self.gpu)?;
@@ -144,19 +137,33 @@ impl Entries<'_, '_> {
                 self.aiperf_like = true;
                 cx.aiperf_telemetry(t, &mut self.gpu)?;
             }
-            ("aiperf_version", JsonNode::Str(v, _)) => {
+            ("aiperf_version", JsonNode::Str(v)) => {
                 self.aiperf_like = true;
-                self.version = Some(v.clone());
+                self.version = Some(v.to_string());
             }
             ("schema_version" | "benchmark_id" | "run_info", _) => self.aiperf_like = true,
-            _ => cx.classify(key, value, &mut self.request, &mut self.system)?,
+            _ => self.classify(key, value)?,
         }
-        if let ("input_config", JsonNode::Obj(cfg)) = (key.name.as_str(), value) {
+        if let ("input_config", JsonNode::Obj(cfg)) = (key.name.as_ref(), value) {
             self.genai_perf_like |= cfg
                 .iter()
                 .any(|(k, _)| k.name == "model_names" || k.name == "model");
         }
         Ok(())
+    }
+
+    fn classify(&mut self, tag: &Key<'_>, value: &JsonNode<'_>) -> Result<(), ResultsError> {
+        self.cx
+            .classify(tag, value, &mut self.request, &mut self.system)
+    }
+
+    /// `key` in an object whose keys so far are `seen`: records the first duplicate.
+    fn check_key<'de>(&mut self, seen: &mut HashMap<Cow<'de, str>, Option<usize>>, key: &Key<'de>) {
+        if let Some(first) = seen.get(key.name.as_ref()) {
+            self.duplicate = Some(self.cx.duplicate_key(key, *first));
+        } else {
+            seen.insert(key.name.clone(), key.at());
+        }
     }
 
     /// The outcome, once the whole text is read: `root` is the kind of a top-level value
@@ -198,8 +205,8 @@ impl Entries<'_, '_> {
     }
 }
 
-/// The top-level value: an object's entries handed to [`Entries`] one at a time, each value
-/// read as [`JsonNode`] reads it; any other value's kind, for the shape error.
+/// The top-level value: an object's entries read one at a time, each as its key says
+/// ([`Mode::of`]); any other value's kind, for the shape error.
 struct TopVisitor<'e, 'c, 'a>(&'e mut Entries<'c, 'a>);
 
 impl<'de> Visitor<'de> for TopVisitor<'_, '_, '_> {
@@ -209,8 +216,24 @@ impl<'de> Visitor<'de> for TopVisitor<'_, '_, '_> {
         f.write_str("a JSON value")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while let Some((key, value)) = map.next_entry::<Key, JsonNode>()? {
-            self.0.entry(key, value);
+        let entries = self.0;
+        let mut seen = HashMap::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if entries.duplicate.is_none() {
+                entries.check_key(&mut seen, &key);
+            }
+            // Once a key is duplicated, values are still read as strings, not skipped:
+            // serde_json places some syntax errors differently when it skips a string.
+            let mode = match entries.duplicate {
+                None => Mode::of(&key.name),
+                Some(_) => Mode::Skip,
+            };
+            let seed = Value {
+                entries: &mut *entries,
+                mode,
+            };
+            let value = map.next_value_seed(seed)?;
+            entries.entry(&key, &value);
         }
         Ok(None)
     }
@@ -237,7 +260,124 @@ impl<'de> Visitor<'de> for TopVisitor<'_, '_, '_> {
         Ok(Some(JsonNode::Num(0.0).kind()))
     }
     fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Some(JsonNode::Str(String::new(), None).kind()))
+        Ok(Some(JsonNode::Str(Cow::Borrowed("")).kind()))
+    }
+}
+
+/// How much of an object value is kept while it is read; every object's keys are checked
+/// for duplicates as they are read, whatever the mode.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Nothing: an empty [`JsonNode::Obj`] stands for it.
+    Skip,
+    /// Its own entries, each value as `Skip` keeps it: a metric's fields.
+    Fields,
+    /// aiperf 0.1.x's `records`: each entry read as `Fields` and made a metric at once.
+    Records,
+    /// The whole tree, checked once read: GPU telemetry.
+    Tree,
+}
+
+impl Mode {
+    /// The mode of a top-level entry's value: what [`Entries::metrics`] reads of it.
+    fn of(key: &str) -> Mode {
+        match key {
+            "records" => Mode::Records,
+            "telemetry_stats" | "telemetry_data" => Mode::Tree,
+            "schema_version" | "benchmark_id" | "run_info" => Mode::Skip,
+            _ => Mode::Fields,
+        }
+    }
+}
+
+/// One value read as its [`Mode`] says; scalars are kept whatever the mode.
+struct Value<'e, 'c, 'a> {
+    entries: &'e mut Entries<'c, 'a>,
+    mode: Mode,
+}
+
+impl<'de> DeserializeSeed<'de> for Value<'_, '_, '_> {
+    type Value = JsonNode<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JsonNode<'de>, D::Error> {
+        if let Mode::Tree = self.mode {
+            let node = JsonNode::deserialize(d)?;
+            let entries = self.entries;
+            if entries.duplicate.is_none()
+                && let Err(e) = entries.cx.check_duplicates(&node)
+            {
+                entries.duplicate = Some(e);
+            }
+            return Ok(node);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Value<'_, '_, '_> {
+    type Value = JsonNode<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonNode<'de>, A::Error> {
+        let entries = self.entries;
+        let mut seen = HashMap::new();
+        let mut fields = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if entries.duplicate.is_none() {
+                entries.check_key(&mut seen, &key);
+            }
+            let mode = match (self.mode, &entries.duplicate) {
+                (Mode::Records, None) => Mode::Fields,
+                _ => Mode::Skip,
+            };
+            let seed = Value {
+                entries: &mut *entries,
+                mode,
+            };
+            let value = map.next_value_seed(seed)?;
+            match self.mode {
+                Mode::Fields if entries.duplicate.is_none() => fields.push((key, value)),
+                Mode::Records if entries.open() => {
+                    if let Err(e) = entries.classify(&key, &value) {
+                        entries.failed = Some(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(JsonNode::Obj(fields))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<JsonNode<'de>, A::Error> {
+        JsonNodeVisitor.visit_seq(seq)
+    }
+    fn visit_unit<E>(self) -> Result<JsonNode<'de>, E> {
+        Ok(JsonNode::Null)
+    }
+    fn visit_none<E>(self) -> Result<JsonNode<'de>, E> {
+        Ok(JsonNode::Null)
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<JsonNode<'de>, E> {
+        JsonNodeVisitor.visit_bool(v)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<JsonNode<'de>, E> {
+        JsonNodeVisitor.visit_i64(v)
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonNode<'de>, E> {
+        JsonNodeVisitor.visit_u64(v)
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<JsonNode<'de>, E> {
+        JsonNodeVisitor.visit_f64(v)
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<JsonNode<'de>, E> {
+        JsonNodeVisitor.visit_borrowed_str(v)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonNode<'de>, E> {
+        JsonNodeVisitor.visit_str(v)
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<JsonNode<'de>, E> {
+        JsonNodeVisitor.visit_string(v)
     }
 }
 
@@ -267,7 +407,14 @@ struct Context<'a> {
     base: usize,
     /// Byte offset of each rewritten token's string content, in order.
     replaced: Vec<(usize, Token)>,
+    /// The statistics' names of the last metrics made, shared by the next metric with the
+    /// same names (aiperf's metrics mostly have one of a few lists): a metric then holds its
+    /// values, not a copy of the names.
+    names: RefCell<Vec<Arc<[String]>>>,
 }
+
+/// How many recent name lists [`Context::names`] keeps.
+const NAME_LISTS: usize = 8;
 
 impl Context<'_> {
     /// Byte offset of borrowed text at `addr` (the rewritten text has the same length).
@@ -275,9 +422,9 @@ impl Context<'_> {
         addr.map_or(0, |a| a.saturating_sub(self.base))
     }
 
-    /// Line and column of a key: its opening quote.
-    fn key_position(&self, key: &Key) -> (usize, usize) {
-        let offset = self.offset(key.at).saturating_sub(1);
+    /// Line and column of a key at `at`: its opening quote.
+    fn key_position(&self, at: Option<usize>) -> (usize, usize) {
+        let offset = self.offset(at).saturating_sub(1);
         line_col(self.text.as_bytes(), offset)
     }
 
@@ -290,24 +437,41 @@ impl Context<'_> {
             .map(|i| self.replaced[i].1)
     }
 
+    /// `names` as an `Arc`, shared with an earlier metric's when equal.
+    fn intern(&self, names: &[&str]) -> Arc<[String]> {
+        let mut lists = self.names.borrow_mut();
+        if let Some(list) = lists
+            .iter()
+            .find(|l| l.len() == names.len() && l.iter().zip(names).all(|(a, b)| a == b))
+        {
+            return list.clone();
+        }
+        let list: Arc<[String]> = names.iter().map(|n| (*n).to_owned()).collect();
+        if lists.len() == NAME_LISTS {
+            lists.remove(0);
+        }
+        lists.push(list.clone());
+        list
+    }
+
     /// Refuses any object with a key twice (JSON parsers disagree on which copy wins).
-    fn check_duplicates(&self, node: &JsonNode) -> Result<(), ResultsError> {
+    fn check_duplicates(&self, node: &JsonNode<'_>) -> Result<(), ResultsError> {
         let JsonNode::Obj(entries) = node else {
             return Ok(());
         };
         let mut seen: HashMap<&str, &Key> = HashMap::with_capacity(entries.len());
         for (key, value) in entries {
             if let Some(first) = seen.insert(&key.name, key) {
-                return Err(self.duplicate_key(key, first));
+                return Err(self.duplicate_key(key, first.at()));
             }
             self.check_duplicates(value)?;
         }
         Ok(())
     }
 
-    /// `key` written again after `first` in the same object.
-    fn duplicate_key(&self, key: &Key, first: &Key) -> ResultsError {
-        let (line, col) = self.key_position(key);
+    /// `key` written again after a first one at `first`, in the same object.
+    fn duplicate_key(&self, key: &Key<'_>, first: Option<usize>) -> ResultsError {
+        let (line, col) = self.key_position(key.at());
         ResultsError::Duplicate {
             path: self.path.to_owned(),
             line,
@@ -323,8 +487,8 @@ impl Context<'_> {
     /// count because aiperf's Rust runtime adds them to scalars.
     fn classify(
         &self,
-        tag: &Key,
-        value: &JsonNode,
+        tag: &Key<'_>,
+        value: &JsonNode<'_>,
         request: &mut Vec<Metric>,
         system: &mut Vec<Metric>,
     ) -> Result<(), ResultsError> {
@@ -349,9 +513,9 @@ impl Context<'_> {
     /// of the wrong type, an impossible value or an unknown unit is an error at its key.
     fn metric_from(
         &self,
-        tag: &Key,
-        value: &JsonNode,
-        extra: &[(Key, JsonNode)],
+        tag: &Key<'_>,
+        value: &JsonNode<'_>,
+        extra: &[(Key<'_>, JsonNode<'_>)],
     ) -> Result<Option<Metric>, ResultsError> {
         let JsonNode::Obj(fields) = value else {
             return Ok(None);
@@ -366,34 +530,34 @@ impl Context<'_> {
         let mut values = Vec::new();
         let mut keys = Vec::new();
         for (k, v) in fields() {
-            match (k.name.as_str(), v) {
-                ("unit", JsonNode::Str(u, _)) => unit = Some(u.as_str()),
-                ("header", JsonNode::Str(h, _)) => header = Some(h.clone()),
+            match (k.name.as_ref(), v) {
+                ("unit", JsonNode::Str(u)) => unit = Some(u.as_ref()),
+                ("header", JsonNode::Str(h)) => header = Some(h.to_string()),
                 ("tag", JsonNode::Str(..)) => {}
                 ("unit" | "header" | "tag", other) => {
                     return Err(self.wrong_type(tag, k, "a string", other));
                 }
                 (_, JsonNode::Num(x)) => {
-                    names.push(k.name.clone());
+                    names.push(k.name.as_ref());
                     values.push((!x.is_nan()).then_some(*x));
                     keys.push(k);
                 }
                 (_, JsonNode::Null) => {
-                    names.push(k.name.clone());
+                    names.push(k.name.as_ref());
                     values.push(None);
                     keys.push(k);
                 }
-                (_, JsonNode::Str(_, at)) if self.token(*at) == Some(Token::NaN) => {
-                    names.push(k.name.clone());
+                (_, s @ JsonNode::Str(_)) if self.token(s.at()) == Some(Token::NaN) => {
+                    names.push(k.name.as_ref());
                     values.push(None);
                     keys.push(k);
                 }
-                (_, JsonNode::Str(_, at)) if self.token(*at).is_some() => {
-                    let infinity = match self.token(*at) {
+                (_, s @ JsonNode::Str(_)) if self.token(s.at()).is_some() => {
+                    let infinity = match self.token(s.at()) {
                         Some(Token::NegInfinity) => f64::NEG_INFINITY,
                         _ => f64::INFINITY,
                     };
-                    names.push(k.name.clone());
+                    names.push(k.name.as_ref());
                     values.push(Some(infinity));
                     keys.push(k);
                 }
@@ -404,14 +568,14 @@ impl Context<'_> {
         if names.is_empty() {
             return Ok(None);
         }
-        let name = header.unwrap_or_else(|| tag.name.clone());
+        let name = header.unwrap_or_else(|| tag.name.to_string());
         for (value, key) in values.iter_mut().zip(&keys) {
             let Some(v) = *value else { continue };
             match check::judge(v, || check::non_negative(&name, unit)) {
                 Verdict::Fine => {}
                 Verdict::Missing => *value = None,
                 Verdict::Impossible(expected) => {
-                    let (line, col) = self.key_position(key);
+                    let (line, col) = self.key_position(key.at());
                     let found = match v {
                         f64::INFINITY => "Infinity".to_owned(),
                         f64::NEG_INFINITY => "-Infinity".to_owned(),
@@ -429,14 +593,14 @@ impl Context<'_> {
             }
         }
         let metric = Metric {
-            label: tag.name.clone(),
+            label: tag.name.to_string(),
             name,
             unit: unit.map(str::to_owned),
             attributes: Attributes::empty(),
-            stats: Stats::new(Arc::from(names), values),
+            stats: Stats::new(self.intern(&names), values),
         };
         if let Some(expected) = check::unit_problem(&metric) {
-            let (line, col) = self.key_position(tag);
+            let (line, col) = self.key_position(tag.at());
             return Err(ResultsError::UnknownUnit {
                 path: self.path.to_owned(),
                 line,
@@ -451,12 +615,12 @@ impl Context<'_> {
 
     fn wrong_type(
         &self,
-        tag: &Key,
-        key: &Key,
+        tag: &Key<'_>,
+        key: &Key<'_>,
         expected: &'static str,
-        found: &JsonNode,
+        found: &JsonNode<'_>,
     ) -> ResultsError {
-        let (line, col) = self.key_position(key);
+        let (line, col) = self.key_position(key.at());
         ResultsError::WrongType {
             path: self.path.to_owned(),
             line,
@@ -470,7 +634,7 @@ impl Context<'_> {
     /// `{metric: {"unit": u, "gpu0": {stats}, ...}}`.
     fn genai_perf_telemetry(
         &self,
-        t: &[(Key, JsonNode)],
+        t: &[(Key<'_>, JsonNode<'_>)],
         out: &mut Vec<Metric>,
     ) -> Result<(), ResultsError> {
         let gpu_key: Arc<[String]> = Arc::from(vec!["GPU".to_owned()]);
@@ -486,7 +650,8 @@ impl Context<'_> {
                     continue;
                 }
                 if let Some(mut metric) = self.metric_from(tag, stats, &unit)? {
-                    metric.attributes = Attributes::new(gpu_key.clone(), vec![gpu.name.clone()]);
+                    metric.attributes =
+                        Attributes::new(gpu_key.clone(), vec![gpu.name.to_string()]);
                     out.push(metric);
                 }
             }
@@ -497,7 +662,7 @@ impl Context<'_> {
     /// `{endpoints: {url: {gpus: {key: {gpu_index, gpu_name, ..., metrics: {tag: {...}}}}}}}`.
     fn aiperf_telemetry(
         &self,
-        t: &[(Key, JsonNode)],
+        t: &[(Key<'_>, JsonNode<'_>)],
         out: &mut Vec<Metric>,
     ) -> Result<(), ResultsError> {
         let Some(JsonNode::Obj(endpoints)) = field(t, "endpoints") else {
@@ -513,14 +678,14 @@ impl Context<'_> {
             for (gpu_key, gpu) in gpus {
                 let JsonNode::Obj(gpu) = gpu else { continue };
                 let mut names = vec!["Endpoint".to_owned(), "GPU".to_owned()];
-                let mut values = vec![url.name.clone(), gpu_key.name.clone()];
+                let mut values = vec![url.name.to_string(), gpu_key.name.to_string()];
                 for (k, v) in gpu {
                     let text = match v {
-                        JsonNode::Str(s, _) => s.clone(),
+                        JsonNode::Str(s) => s.to_string(),
                         JsonNode::Num(x) => x.to_string(),
                         _ => continue,
                     };
-                    names.push(k.name.clone());
+                    names.push(k.name.to_string());
                     values.push(text);
                 }
                 let attrs = Attributes::new(Arc::from(names), values);
@@ -539,36 +704,48 @@ impl Context<'_> {
     }
 }
 
-fn field<'a>(obj: &'a [(Key, JsonNode)], name: &str) -> Option<&'a JsonNode> {
+fn field<'n, 'de>(obj: &'n [(Key<'de>, JsonNode<'de>)], name: &str) -> Option<&'n JsonNode<'de>> {
     obj.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
 }
 
-/// An object key and the address of its text in the parsed input, when serde_json could
-/// lend it (keys without escapes), which gives errors their position.
+/// An object key, borrowed from the parsed input when serde_json could lend it (keys
+/// without escapes): its address gives errors their position.
 #[derive(Debug, Clone, PartialEq)]
-struct Key {
-    name: String,
-    at: Option<usize>,
+struct Key<'de> {
+    name: Cow<'de, str>,
 }
 
-impl<'de> Deserialize<'de> for Key {
+impl Key<'_> {
+    /// The address of the key's text in the parsed input, if borrowed.
+    fn at(&self) -> Option<usize> {
+        borrowed_at(&self.name)
+    }
+}
+
+#[allow(clippy::ptr_arg)] // Borrowed or owned is the point, which `&str` would lose.
+fn borrowed_at(s: &Cow<'_, str>) -> Option<usize> {
+    match s {
+        Cow::Borrowed(s) => Some(s.as_ptr() as usize),
+        Cow::Owned(_) => None,
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
         impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key;
+            type Value = Key<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string key")
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key, E> {
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
                 Ok(Key {
-                    name: v.to_owned(),
-                    at: Some(v.as_ptr() as usize),
+                    name: Cow::Borrowed(v),
                 })
             }
-            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
                 Ok(Key {
-                    name: v.to_owned(),
-                    at: None,
+                    name: Cow::Owned(v.to_owned()),
                 })
             }
         }
@@ -580,19 +757,19 @@ impl<'de> Deserialize<'de> for Key {
 ///
 /// Not `serde_json::Value` (even with `preserve_order`, i.e. an `IndexMap`): that keeps the
 /// order but not where each key and string sits in the file, which every error reports as
-/// line and column. Array elements are skipped: no metric lives in one.
+/// line and column. Array elements are skipped: no metric lives in one. Strings borrowed
+/// from the input (no escapes) keep their address, as [`Key`]s do.
 #[derive(Debug, Clone, PartialEq)]
-enum JsonNode {
+enum JsonNode<'de> {
     Null,
     Num(f64),
-    /// A string and, when borrowed from the input, the address of its content.
-    Str(String, Option<usize>),
+    Str(Cow<'de, str>),
     Bool(bool),
     Array,
-    Obj(Vec<(Key, JsonNode)>),
+    Obj(Vec<(Key<'de>, JsonNode<'de>)>),
 }
 
-impl JsonNode {
+impl JsonNode<'_> {
     fn kind(&self) -> &'static str {
         match self {
             JsonNode::Null => "null",
@@ -604,10 +781,18 @@ impl JsonNode {
         }
     }
 
+    /// A string's address in the parsed input, if borrowed from it.
+    fn at(&self) -> Option<usize> {
+        match self {
+            JsonNode::Str(s) => borrowed_at(s),
+            _ => None,
+        }
+    }
+
     /// The value as an error shows it.
     fn describe(&self) -> String {
         match self {
-            JsonNode::Str(s, _) => {
+            JsonNode::Str(s) => {
                 let short: String = s.chars().take(40).collect();
                 format!("a string {short:?}")
             }
@@ -617,7 +802,7 @@ impl JsonNode {
     }
 }
 
-impl<'de> Deserialize<'de> for JsonNode {
+impl<'de> Deserialize<'de> for JsonNode<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(JsonNodeVisitor)
     }
@@ -626,45 +811,45 @@ impl<'de> Deserialize<'de> for JsonNode {
 struct JsonNodeVisitor;
 
 impl<'de> Visitor<'de> for JsonNodeVisitor {
-    type Value = JsonNode;
+    type Value = JsonNode<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_unit<E>(self) -> Result<JsonNode, E> {
+    fn visit_unit<E>(self) -> Result<JsonNode<'de>, E> {
         Ok(JsonNode::Null)
     }
-    fn visit_none<E>(self) -> Result<JsonNode, E> {
+    fn visit_none<E>(self) -> Result<JsonNode<'de>, E> {
         Ok(JsonNode::Null)
     }
-    fn visit_bool<E>(self, v: bool) -> Result<JsonNode, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<JsonNode<'de>, E> {
         Ok(JsonNode::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<JsonNode, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<JsonNode<'de>, E> {
         Ok(JsonNode::Num(v as f64))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<JsonNode, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<JsonNode<'de>, E> {
         Ok(JsonNode::Num(v as f64))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<JsonNode, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<JsonNode<'de>, E> {
         Ok(JsonNode::Num(v))
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<JsonNode, E> {
-        Ok(JsonNode::Str(v.to_owned(), Some(v.as_ptr() as usize)))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<JsonNode<'de>, E> {
+        Ok(JsonNode::Str(Cow::Borrowed(v)))
     }
-    fn visit_str<E>(self, v: &str) -> Result<JsonNode, E> {
-        Ok(JsonNode::Str(v.to_owned(), None))
+    fn visit_str<E>(self, v: &str) -> Result<JsonNode<'de>, E> {
+        Ok(JsonNode::Str(Cow::Owned(v.to_owned())))
     }
-    fn visit_string<E>(self, v: String) -> Result<JsonNode, E> {
-        Ok(JsonNode::Str(v, None))
+    fn visit_string<E>(self, v: String) -> Result<JsonNode<'de>, E> {
+        Ok(JsonNode::Str(Cow::Owned(v)))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonNode, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonNode<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(JsonNode::Array)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonNode, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonNode<'de>, A::Error> {
         let mut entries = Vec::new();
-        while let Some((k, v)) = map.next_entry::<Key, JsonNode>()? {
+        while let Some((k, v)) = map.next_entry::<Key<'de>, JsonNode<'de>>()? {
             entries.push((k, v));
         }
         Ok(JsonNode::Obj(entries))
