@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod error;
+pub mod job_status;
 pub mod plan;
 pub mod rehearse;
 pub mod render;

@@ -342,6 +342,27 @@ def test_failed_state_reports_exit_code_and_signal(tmp_path: Path) -> None:
     )
 
 
+def test_slurms_other_terminal_states_fail_and_the_report_keeps_the_runners_word() -> None:
+    # sacct's codes of jobs that ended (PREEMPTED, DEADLINE, BOOT_FAIL): a failed run, the
+    # state named; the report overrules only a completed (or missing) status with its results.
+    from cloudai_dynamo_rs import _core
+
+    assert _core.slurm_verdict("PREEMPTED", "0:15") == (
+        "failed",
+        "Slurm state PREEMPTED (exit code 0, signal 15)",
+    )
+    assert _core.slurm_verdict("DEADLINE") == ("failed", "Slurm state DEADLINE")
+    assert _core.slurm_verdict("COMPLETED", "2:0") is None
+    flagged = ("flagged", "1 of 10 request(s) failed")
+    assert _core.final_status("completed", "", *flagged, has_results=True) == flagged
+    timeout = ("timeout", "Slurm state TIMEOUT")
+    assert _core.final_status(*timeout, *flagged, has_results=True) == timeout
+    assert _core.final_status(None, "", "no_results", "", has_results=False) == (
+        "not_run",
+        "no status.json and no results file",
+    )
+
+
 def test_completed_without_done_marker_is_a_failure(tmp_path: Path) -> None:
     run_dir = run_dir_with(tmp_path, "profile_genai_perf.csv")
     status, cause = combine(run_dir, JobInfo("COMPLETED"))

@@ -454,3 +454,16 @@ def rehearsal_evidence(run_dir: StrPath) -> RehearsalEvidence:
     logs (stdout, stderr, failure markers: the last MiB of each) name, else the first in aiperf's
     per-request records (``profile_export*.jsonl``) under ``run_dir``; aiperf's refusal of the
     endpoint (its message) when a log holds it; each None when absent or unreadable."""
+
+def slurm_verdict(state: str, exit_code: str | None = None) -> tuple[str, str] | None:
+    """What Slurm's final job ``state`` alone says about a run: None for ``COMPLETED`` (the
+    script's files decide), else ``(status, cause)``: ``cancelled``, ``timeout``, or ``failed``
+    for every other terminal state, the cause naming the state and Slurm's ``code:signal``
+    ``exit_code`` unless ``0:0`` (not for ``TIMEOUT``)."""
+
+def final_status(
+    status: str | None, cause: str, verdict: str, verdict_cause: str, *, has_results: bool
+) -> tuple[str, str]:
+    """``(status, cause)`` the report shows: the runner's, unless the results' ``verdict``
+    (``bad_results``, ``failed``, ``flagged``) overrules a ``completed`` or missing one; with
+    no runner's status, ``completed`` when there are results, else ``not_run``."""

@@ -9,6 +9,7 @@ mod render;
 mod results;
 mod results_object;
 mod standalone;
+mod status;
 
 use pyo3::prelude::*;
 
@@ -37,5 +38,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     standalone::register(m)?;
     m.add_function(wrap_pyfunction!(csv_text_cell, m)?)?;
     rehearse::register(m)?;
+    status::register(m)?;
     Ok(())
 }

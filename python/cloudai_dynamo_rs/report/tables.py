@@ -76,14 +76,9 @@ def _final_status(run: Run, results: RunResults) -> tuple[str, str]:
     verdict: unreadable or missing exports ``bad_results``, all requests of a source failed
     ``failed``, some ``flagged``); without a ``status.json`` (tree copied from elsewhere,
     runner killed) the files decide."""
-    verdict = results.verdict
-    if verdict in ("bad_results", "failed", "flagged") and run.status in (None, "completed"):
-        return verdict, results.cause
-    if run.status is not None:
-        return run.status, run.cause
-    if results.sources:
-        return "completed", ""
-    return "not_run", "no status.json and no results file"
+    return _core.final_status(
+        run.status, run.cause, results.verdict, results.cause, has_results=bool(results.sources)
+    )
 
 
 def build_rows(runs: Iterable[Run], gpus_per_node: int | None) -> list[RunRow]:

@@ -11,7 +11,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import _core
 from .models import JobInfo, PreparedRun, RunOutcome, Status
@@ -71,14 +71,6 @@ def failure_cause(marker_text: str) -> str:
     return _core.failure_cause(marker_text)
 
 
-def _slurm_cause(info: JobInfo) -> str:
-    cause = f"Slurm state {info.state}"
-    code = (info.exit_code or "").split(":")
-    if info.state != "TIMEOUT" and len(code) == 2 and code != ["0", "0"]:
-        cause += f" (exit code {code[0]}" + (f", signal {code[1]})" if code[1] != "0" else ")")
-    return cause
-
-
 def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
     """Status and cause of a job that reached a terminal Slurm state.
 
@@ -88,12 +80,9 @@ def combine(run_dir: Path, info: JobInfo) -> tuple[Status, str]:
     marker_text = failure_marker_text(run_dir)
     if marker_text is not None:
         return "failed", failure_cause(marker_text)
-    if info.state == "CANCELLED":
-        return "cancelled", _slurm_cause(info)
-    if info.state == "TIMEOUT":
-        return "timeout", _slurm_cause(info)
-    if info.state != "COMPLETED":
-        return "failed", _slurm_cause(info)
+    slurm = _core.slurm_verdict(info.state, info.exit_code)
+    if slurm is not None:
+        return cast(Status, slurm[0]), slurm[1]
     return script_verdict(run_dir)
 
 
