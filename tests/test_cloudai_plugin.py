@@ -368,14 +368,23 @@ def test_cloudais_metadata_step_runs_on_every_node_when_provided(
     assert f"mkdir -p {run}/metadata\n" in sbatch
 
 
-def test_main_srun_is_the_jobs_srun_on_one_line(tmp_path: Path) -> None:
-    srun = convert.main_srun(_rendered(tmp_path)[convert.SBATCH_FILE])
-    assert srun.startswith("srun --export=ALL ")
-    assert srun.endswith(f"bash {tmp_path / 'run' / 'run.sh'}")
-    assert "\\" not in srun
-    assert convert.main_srun("#!/bin/bash\necho no srun\n") == ""
-    with_metadata = _rendered(tmp_path, metadata_script=True)[convert.SBATCH_FILE]
-    assert convert.main_srun(with_metadata) == srun
+def test_the_srun_command_is_the_jobs_last_srun_on_one_line(tmp_path: Path) -> None:
+    # CloudAI's gen_srun_command (its full_cmd): the script's own last srun, the continuation
+    # lines it writes (" \\" then "  " on the next line) joined by one space.
+    for kw in ({}, {"metadata_script": True}):
+        rendered = _rendered(tmp_path, **kw)
+        sbatch = rendered[convert.SBATCH_FILE]
+        block = sbatch[sbatch.rindex("\nsrun ") + 1 :].split("\nrc=$?")[0]
+        assert block.count("\n") == block.count(" \\\n  ") > 3
+        assert rendered[convert.SRUN_COMMAND] == block.replace(" \\\n  ", " ")
+        srun = rendered[convert.SRUN_COMMAND]
+        assert srun.startswith("srun --export=ALL ")
+        assert srun.endswith(f"bash {tmp_path / 'run' / 'run.sh'}")
+    assert "metadata" not in rendered[convert.SRUN_COMMAND]
+    standalone = (ROOT / "conf" / "local" / "system" / "standalone.toml").read_text()
+    assert _rendered(tmp_path, system_text=standalone)[convert.SRUN_COMMAND] is None
+    convert.write_rendered(tmp_path / "w", rendered)
+    assert not (tmp_path / "w" / convert.SRUN_COMMAND).exists()
 
 
 def test_write_rendered_writes_every_text_and_an_executable_launch_script(tmp_path: Path) -> None:
@@ -383,7 +392,9 @@ def test_write_rendered_writes_every_text_and_an_executable_launch_script(tmp_pa
     sbatch = convert.write_rendered(tmp_path / "run", rendered)
     assert sbatch == tmp_path / "run" / "cloudai_sbatch_script.sh"
     names = {p.name for p in (tmp_path / "run").iterdir()}
-    assert names == {k for k, v in rendered.items() if isinstance(v, str)}
+    # The seed's files; not the node plan nor CloudAI's srun command.
+    files = {"cloudai_sbatch_script.sh", "run.sh", "dynamo_config.yaml", "node_roles.txt"}
+    assert names == files | {"test-run.json"}
     assert os.access(tmp_path / "run" / "run.sh", os.X_OK)
     assert sbatch.read_text() == rendered[convert.SBATCH_FILE]
 

@@ -143,7 +143,9 @@ def render_one(
     ``install_dir``; the sbatch then runs it on every node first, as CloudAI's own does.
 
     Returns the texts keyed by file name (``cloudai_sbatch_script.sh``, ``run.sh``,
-    ``dynamo_config.yaml``, ``node_roles.txt``, ``test-run.json``) and ``topology``.
+    ``dynamo_config.yaml``, ``node_roles.txt``, ``test-run.json``), ``topology``, and
+    ``srun_command``: the job's main srun on one line, quoted as in the script (CloudAI's
+    ``gen_srun_command``, its ``full_cmd``; None on the standalone scheduler).
     """
 
 # -- results (genai-perf / aiperf exports) ----------------------------------------------------

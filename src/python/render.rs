@@ -164,6 +164,7 @@ fn render_one<'py>(
         let (run, files) = render::render_single(&single, &run_dir, &install_dir)?;
         let dict = pyo3::types::PyDict::new(py);
         dict.set_item(render::SBATCH_FILE, files.sbatch)?;
+        dict.set_item("srun_command", files.srun)?;
         dict.set_item(render::LAUNCH_FILE, files.launch)?;
         dict.set_item(render::CONFIG_FILE, files.dynamo_config)?;
         dict.set_item(render::ROLES_FILE, files.roles)?;

@@ -57,6 +57,9 @@ pub fn job_file(system: &SystemConfig) -> &'static str {
 pub struct RunFiles {
     /// The job script ([`job_file`]).
     pub sbatch: String,
+    /// The job's main `srun` on one line (CloudAI's `gen_srun_command`, recorded as its
+    /// `full_cmd`); None for the standalone scheduler, whose job runs no srun.
+    pub srun: Option<String>,
     pub launch: String,
     /// The seed schema's `dynamo_config.yaml` (the current schema configures by flags).
     pub dynamo_config: Option<String>,
@@ -103,15 +106,17 @@ pub fn render_run(
         launch_script: &launch_path,
         metadata_script,
     };
-    let sbatch = if system.is_standalone() {
-        standalone_job::render(system, run, &launch_path)
+    let (sbatch, srun) = if system.is_standalone() {
+        (standalone_job::render(system, run, &launch_path), None)
     } else {
-        sbatch::render(system, run, &paths).map_err(invalid)?
+        let (script, srun) = sbatch::render(system, run, &paths).map_err(invalid)?;
+        (script, Some(srun))
     };
     let record = serde_json::to_string_pretty(run).map_err(|e| invalid(e.into()))? + "\n";
     match (&run.test, &run.topology.current) {
         (AnyTest::Seed(test), _) => Ok(RunFiles {
             sbatch,
+            srun,
             launch: launch::render(test, &run.topology, &dir, &config_path),
             dynamo_config: Some(dynamo_yaml::render(test)),
             roles: role_map(run),
@@ -120,6 +125,7 @@ pub fn render_run(
         }),
         (AnyTest::Current(test), Some(plan)) => Ok(RunFiles {
             sbatch,
+            srun,
             launch: current::render(test, &run.topology, plan, &dir, run.time_limit.as_deref()),
             dynamo_config: None,
             roles: current_role_map(plan),

@@ -123,8 +123,18 @@ pub(super) fn push_command(out: &mut String, words: &[String]) {
     out.push('\n');
 }
 
-/// Render the sbatch script of one test run.
-pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<String, ScriptError> {
+/// `words` as one shell command line, quoted as [`push_command`] writes them.
+fn command_line(words: &[String]) -> String {
+    words.iter().map(|w| sh(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// Render the sbatch script of one test run, and its main `srun` (the job's step on every
+/// node) as one command line: CloudAI's `gen_srun_command`, which it records as `full_cmd`.
+pub fn render(
+    system: &SystemConfig,
+    run: &TestRun,
+    paths: &Paths,
+) -> Result<(String, String), ScriptError> {
     let topo = &run.topology;
     let n = topo.num_nodes;
     let mut d: Vec<String> = vec![
@@ -287,5 +297,5 @@ pub fn render(system: &SystemConfig, run: &TestRun, paths: &Paths) -> Result<Str
         out.push_str(&aux.after);
     }
     out.push_str("exit $rc\n");
-    Ok(out)
+    Ok((out, command_line(&srun)))
 }

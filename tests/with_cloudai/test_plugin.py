@@ -119,7 +119,7 @@ def test_cloudai_dry_run_of_the_seed_writes_our_scripts(seed_workspace: Path) ->
     assert os.access(run_dir / "run.sh", os.X_OK)
     # CloudAI's own record of the run, with our srun as its command.
     record = tomllib.loads((run_dir / "test-run.toml").read_text())
-    assert record["full_cmd"] == convert.main_srun(expected["cloudai_sbatch_script.sh"])
+    assert record["full_cmd"] == expected[convert.SRUN_COMMAND]
 
 
 def test_cloudai_generate_report_writes_our_report(seed_workspace: Path) -> None:

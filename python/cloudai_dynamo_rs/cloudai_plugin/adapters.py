@@ -268,7 +268,7 @@ class AIDynamoSlurmCommandGenStrategy(SlurmCommandGenStrategy):
 
     def gen_srun_command(self) -> str:
         rendered = render(self.system, self.test_run, self._nodes())
-        return convert.main_srun(rendered[convert.SBATCH_FILE])
+        return str(rendered[convert.SRUN_COMMAND])
 
     def generate_test_command(self) -> list[str]:
         return ["bash", str(self.test_run.output_path.absolute() / convert.LAUNCH_FILE)]
@@ -289,7 +289,7 @@ class AIDynamoSlurmCommandGenStrategyJuly2025(SlurmCommandGenStrategy):
 
     def gen_srun_command(self, tr: TestRun) -> str:
         rendered = render(self.system, tr, self._nodes(tr))
-        return convert.main_srun(rendered[convert.SBATCH_FILE])
+        return str(rendered[convert.SRUN_COMMAND])
 
     def generate_test_command(
         self, env_vars: dict[str, Any], cmd_args: dict[str, Any], tr: TestRun

@@ -18,29 +18,16 @@ from .. import _core
 
 SBATCH_FILE = _core.SBATCH_FILE
 LAUNCH_FILE = _core.LAUNCH_FILE
+#: ``render_one``'s key of the job's main srun on one line (CloudAI's ``gen_srun_command``).
+SRUN_COMMAND = "srun_command"
 
 
 def write_rendered(run_dir: Path, rendered: Mapping[str, Any]) -> Path:
     """Write the texts ``render_one`` returned into ``run_dir``; return the sbatch script."""
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, text in rendered.items():
-        if isinstance(text, str):  # skips `topology`, the node plan
+        # Files only: not `topology` (the node plan) nor `srun_command` (CloudAI's record).
+        if isinstance(text, str) and name != SRUN_COMMAND:
             (run_dir / name).write_text(text)
     (run_dir / LAUNCH_FILE).chmod(0o755)
     return run_dir / SBATCH_FILE
-
-
-def main_srun(sbatch_text: str) -> str:
-    """The job's srun command (continuation lines joined): CloudAI records it as `full_cmd`.
-    It is the script's last srun (CloudAI's metadata step may come before it)."""
-    lines = sbatch_text.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("srun")]
-    start = starts[-1] if starts else None
-    if start is None:
-        return ""
-    parts: list[str] = []
-    for line in lines[start:]:
-        parts.append(line.rstrip("\\").strip())
-        if not line.endswith("\\"):
-            break
-    return " ".join(parts)
