@@ -158,28 +158,54 @@ impl Row for Metric {
 /// The group must close the label; nested parentheses inside it are balanced so that
 /// `HTTP Waiting (TTFB) (ms)` gives (`HTTP Waiting (TTFB)`, `ms`).
 pub fn split_unit(label: &str) -> (&str, Option<&str>) {
-    let trimmed = label.trim_end();
+    let trimmed = trim_end(label);
     let Some(body) = trimmed.strip_suffix(')') else {
         return (trimmed, None);
     };
+    // Byte-wise: `(` and `)` are ASCII, and no byte of a multi-byte UTF-8 character is, so
+    // the bytes find the same parentheses at the same offsets as the characters would.
     let mut depth = 0usize;
-    for (i, c) in body.char_indices().rev() {
-        match c {
-            ')' => depth += 1,
-            '(' if depth == 0 => {
-                let name = body[..i].trim_end();
-                let unit = body[i + 1..].trim();
+    for (i, &b) in body.as_bytes().iter().enumerate().rev() {
+        match b {
+            b')' => depth += 1,
+            b'(' if depth == 0 => {
+                let name = trim_end(&body[..i]);
+                let unit = trim(&body[i + 1..]);
                 // `(ms)` alone is a name, not a unit of an empty name.
                 if name.is_empty() {
                     return (trimmed, None);
                 }
                 return (name, (!unit.is_empty()).then_some(unit));
             }
-            '(' => depth -= 1,
+            b'(' => depth -= 1,
             _ => {}
         }
     }
     (trimmed, None)
+}
+
+/// Whether `b` is a byte `str::trim` surely keeps: visible ASCII.
+fn kept(b: Option<&u8>) -> bool {
+    b.is_some_and(u8::is_ascii_graphic)
+}
+
+/// `s.trim()`, answered without the Unicode-aware scan when both ends are visible ASCII, as
+/// in nearly every label and header cell.
+pub(crate) fn trim(s: &str) -> &str {
+    if kept(s.as_bytes().first()) && kept(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// `s.trim_end()`, without the Unicode-aware scan when `s` ends in visible ASCII.
+fn trim_end(s: &str) -> &str {
+    if kept(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim_end()
+    }
 }
 
 /// Case-, separator- and spacing-insensitive comparison without allocating.
@@ -293,6 +319,56 @@ pub(crate) fn to_millis(unit: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The character-wise `split_unit` the byte-wise one replaced.
+    fn split_unit_chars(label: &str) -> (&str, Option<&str>) {
+        let trimmed = label.trim_end();
+        let Some(body) = trimmed.strip_suffix(')') else {
+            return (trimmed, None);
+        };
+        let mut depth = 0usize;
+        for (i, c) in body.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' if depth == 0 => {
+                    let name = body[..i].trim_end();
+                    let unit = body[i + 1..].trim();
+                    if name.is_empty() {
+                        return (trimmed, None);
+                    }
+                    return (name, (!unit.is_empty()).then_some(unit));
+                }
+                '(' => depth -= 1,
+                _ => {}
+            }
+        }
+        (trimmed, None)
+    }
+
+    #[test]
+    fn split_unit_agrees_with_char_walk() {
+        // Every string of up to five pieces over an alphabet of parentheses, ASCII and
+        // Unicode spaces, letters and multi-byte characters.
+        let pieces = [
+            "(", ")", " ", "\u{a0}", "\u{3000}", "a", "\u{b5}s", "\t", "°C",
+        ];
+        let mut labels = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for s in &frontier {
+                for p in pieces {
+                    next.push(format!("{s}{p}"));
+                }
+            }
+            labels.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for label in &labels {
+            assert_eq!(split_unit(label), split_unit_chars(label), "{label:?}");
+            assert_eq!(trim(label), label.trim(), "{label:?}");
+        }
+    }
 
     #[test]
     fn unit_is_last_group() {

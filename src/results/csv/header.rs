@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::super::TableKind;
 use super::super::error::ResultsError;
+pub(super) use super::super::metric::trim;
 use super::super::position::line_col;
 use super::shorten;
 use super::tokenizer::Cell;
@@ -133,21 +134,37 @@ pub(super) fn check_header(
     text: &str,
     path: &Path,
 ) -> Result<(), ResultsError> {
-    let columns = &layout.columns;
-    for (i, name) in columns.iter().enumerate() {
-        if !name.is_empty() && columns[..i].contains(name) {
-            let (line, col) = line_col(text.as_bytes(), cells[i].offset);
-            return Err(ResultsError::Duplicate {
-                path: path.to_owned(),
-                line,
-                col,
-                what: "column",
-                name: shorten(name),
-                first_line: line,
-            });
-        }
-    }
-    Ok(())
+    let Some(i) = first_repeat(&layout.columns) else {
+        return Ok(());
+    };
+    let (line, col) = line_col(text.as_bytes(), cells[i].offset);
+    Err(ResultsError::Duplicate {
+        path: path.to_owned(),
+        line,
+        col,
+        what: "column",
+        name: shorten(&layout.columns[i]),
+        first_line: line,
+    })
+}
+
+/// Index of the first non-empty column that repeats an earlier one.
+///
+/// Names of different lengths, or differing in their last or middle byte, are told apart
+/// without comparing the texts: the statistic columns (`p99`, `p95`, `p90`, ...) share a
+/// length, and a library comparison per pair was most of a header's cost.
+fn first_repeat(columns: &[Cow<'_, str>]) -> Option<usize> {
+    columns.iter().enumerate().position(|(i, name)| {
+        let b = name.as_bytes();
+        let Some(&last) = b.last() else {
+            return false;
+        };
+        let mid = b[b.len() / 2];
+        columns[..i].iter().any(|c| {
+            let c = c.as_bytes();
+            c.len() == b.len() && c[c.len() - 1] == last && c[c.len() / 2] == mid && c == b
+        })
+    })
 }
 
 pub(super) fn is_header_start(cells: &[Cell<'_>]) -> bool {
@@ -155,17 +172,6 @@ pub(super) fn is_header_start(cells: &[Cell<'_>]) -> bool {
         cells.first().map(|c| trim(&c.text)),
         Some("Metric" | "Config Name")
     )
-}
-
-/// `s.trim()`, answered without the Unicode-aware scan when both ends are visible ASCII, as
-/// in nearly every label.
-pub(super) fn trim(s: &str) -> &str {
-    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
-    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
-        s
-    } else {
-        s.trim()
-    }
 }
 
 /// `cell.trim()`, borrowing from the input when the cell does.
@@ -204,6 +210,35 @@ fn is_stat_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_repeat_agrees_with_contains() {
+        // Every header of up to four columns from names that share lengths, ends and
+        // middles in every combination.
+        let names = [
+            "", "p99", "p95", "p90", "p59", "a", "b", "avg", "Avg", "µs", "µt", "ab",
+        ];
+        let naive = |cols: &[Cow<'_, str>]| {
+            (0..cols.len()).find(|&i| !cols[i].is_empty() && cols[..i].contains(&cols[i]))
+        };
+        let mut headers: Vec<Vec<Cow<'_, str>>> = vec![Vec::new()];
+        let mut frontier = headers.clone();
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for h in &frontier {
+                for n in names {
+                    let mut h = h.clone();
+                    h.push(Cow::Borrowed(n));
+                    next.push(h);
+                }
+            }
+            headers.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for h in &headers {
+            assert_eq!(first_repeat(h), naive(h), "{h:?}");
+        }
+    }
 
     #[test]
     fn stat_names() {
