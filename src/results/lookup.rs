@@ -131,9 +131,16 @@ pub(crate) fn stat_value(row: &impl Row, stat: Option<&str>) -> Result<f64, Look
 
 /// First character of `fold(s)`: the first that is not a separator, lower-cased.
 pub(crate) fn initial(s: &str) -> Option<char> {
-    s.chars()
-        .find(|&c| !is_separator(c))
-        .map(|c| c.to_ascii_lowercase())
+    match s.as_bytes().first() {
+        // Nearly always: a label starts with a visible ASCII character.
+        Some(&b) if b.is_ascii_graphic() && !is_ascii_separator(b) => {
+            Some(char::from(b.to_ascii_lowercase()))
+        }
+        _ => s
+            .chars()
+            .find(|&c| !is_separator(c))
+            .map(|c| c.to_ascii_lowercase()),
+    }
 }
 
 /// Last character of `fold(s)`: the last that is not a separator, lower-cased.
@@ -582,6 +589,19 @@ mod tests {
     /// Every string of up to four characters from separators, cases and non-ASCII letters,
     /// against folded queries: the byte walk answers as the character walk and as `fold`,
     /// and the first and last characters are `fold`'s.
+    #[test]
+    fn initial_and_terminal_agree_with_the_fold() {
+        let pieces = ["a", "B", "_", "-", " ", "\t", "\u{a0}", "µ", "(", ")", "É"];
+        for s in &crate::results::metric::tests::strings_of(&pieces, 4) {
+            let walk = |mut cs: Box<dyn Iterator<Item = char> + '_>| {
+                cs.find(|&c| !is_separator(c))
+                    .map(|c| c.to_ascii_lowercase())
+            };
+            assert_eq!(initial(s), walk(Box::new(s.chars())), "{s:?}");
+            assert_eq!(terminal(s), walk(Box::new(s.chars().rev())), "{s:?}");
+        }
+    }
+
     #[test]
     fn fold_eq_exhaustive() {
         let alphabet = ['a', 'A', 'b', '_', '-', ' ', '\u{0B}', '\u{a0}', 'é', '°'];

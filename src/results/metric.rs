@@ -317,8 +317,23 @@ pub(crate) fn to_millis(unit: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every concatenation of up to `n` of `pieces` (the empty string included).
+    pub(crate) fn strings_of(pieces: &[&str], n: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..n {
+            let next: Vec<String> = frontier
+                .iter()
+                .flat_map(|s| pieces.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            all.extend(next.iter().cloned());
+            frontier = next;
+        }
+        all
+    }
 
     /// The character-wise `split_unit` the byte-wise one replaced.
     fn split_unit_chars(label: &str) -> (&str, Option<&str>) {
@@ -352,19 +367,7 @@ mod tests {
         let pieces = [
             "(", ")", " ", "\u{a0}", "\u{3000}", "a", "\u{b5}s", "\t", "°C",
         ];
-        let mut labels = vec![String::new()];
-        let mut frontier = vec![String::new()];
-        for _ in 0..5 {
-            let mut next = Vec::new();
-            for s in &frontier {
-                for p in pieces {
-                    next.push(format!("{s}{p}"));
-                }
-            }
-            labels.extend(next.iter().cloned());
-            frontier = next;
-        }
-        for label in &labels {
+        for label in &strings_of(&pieces, 5) {
             assert_eq!(split_unit(label), split_unit_chars(label), "{label:?}");
             assert_eq!(trim(label), label.trim(), "{label:?}");
         }
